@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "axon",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "axond", targets: ["axond"]),
+        .executable(name: "axon-bench", targets: ["axon-bench"]),
+        .library(name: "AxonServer", targets: ["AxonServer"]),
+        .library(name: "ModelKit", targets: ["ModelKit"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; `make deps` installs the Debian packages.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "CHTTPShim", dependencies: ["CMicroHTTPD"]),
+        .target(name: "ModelKit", dependencies: ["CBLAS"]),
+        .target(name: "Checkpoint", dependencies: ["ModelKit"]),
+        .target(
+            name: "AxonServer",
+            dependencies: [
+                "CHTTPShim", "Checkpoint", "ModelKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "axond",
+            dependencies: [
+                "AxonServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "axon-bench",
+            dependencies: [
+                "ModelKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ModelKitTests", dependencies: ["ModelKit"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit"]),
+        .testTarget(name: "AxonServerTests", dependencies: ["AxonServer", "CHTTPShim"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+/// AxonServer: the daemon as a library.

@@ -1,0 +1,2 @@
+#pragma once
+/* CHTTPShim: the HTTP daemon over libmicrohttpd. Knows HTTP, nothing of models. */

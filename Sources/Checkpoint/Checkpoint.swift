@@ -1,0 +1,1 @@
+/// Checkpoint: the binary model format and crash-safe file writes.

@@ -1,0 +1,1 @@
+/// ModelKit: the neural-network engine (matrices, layers, losses, optimizers, trainer, metrics).
