@@ -20,19 +20,28 @@ public enum CheckpointDecoder {
         _ buffer: UnsafeRawBufferPointer,
         limits: CheckpointLimits = .standard
     ) throws(CheckpointError) -> CheckpointFile {
-        let header = try readHeader(buffer, limits: limits)
+        var header = try readHeader(buffer, limits: limits)
         try verifyChecksum(buffer, fileLength: header.fileLength)
+        typealias O = CheckpointFormat.Offset
+        // Bounded by the file length, which fits in memory, so later sums cannot overflow.
+        let bound = UInt64(header.fileLength)
+        header.metadataLength = Int(buffer.u32(at: O.metadataLength))
+        header.tensorCount = Int(buffer.u32(at: O.tensorCount))
+        header.tableOffset = try smallInt(buffer.u64(at: O.tableOffset), field: "tableOffset", bound: bound)
+        header.payloadOffset = try smallInt(buffer.u64(at: O.payloadOffset), field: "payloadOffset", bound: bound)
+        header.payloadLength = try smallInt(buffer.u64(at: O.payloadLength), field: "payloadLength", bound: bound)
         return try readBody(buffer, header: header, limits: limits)
     }
 
-    /// The fixed header fields, after the identity and length checks.
+    /// The fixed header fields; the layout fields are read only after the checksum passed, so
+    /// that damage there reports as a checksum mismatch.
     struct Header {
         var fileLength: Int
-        var metadataLength: Int
-        var tensorCount: Int
-        var tableOffset: Int
-        var payloadOffset: Int
-        var payloadLength: Int
+        var metadataLength = 0
+        var tensorCount = 0
+        var tableOffset = 0
+        var payloadOffset = 0
+        var payloadLength = 0
     }
 
     /// One validated tensor-table entry.
@@ -77,14 +86,7 @@ public enum CheckpointDecoder {
         guard count >= fileLength else { throw .truncated(expected: fileLength, got: count) }
         guard count == fileLength else { throw .trailingBytes(expected: fileLength, got: count) }
 
-        // From here on every offset is checked against `fileLength`, which fits in memory.
-        return Header(
-            fileLength: Int(fileLength),
-            metadataLength: Int(buffer.u32(at: O.metadataLength)),
-            tensorCount: Int(buffer.u32(at: O.tensorCount)),
-            tableOffset: try smallInt(buffer.u64(at: O.tableOffset), field: "tableOffset", bound: fileLength),
-            payloadOffset: try smallInt(buffer.u64(at: O.payloadOffset), field: "payloadOffset", bound: fileLength),
-            payloadLength: try smallInt(buffer.u64(at: O.payloadLength), field: "payloadLength", bound: fileLength))
+        return Header(fileLength: Int(fileLength))
     }
 
     static func verifyChecksum(_ buffer: UnsafeRawBufferPointer, fileLength: Int) throws(CheckpointError) {
@@ -203,6 +205,11 @@ public enum CheckpointDecoder {
             shape.reserveCapacity(rank)
             for axis in 0..<rank {
                 let dimension = buffer.u64(at: cursor + CheckpointFormat.tableEntryFixedLength + 8 * axis)
+                // Checked on its own too: after a zero dimension the product stays 0 however
+                // large the next one is, and `Int(dimension)` must never trap.
+                guard dimension <= limits.maxElements, dimension <= UInt64(Int.max) else {
+                    throw .limitExceeded(field: .elements, limit: limits.maxElements, value: dimension)
+                }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
                 guard !overflow, product <= limits.maxElements else {
                     throw .limitExceeded(

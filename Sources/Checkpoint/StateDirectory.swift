@@ -148,8 +148,12 @@ public struct StateDirectory: Sendable {
         } catch {
             throw .invalidCheckpoint(error)
         }
-        try DurableFile.createDirectory(modelsPath)
-        try DurableFile.createDirectory(path(of: model))
+        do {
+            try DurableFile.createDirectory(path(of: model))
+        } catch let error where error.errno == ENOENT {
+            try prepare()
+            try DurableFile.createDirectory(path(of: model))
+        }
         let retained = try versions(of: model)
         let marker = try? currentMarker(of: model)
         let version = max(retained.last ?? 0, marker ?? 0) + 1
