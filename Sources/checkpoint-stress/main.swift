@@ -17,7 +17,10 @@ import Checkpoint
 
 /// The checkpoint for commit `seq` of `model`; CheckpointTests recomputes it to verify files.
 func stressCheckpoint(model: String, seq: UInt64, floats: Int) -> CheckpointFile {
-    let values = (0..<floats).map { Float((seq &* 31 &+ UInt64($0)) % 1000) / 7 }
+    // Cheap to build (the child must spend its time writing, not computing), yet every block
+    // of 1,024 values differs between commits, so a mixed-up or torn file cannot match.
+    var values = [Float](repeating: Float(seq % 1000) / 7, count: floats)
+    for index in stride(from: 0, to: floats, by: 1024) { values[index] = Float(seq &* 31 &+ UInt64(index)) }
     let bias = (0..<8).map { Float(seq % 97) + Float($0) }
     let metadata = #"{"model":"\#(model)","seq":\#(seq)}"#
     return CheckpointFile(
@@ -62,16 +65,15 @@ case "loop":
         var seq = UInt64(arguments[5]), models > 0
     else { usage() }
     let state = StateDirectory(root: arguments[2], retention: 3)
-    var index = 0
     while true {
-        let model = "m\(index % models)"
+        // Continuing the round-robin from `seq` makes every restart write to a different model.
+        let model = "m\(seq % UInt64(models))"
         commitOnce(state, model: model, seq: seq, floats: floats)
         do {
             _ = try state.prune(ModelName(model))
         } catch {
             fail(error)
         }
-        index += 1
         seq += 1
     }
 case "commit":

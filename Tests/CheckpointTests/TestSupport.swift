@@ -43,7 +43,10 @@ struct TestFailure: Error, CustomStringConvertible {
 /// The checkpoint `checkpoint-stress` writes for commit `seq` of `model` (same formula as in
 /// Sources/checkpoint-stress/main.swift), so tests can tell a lost or mixed-up version apart.
 func stressCheckpoint(model: String, seq: UInt64, floats: Int) -> CheckpointFile {
-    let values = (0..<floats).map { Float((seq &* 31 &+ UInt64($0)) % 1000) / 7 }
+    // Cheap to build (the child must spend its time writing, not computing), yet every block
+    // of 1,024 values differs between commits, so a mixed-up or torn file cannot match.
+    var values = [Float](repeating: Float(seq % 1000) / 7, count: floats)
+    for index in stride(from: 0, to: floats, by: 1024) { values[index] = Float(seq &* 31 &+ UInt64(index)) }
     let bias = (0..<8).map { Float(seq % 97) + Float($0) }
     let metadata = #"{"model":"\#(model)","seq":\#(seq)}"#
     return CheckpointFile(
