@@ -33,6 +33,26 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The checkpoint handed in for writing cannot be encoded.
     case invalidCheckpoint(CheckpointError)
 
+    /// The storage conditions a caller treats differently (a full disk is an operator's
+    /// problem, a missing file is not), derived from the errno.
+    public enum Condition: Sendable, Equatable {
+        case diskFull, fileTooLarge, ioError, readOnly, permissionDenied, notFound, other
+    }
+
+    /// What kind of failure a system-call error is; nil for the non-I/O cases.
+    public var condition: Condition? {
+        guard let code = errno else { return nil }
+        switch code {
+        case ENOSPC, EDQUOT: return .diskFull
+        case EFBIG: return .fileTooLarge
+        case EIO: return .ioError
+        case EROFS: return .readOnly
+        case EACCES, EPERM: return .permissionDenied
+        case ENOENT: return .notFound
+        default: return .other
+        }
+    }
+
     /// The errno of a failed system call, if this is one.
     public var errno: Int32? {
         if case .systemCall(_, _, let code) = self { return code }

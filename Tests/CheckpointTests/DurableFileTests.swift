@@ -41,6 +41,7 @@ struct DurableFileTests {
             }
             #expect(path.hasPrefix("\(directory.path)/missing/.file.axon.tmp-"))
             #expect(error.description.contains("ENOENT"))
+            #expect(error.condition == .notFound)
         }
     }
 
@@ -87,6 +88,9 @@ struct DurableFileTests {
         #expect(report.contains("write"))
         #expect(report.contains("EFBIG"))
         #expect(report.hasSuffix("errno=\(EFBIG)"))
+        #expect(StorageError.systemCall(.write, path: "x", errno: EFBIG).condition == .fileTooLarge)
+        #expect(StorageError.systemCall(.fsync, path: "x", errno: ENOSPC).condition == .diskFull)
+        #expect(StorageError.systemCall(.rename, path: "x", errno: EROFS).condition == .readOnly)
 
         #expect(listDirectory(state.path(of: model)) == ["00000001.axon", "CURRENT"])
         #expect(try readFile(state.path(of: model, version: 1)) == before)
