@@ -68,18 +68,13 @@ public struct CRC32C: Sendable, Equatable {
 
     /// Folds `bytes` into the running checksum.
     public mutating func update(_ bytes: some Sequence<UInt8>) {
-        var copy = bytes.withContiguousStorageIfAvailable { buffer in
-            var next = self
-            next.update(UnsafeRawBufferPointer(buffer))
-            return next
+        let handled = bytes.withContiguousStorageIfAvailable { buffer -> Bool in
+            update(UnsafeRawBufferPointer(buffer))
+            return true
         }
-        if copy == nil {
-            let array = Array(bytes)
-            var next = self
-            array.withUnsafeBytes { next.update($0) }
-            copy = next
+        if handled == nil {
+            Array(bytes).withUnsafeBytes { update($0) }
         }
-        self = copy!
     }
 
     /// The CRC-32C of `bytes` in one call.

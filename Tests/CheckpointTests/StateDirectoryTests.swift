@@ -181,6 +181,7 @@ struct StateDirectoryTests {
         #expect(fresh.problems.filter { $0.kind == .invalidModelName(reason: "must not start with '.'") }.count == 1)
         #expect(fresh.problems.contains { $0.path.hasSuffix("bad name") })
         #expect(!kinds.contains(.removedLeftover))  // too young to be stale
+        #expect(try state.currentMarker(of: good) == 2)  // unreadable marker rewritten at startup
         #expect(fresh.problems.contains { if case .corrupt(.badMagic, _) = $0.kind { true } else { false } })
 
         let sweep = state.scan(options: ScanOptions(removeLeftoversOlderThan: 0))
@@ -201,6 +202,77 @@ struct StateDirectoryTests {
         #expect(full.models.first?.versions == [2, 3])
         #expect(full.problems.count == 1)
         #expect(try state.versions(of: model) == [2, 3])
+    }
+}
+
+@Suite("State directory under concurrency")
+struct ConcurrencyTests {
+    @Test("threads committing to one model never overwrite each other's versions")
+    func concurrentCommits() async throws {
+        let directory = try TemporaryDirectory()
+        let state = StateDirectory(root: directory.path)
+        let model = try ModelName("shared")
+        let outcomes = await withTaskGroup(of: [(seq: UInt64, result: Result<UInt64, StorageError>)].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    (0..<10).map { index in
+                        let seq = UInt64(worker * 100 + index)
+                        let result = Result { () throws(StorageError) in
+                            try state.commit(stressCheckpoint(model: "shared", seq: seq, floats: 64), to: model)
+                        }
+                        return (seq, result)
+                    }
+                }
+            }
+            var all: [(seq: UInt64, result: Result<UInt64, StorageError>)] = []
+            for await outcomes in group { all += outcomes }
+            return all
+        }
+        var versions: [UInt64: UInt64] = [:]
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let version):
+                #expect(versions[version] == nil, "version \(version) handed out twice")
+                versions[version] = outcome.seq
+            case .failure(let error):
+                // The only acceptable failure: another thread won the race for that number.
+                if case .versionExists = error {} else { Issue.record("commit failed: \(error)") }
+            }
+        }
+        #expect(!versions.isEmpty)
+        for (version, seq) in versions {
+            #expect(try state.load(model, version: version) == stressCheckpoint(model: "shared", seq: seq, floats: 64))
+        }
+        #expect(listDirectory(state.path(of: model)).filter(DurableFile.isTemporaryName).isEmpty)
+    }
+
+    @Test("rescans running during commits only ever see complete versions")
+    func rescanDuringCommits() async throws {
+        let directory = try TemporaryDirectory()
+        let state = StateDirectory(root: directory.path)
+        let model = try ModelName("busy")
+        try state.commit(stressCheckpoint(model: "busy", seq: 0, floats: 4096), to: model)
+        let reader = Task.detached { () -> (problems: [ScanProblem], versions: [UInt64]) in
+            var snapshot = StateSnapshot()
+            var problems: [ScanProblem] = []
+            var seen: [UInt64] = []
+            for _ in 0..<200 {
+                let update = state.rescan(since: snapshot, options: ScanOptions(quarantineCorrupt: false, repairCurrentMarker: false, removeLeftoversOlderThan: nil))
+                problems += update.problems
+                for change in update.changes {
+                    if case .added(let loaded) = change { seen.append(loaded.version) }
+                    if case .updated(let loaded, _) = change { seen.append(loaded.version) }
+                }
+                snapshot = update.snapshot
+            }
+            return (problems, seen)
+        }
+        for seq in 1...30 {
+            try state.commit(stressCheckpoint(model: "busy", seq: UInt64(seq), floats: 4096), to: model)
+        }
+        let observed = await reader.value
+        #expect(observed.problems.isEmpty, "\(observed.problems)")
+        #expect(observed.versions == observed.versions.sorted())  // never goes backwards
     }
 }
 

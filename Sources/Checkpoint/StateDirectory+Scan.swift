@@ -4,150 +4,6 @@ import Glibc
 import Darwin
 #endif
 
-/// How a scan treats what it finds.
-public struct ScanOptions: Sendable {
-    /// Move files that fail verification to `quarantine/`.
-    public var quarantineCorrupt: Bool
-    /// Rewrite `CURRENT` when it names a version that is missing or corrupt.
-    public var repairCurrentMarker: Bool
-    /// Verify every retained version, not only the one that serves.
-    public var verifyAllVersions: Bool
-    /// Remove temporaries and trash at least this many seconds old; nil keeps them. A shared
-    /// state directory may hold another writer's temporary, hence the age.
-    public var removeLeftoversOlderThan: Int64?
-
-    /// Creates options; the defaults suit a daemon starting up.
-    public init(
-        quarantineCorrupt: Bool = true,
-        repairCurrentMarker: Bool = true,
-        verifyAllVersions: Bool = false,
-        removeLeftoversOlderThan: Int64? = 600
-    ) {
-        self.quarantineCorrupt = quarantineCorrupt
-        self.repairCurrentMarker = repairCurrentMarker
-        self.verifyAllVersions = verifyAllVersions
-        self.removeLeftoversOlderThan = removeLeftoversOlderThan
-    }
-
-    /// Startup: repair what can be repaired.
-    public static let startup = ScanOptions()
-    /// Watch mode: other processes own the directory too, so only read and quarantine.
-    public static let watch = ScanOptions(repairCurrentMarker: false, removeLeftoversOlderThan: nil)
-}
-
-/// A model as loaded from disk: the verified checkpoint of its serving version.
-public struct LoadedModel: Sendable {
-    /// The model.
-    public var name: ModelName
-    /// The version that serves.
-    public var version: UInt64
-    /// Every retained version after quarantine, ascending.
-    public var versions: [UInt64]
-    /// The verified contents of `version`.
-    public var checkpoint: CheckpointFile
-    /// Identity of the loaded file, so later rescans can skip it when unchanged.
-    public var file: FileIdentity
-}
-
-/// Something a scan found wrong or repaired. None of these stops the scan.
-public struct ScanProblem: Sendable, CustomStringConvertible {
-    /// What happened.
-    public enum Kind: Sendable, Equatable {
-        /// An entry under `models/` is not a valid model name.
-        case invalidModelName(reason: String)
-        /// An entry that is neither a model directory, a version file, `CURRENT`, nor a leftover.
-        case unexpectedEntry
-        /// Reading failed (permissions, I/O error); the file was left where it is.
-        case unreadable(StorageError)
-        /// A version file failed verification; `quarantinedTo` is its new path if it was moved.
-        case corrupt(CheckpointError, quarantinedTo: String?)
-        /// A corrupt file could not be moved to quarantine.
-        case quarantineFailed(StorageError)
-        /// `CURRENT` does not hold a version number.
-        case invalidCurrentMarker(contents: String)
-        /// The marked version could not be served; an older or newer one serves instead.
-        case fellBack(from: UInt64, to: UInt64)
-        /// Rewriting `CURRENT` after a fall-back failed.
-        case repairFailed(StorageError)
-        /// No version of the model could be loaded.
-        case noLoadableVersion
-        /// A stale temporary file or trash directory was removed.
-        case removedLeftover
-    }
-
-    /// The model concerned, if any.
-    public var model: String?
-    /// The path concerned.
-    public var path: String
-    /// What happened.
-    public var kind: Kind
-
-    /// One line for the log.
-    public var description: String {
-        let subject = model.map { "model '\($0)' " } ?? ""
-        switch kind {
-        case .invalidModelName(let reason): return "\(path): ignored, invalid model name (\(reason))"
-        case .unexpectedEntry: return "\(path): ignored, unexpected entry"
-        case .unreadable(let error): return "\(subject)unreadable: \(error)"
-        case .corrupt(let error, let destination):
-            return "\(subject)\(path) is corrupt (\(error))" + (destination.map { ", quarantined to \($0)" } ?? "")
-        case .quarantineFailed(let error): return "\(subject)\(path) could not be quarantined: \(error)"
-        case .invalidCurrentMarker(let contents): return "\(subject)\(path) is not a version number: '\(contents)'"
-        case .fellBack(let from, let to): return "\(subject)version \(from) cannot serve, serving version \(to)"
-        case .repairFailed(let error): return "\(subject)CURRENT could not be repaired: \(error)"
-        case .noLoadableVersion: return "\(subject)has no loadable version"
-        case .removedLeftover: return "\(path): removed stale leftover"
-        }
-    }
-}
-
-/// What a watch rescan compares against: per model, the version that serves and its file.
-public struct StateSnapshot: Sendable, Equatable {
-    /// One model's serving file.
-    public struct Entry: Sendable, Equatable {
-        /// Serving version.
-        public var version: UInt64
-        /// Identity of its file.
-        public var file: FileIdentity
-    }
-
-    /// Serving file per model.
-    public var models: [ModelName: Entry]
-
-    /// A snapshot of the given models.
-    public init(models: [ModelName: Entry] = [:]) { self.models = models }
-}
-
-/// Everything a full scan loaded.
-public struct StateScanResult: Sendable {
-    /// Every model that has a loadable version, sorted by name.
-    public var models: [LoadedModel]
-    /// Everything found wrong or repaired.
-    public var problems: [ScanProblem]
-    /// The baseline for the next `rescan`.
-    public var snapshot: StateSnapshot
-}
-
-/// One difference a rescan found.
-public enum StateChange: Sendable {
-    /// A model appeared.
-    case added(LoadedModel)
-    /// A model's serving version or file changed.
-    case updated(LoadedModel, previousVersion: UInt64)
-    /// A model's directory is gone.
-    case removed(ModelName, lastVersion: UInt64)
-}
-
-/// The result of a watch rescan.
-public struct StateUpdate: Sendable {
-    /// Differences from the previous snapshot, sorted by model name.
-    public var changes: [StateChange]
-    /// Everything found wrong or repaired.
-    public var problems: [ScanProblem]
-    /// The baseline for the next `rescan`.
-    public var snapshot: StateSnapshot
-}
-
 extension StateDirectory {
     /// Loads every model: for each, the serving version is verified; a corrupt file is
     /// quarantined and the next candidate (older versions first) serves instead.
@@ -276,10 +132,12 @@ extension StateDirectory {
         versions.sort()
 
         var marker: UInt64?
+        var markerInvalid = false
         do {
             marker = try currentMarker(of: name)
         } catch {
             if case .invalidCurrentMarker(let markerPath, let contents) = error {
+                markerInvalid = true
                 problems.append(.init(model: name.rawValue, path: markerPath, kind: .invalidCurrentMarker(contents: contents)))
             } else {
                 problems.append(.init(model: name.rawValue, path: directory, kind: .unreadable(error)))
@@ -329,8 +187,11 @@ extension StateDirectory {
             }
             return .unavailable
         }
-        if let marker, marker != model.version {
+        let markerWrong = marker.map { $0 != model.version } ?? false
+        if let marker, markerWrong {
             problems.append(.init(model: name.rawValue, path: directory, kind: .fellBack(from: marker, to: model.version)))
+        }
+        if markerWrong || markerInvalid {
             if options.repairCurrentMarker {
                 do {
                     try writeCurrentMarker(model.version, of: name)
