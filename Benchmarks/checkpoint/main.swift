@@ -134,4 +134,36 @@ print("load \(modelCount) models, plus JSON metadata decode:  median \(format3(m
     + "(min \(format3(withMetadata.min()! * 1000)), max \(format3(withMetadata.max()! * 1000)), \(runs) runs)")
 let budget = median(withMetadata) < 1.0 ? "within" : "OVER"
 print("\(budget) the 1 s budget for \(modelCount) models")
+// One large checkpoint (4M floats, 16 MiB): the decode hot path is CRC-32C plus one copy per
+// tensor, so it should run at memory-copy-like speed, not at per-element speed.
+let large = CheckpointFile(metadata: Array("{}".utf8), tensors: [
+    Tensor(name: "layers.0.weight", shape: [2048, 2048], values: values(2048 * 2048)),
+])
+do {
+    let bytes = try CheckpointEncoder.encode(large)
+    var encodeTimes: [Double] = []
+    var decodeTimes: [Double] = []
+    var crcTimes: [Double] = []
+    for _ in 0..<runs {
+        var start = seconds()
+        let encoded = try CheckpointEncoder.encode(large)
+        encodeTimes.append(seconds() - start)
+        precondition(encoded.count == bytes.count)
+        start = seconds()
+        let decoded = try CheckpointDecoder.decode(bytes)
+        decodeTimes.append(seconds() - start)
+        precondition(decoded.tensors[0].values.count == 2048 * 2048)
+        start = seconds()
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum($0) }
+        crcTimes.append(seconds() - start)
+        precondition(crc != 1)
+    }
+    let megabytes = Double(bytes.count) / 1_048_576
+    for (label, times) in [("encode", encodeTimes), ("decode", decodeTimes), ("CRC-32C", crcTimes)] {
+        print("\(label) 16 MiB checkpoint: median \(format3(median(times) * 1000)) ms (\(Int(megabytes / median(times))) MiB/s)")
+    }
+} catch {
+    print("large checkpoint failed: \(error)")
+    exit(1)
+}
 _ = system("rm -rf '\(root)'")
