@@ -42,7 +42,7 @@ public enum DurableFile {
             if replacing {
                 if rename(temporary, path) != 0 { failure = .systemCall(.rename, path: path, errno: errno) }
             } else {
-                if link(temporary, path) != 0 { failure = .systemCall(.link, path: path, errno: errno) }
+                failure = installWithoutReplacing(temporary, at: path)
                 // After a successful link the temporary is just a second name; drop it either way.
                 unlink(temporary)
             }
@@ -119,6 +119,21 @@ public enum DurableFile {
     /// Whether a directory entry is a temporary left by `write`.
     public static func isTemporaryName(_ name: String) -> Bool {
         name.hasPrefix(".") && name.contains(temporaryMarker)
+    }
+
+    /// Hard-links `temporary` to `path`, which fails with EEXIST instead of replacing. File
+    /// systems without hard links (EPERM, EOPNOTSUPP, ENOSYS) fall back to check-then-rename,
+    /// which is atomic for readers but no longer guards against a concurrent writer.
+    private static func installWithoutReplacing(_ temporary: String, at path: String) -> StorageError? {
+        if link(temporary, path) == 0 { return nil }
+        let code = errno
+        guard code == EPERM || code == EOPNOTSUPP || code == ENOSYS else {
+            return .systemCall(.link, path: path, errno: code)
+        }
+        var info = stat()
+        if lstat(path, &info) == 0 { return .systemCall(.link, path: path, errno: EEXIST) }
+        if rename(temporary, path) != 0 { return .systemCall(.rename, path: path, errno: errno) }
+        return nil
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) -> StorageError? {
