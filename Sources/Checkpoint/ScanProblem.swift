@@ -6,7 +6,8 @@ public struct ScanProblem: Sendable, CustomStringConvertible {
         case invalidModelName(reason: String)
         /// An entry that is neither a model directory, a version file, `CURRENT`, nor a leftover.
         case unexpectedEntry
-        /// Reading failed (permissions, I/O error); the file was left where it is.
+        /// Reading failed (permissions, I/O error, or beyond the configured limits); the file
+        /// was left where it is.
         case unreadable(StorageError)
         /// A version file failed verification; `quarantinedTo` is its new path if it was moved.
         case corrupt(CheckpointError, quarantinedTo: String?)

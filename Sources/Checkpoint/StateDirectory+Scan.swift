@@ -176,8 +176,9 @@ extension StateDirectory {
                 loaded = LoadedModel(name: name, version: version, versions: versions, checkpoint: checkpoint, file: identity)
                 break
             } catch {
-                handleLoadFailure(error, model: name, version: version, options: options, problems: &problems)
-                if case .corrupt = error, options.quarantineCorrupt { versions.removeAll { $0 == version } }
+                if handleLoadFailure(error, model: name, version: version, options: options, problems: &problems) {
+                    versions.removeAll { $0 == version }
+                }
             }
         }
 
@@ -191,7 +192,10 @@ extension StateDirectory {
         if let marker, markerWrong {
             problems.append(.init(model: name.rawValue, path: directory, kind: .fellBack(from: marker, to: model.version)))
         }
-        if markerWrong || markerInvalid {
+        // Rewrite only a marker whose version is gone (missing or quarantined): a version that
+        // was merely unreadable this time (EIO, lowered limits) must serve again once it can.
+        let markerGone = marker.map { !model.versions.contains($0) } ?? false
+        if markerGone || markerInvalid {
             if options.repairCurrentMarker {
                 do {
                     try writeCurrentMarker(model.version, of: name)
@@ -205,23 +209,32 @@ extension StateDirectory {
                 do {
                     _ = try load(name, version: version)
                 } catch {
-                    handleLoadFailure(error, model: name, version: version, options: options, problems: &problems)
-                    if case .corrupt = error, options.quarantineCorrupt { model.versions.removeAll { $0 == version } }
+                    if handleLoadFailure(error, model: name, version: version, options: options, problems: &problems) {
+                        model.versions.removeAll { $0 == version }
+                    }
                 }
             }
         }
         return .loaded(model)
     }
 
+    /// Records why a version could not be loaded, quarantining it if it is corrupt.
+    /// - Returns: whether the file is gone from the model directory (quarantined, or removed
+    ///   by another writer meanwhile), so it no longer counts as retained.
     private func handleLoadFailure(
         _ error: StorageError,
         model: ModelName,
         version: UInt64,
         options: ScanOptions,
         problems: inout [ScanProblem]
-    ) {
+    ) -> Bool {
         let filePath = path(of: model, version: version)
         switch error {
+        case .corrupt(_, .limitExceeded), .fileTooLarge:
+            // Possibly intact but beyond the configured limits (which may just have been
+            // lowered): left in place for an operator, never quarantined.
+            problems.append(.init(model: model.rawValue, path: filePath, kind: .unreadable(error)))
+            return false
         case .corrupt(_, let cause):
             var destination: String?
             if options.quarantineCorrupt {
@@ -232,14 +245,12 @@ extension StateDirectory {
                 }
             }
             problems.append(.init(model: model.rawValue, path: filePath, kind: .corrupt(cause, quarantinedTo: destination)))
-        case .fileTooLarge(_, let size, let limit):
-            // Too large to verify within the limits: treated like corruption, the data is unusable.
-            let cause = CheckpointError.limitExceeded(field: .fileBytes, limit: limit, value: size)
-            handleLoadFailure(.corrupt(path: filePath, cause), model: model, version: version, options: options, problems: &problems)
+            return destination != nil
         case .versionNotFound:
-            break  // removed by a pruning writer between listing and reading
+            return true  // removed by a pruning writer between listing and reading
         default:
             problems.append(.init(model: model.rawValue, path: filePath, kind: .unreadable(error)))
+            return false
         }
     }
 

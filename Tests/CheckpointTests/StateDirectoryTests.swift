@@ -190,6 +190,30 @@ struct StateDirectoryTests {
         #expect(!listDirectory(state.path(of: good)).contains(".00000003.axon.tmp-abc"))
     }
 
+    @Test("files beyond lowered limits are skipped and left in place, not quarantined")
+    func limitsLowered() throws {
+        let directory = try TemporaryDirectory()
+        let state = StateDirectory(root: directory.path)
+        let model = try ModelName("m")
+        try state.commit(stressCheckpoint(model: "m", seq: 1, floats: 8), to: model)
+        try state.commit(stressCheckpoint(model: "m", seq: 2, floats: 1000), to: model)
+        let strict = StateDirectory(root: directory.path, limits: CheckpointLimits(maxElements: 100))
+        let scan = strict.scan()
+        #expect(scan.models.first?.version == 1)
+        #expect(scan.problems.contains { problem in
+            if case .unreadable(.corrupt(_, .limitExceeded(field: .elements, limit: 100, value: 1000))) = problem.kind { true } else { false }
+        })
+        #expect(try state.versions(of: model) == [1, 2])
+        #expect(try state.currentMarker(of: model) == 2)  // not repaired: version 2 is intact
+        #expect(listDirectory(state.quarantinePath).isEmpty)
+
+        let tiny = StateDirectory(root: directory.path, limits: CheckpointLimits(maxFileBytes: 100))
+        let none = tiny.scan()
+        #expect(none.models.isEmpty)
+        #expect(none.problems.contains { if case .unreadable(.fileTooLarge) = $0.kind { true } else { false } })
+        #expect(try state.versions(of: model) == [1, 2])
+    }
+
     @Test("verifyAllVersions quarantines damaged older versions too")
     func verifyAll() throws {
         let directory = try TemporaryDirectory()
