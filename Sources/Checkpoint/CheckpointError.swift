@@ -3,7 +3,18 @@
 public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A size limit from `CheckpointLimits`.
     public enum Limit: String, Sendable, Equatable {
-        case fileBytes, metadataBytes, tensors, elements, rank, nameBytes
+        /// `CheckpointLimits.maxFileBytes`.
+        case fileBytes
+        /// `CheckpointLimits.maxMetadataBytes`.
+        case metadataBytes
+        /// `CheckpointLimits.maxTensors`.
+        case tensors
+        /// `CheckpointLimits.maxElements`, per dimension and in total.
+        case elements
+        /// `CheckpointLimits.maxRank`.
+        case rank
+        /// `CheckpointLimits.maxNameBytes`.
+        case nameBytes
     }
 
     /// The first bytes are not `AXONCKPT`; the file is not a checkpoint.

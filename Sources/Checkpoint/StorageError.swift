@@ -6,7 +6,30 @@ import Darwin
 
 /// The system call that failed, named so logs say what the disk refused.
 public enum FileOperation: String, Sendable, Equatable {
-    case open, read, write, fsync, close, rename, link, unlink, stat, mkdir, opendir, rmdir
+    /// `open(2)`.
+    case open
+    /// `read(2)`.
+    case read
+    /// `write(2)`.
+    case write
+    /// `fsync(2)` of a file or a directory.
+    case fsync
+    /// `close(2)`, which can report deferred write errors.
+    case close
+    /// `rename(2)`.
+    case rename
+    /// `link(2)`, used to install a version without replacing an existing one.
+    case link
+    /// `unlink(2)`.
+    case unlink
+    /// `stat(2)` or `fstat(2)`.
+    case stat
+    /// `mkdir(2)`.
+    case mkdir
+    /// `opendir(3)`.
+    case opendir
+    /// `rmdir(2)`.
+    case rmdir
 }
 
 /// Why a state-directory operation failed. I/O failures keep the errno and the path, so
@@ -36,7 +59,20 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The storage conditions a caller treats differently (a full disk is an operator's
     /// problem, a missing file is not), derived from the errno.
     public enum Condition: Sendable, Equatable {
-        case diskFull, fileTooLarge, ioError, readOnly, permissionDenied, notFound, other
+        /// ENOSPC or EDQUOT.
+        case diskFull
+        /// EFBIG: beyond the file-size limit of the process or the file system.
+        case fileTooLarge
+        /// EIO: the device failed.
+        case ioError
+        /// EROFS.
+        case readOnly
+        /// EACCES or EPERM.
+        case permissionDenied
+        /// ENOENT.
+        case notFound
+        /// Any other errno.
+        case other
     }
 
     /// What kind of failure a system-call error is; nil for the non-I/O cases.
