@@ -32,6 +32,10 @@ final class ChildProcess {
         let executable = try Self.stressBinary()
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw TestFailure("pipe failed: errno \(errno)") }
+        // CLOEXEC: children spawned concurrently by other tests must not inherit this pipe, or
+        // our end-of-output would wait for them. dup2 in the child clears the flag on fd 1.
+        // (pipe2 is not visible through the Glibc module; the short window only delays EOF.)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
