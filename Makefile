@@ -43,3 +43,33 @@ test: deps-test
 
 clean:
 	rm -rf .build .build-asan .build-tsan
+
+# ---- checkpoint: decoder fuzzing and the state-directory load benchmark ----
+# Both compile Sources/Checkpoint directly with swiftc, so the SwiftPM build never sees their flags.
+SWIFTC ?= swiftc
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build/fuzz
+BENCH_MODELS ?= 1000
+BENCH_RUNS ?= 7
+CHECKPOINT_SOURCES := $(wildcard Sources/Checkpoint/*.swift)
+
+.PHONY: fuzz bench-checkpoint
+
+# libFuzzer + AddressSanitizer on the checkpoint decoder for FUZZ_SECONDS, starting from seeds
+# generated from valid files; a crash leaves its input in $(FUZZ_DIR)/crash-* and fails the target.
+fuzz:
+	mkdir -p $(FUZZ_DIR)/seeds $(FUZZ_DIR)/corpus
+	$(SWIFTC) -O -module-name CheckpointSeeds $(CHECKPOINT_SOURCES) Fuzz/seeds/main.swift -o $(FUZZ_DIR)/checkpoint-seeds
+	$(FUZZ_DIR)/checkpoint-seeds $(FUZZ_DIR)/seeds
+	# lld: gold warns about every ASan helper symbol.
+	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name CheckpointFuzz \
+	  $(CHECKPOINT_SOURCES) Fuzz/CheckpointFuzz.swift -o $(FUZZ_DIR)/checkpoint-fuzz
+	$(FUZZ_DIR)/checkpoint-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -dict=Fuzz/checkpoint.dict \
+	  -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
+
+# Loads a state directory of BENCH_MODELS small models BENCH_RUNS times and prints the median.
+bench-checkpoint:
+	mkdir -p .build/bench
+	$(SWIFTC) -O -wmo -module-name CheckpointBench $(CHECKPOINT_SOURCES) Benchmarks/checkpoint/main.swift \
+	  -o .build/bench/checkpoint-load
+	.build/bench/checkpoint-load $(BENCH_MODELS) $(BENCH_RUNS)

@@ -57,6 +57,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Second process for the checkpoint crash-safety and watch tests.
+        .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint"]),
         .testTarget(name: "ModelKitTests", dependencies: ["ModelKit"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit"]),
         .testTarget(name: "AxonServerTests", dependencies: ["AxonServer", "CHTTPShim"]),

@@ -1,1 +1,0 @@
-/// Checkpoint: the binary model format and crash-safe file writes.

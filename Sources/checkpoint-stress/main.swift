@@ -1,0 +1,96 @@
+// checkpoint-stress: the second process for CheckpointTests. Crash-safety and watch tests need a
+// writer that can be SIGKILLed or resource-limited without taking the test runner with it.
+//
+//   checkpoint-stress loop <root> <models> <floats> <seed>
+//       commits forever, round-robin over models m0..m<models-1>, printing
+//       "<model> <version> <seq>" after each commit is durable
+//   checkpoint-stress commit <root> <model> <seq> <floats>
+//       commits once and prints "<model> <version> <seq>"
+//   checkpoint-stress commit-limited <root> <model> <seq> <floats> <max-file-bytes>
+//       like commit, under RLIMIT_FSIZE with SIGXFSZ ignored so write fails with EFBIG
+//
+// Exit status: 0 success, 2 usage, 3 storage error (description and errno on stdout).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Checkpoint
+
+/// The checkpoint for commit `seq` of `model`; CheckpointTests recomputes it to verify files.
+func stressCheckpoint(model: String, seq: UInt64, floats: Int) -> CheckpointFile {
+    // Cheap to build (the child must spend its time writing, not computing), yet every block
+    // of 1,024 values differs between commits, so a mixed-up or torn file cannot match.
+    var values = [Float](repeating: Float(seq % 1000) / 7, count: floats)
+    for index in stride(from: 0, to: floats, by: 1024) { values[index] = Float(seq &* 31 &+ UInt64(index)) }
+    let bias = (0..<8).map { Float(seq % 97) + Float($0) }
+    let metadata = #"{"model":"\#(model)","seq":\#(seq)}"#
+    return CheckpointFile(
+        metadata: Array(metadata.utf8),
+        tensors: [
+            Tensor(name: "weight", shape: [floats], values: values),
+            Tensor(name: "bias", shape: [8], values: bias),
+        ])
+}
+
+/// Writes one line straight to fd 1: the parent must see it even if SIGKILL follows at once.
+func report(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress!, $0.count) }
+}
+
+func fail(_ error: StorageError) -> Never {
+    report("error \(error) errno=\(error.errno ?? 0)")
+    exit(3)
+}
+
+func usage() -> Never {
+    report("usage: checkpoint-stress loop|commit|commit-limited ...")
+    exit(2)
+}
+
+func commitOnce(_ state: StateDirectory, model: String, seq: UInt64, floats: Int) {
+    do {
+        let name = try ModelName(model)
+        let version = try state.commit(stressCheckpoint(model: model, seq: seq, floats: floats), to: name)
+        report("\(model) \(version) \(seq)")
+    } catch {
+        fail(error)
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else { usage() }
+switch arguments[1] {
+case "loop":
+    guard arguments.count == 6, let models = Int(arguments[3]), let floats = Int(arguments[4]),
+        var seq = UInt64(arguments[5]), models > 0
+    else { usage() }
+    let state = StateDirectory(root: arguments[2], retention: 3)
+    while true {
+        // Continuing the round-robin from `seq` makes every restart write to a different model.
+        let model = "m\(seq % UInt64(models))"
+        commitOnce(state, model: model, seq: seq, floats: floats)
+        do {
+            _ = try state.prune(ModelName(model))
+        } catch {
+            fail(error)
+        }
+        seq += 1
+    }
+case "commit":
+    guard arguments.count == 6, let seq = UInt64(arguments[4]), let floats = Int(arguments[5]) else { usage() }
+    commitOnce(StateDirectory(root: arguments[2]), model: arguments[3], seq: seq, floats: floats)
+case "commit-limited":
+    guard arguments.count == 7, let seq = UInt64(arguments[4]), let floats = Int(arguments[5]),
+        let limit = UInt64(arguments[6])
+    else { usage() }
+    // Without SIG_IGN the kernel kills the process with SIGXFSZ instead of failing the write.
+    signal(SIGXFSZ, SIG_IGN)
+    var rlim = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
+    guard setrlimit(Int32(RLIMIT_FSIZE.rawValue), &rlim) == 0 else {
+        report("error setrlimit errno=\(errno)")
+        exit(3)
+    }
+    commitOnce(StateDirectory(root: arguments[2]), model: arguments[3], seq: seq, floats: floats)
+default:
+    usage()
+}

@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Checkpoint
+import Testing
+
+/// Deterministic SplitMix64, so every randomized test replays exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A fresh directory under /tmp, removed when the value is dropped.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/axon-checkpoint-test-XXXXXX".utf8CString)
+        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw TestFailure("mkdtemp failed: errno \(errno)")
+        }
+        path = String(cString: created)
+    }
+
+    deinit {
+        // Test clean-up only: a plain recursive remove through the shell is simplest.
+        _ = system("rm -rf '\(path)'")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The checkpoint `checkpoint-stress` writes for commit `seq` of `model` (same formula as in
+/// Sources/checkpoint-stress/main.swift), so tests can tell a lost or mixed-up version apart.
+func stressCheckpoint(model: String, seq: UInt64, floats: Int) -> CheckpointFile {
+    // Cheap to build (the child must spend its time writing, not computing), yet every block
+    // of 1,024 values differs between commits, so a mixed-up or torn file cannot match.
+    var values = [Float](repeating: Float(seq % 1000) / 7, count: floats)
+    for index in stride(from: 0, to: floats, by: 1024) { values[index] = Float(seq &* 31 &+ UInt64(index)) }
+    let bias = (0..<8).map { Float(seq % 97) + Float($0) }
+    let metadata = #"{"model":"\#(model)","seq":\#(seq)}"#
+    return CheckpointFile(
+        metadata: Array(metadata.utf8),
+        tensors: [
+            Tensor(name: "weight", shape: [floats], values: values),
+            Tensor(name: "bias", shape: [8], values: bias),
+        ])
+}
+
+/// A small realistic checkpoint: metadata JSON, two layers, normalizer statistics, Adam moments.
+func sampleCheckpoint(seed: UInt64 = 7) -> CheckpointFile {
+    var random = SeededGenerator(seed: seed)
+    func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &random) } }
+    let metadata = #"{"architecture":{"layers":[4,8,3]},"activations":["relu","softmax"],"loss":"cross_entropy","labels":["a","b","c"],"step":120}"#
+    return CheckpointFile(
+        metadata: Array(metadata.utf8),
+        tensors: [
+            Tensor(name: "layers.0.weight", shape: [8, 4], values: values(32)),
+            Tensor(name: "layers.0.bias", shape: [8], values: values(8)),
+            Tensor(name: "layers.1.weight", shape: [3, 8], values: values(24)),
+            Tensor(name: "layers.1.bias", shape: [3], values: values(3)),
+            Tensor(name: "normalizer.mean", shape: [4], values: values(4)),
+            Tensor(name: "normalizer.std", shape: [4], values: values(4)),
+            Tensor(name: "adam.m.layers.0.weight", shape: [8, 4], values: values(32)),
+            Tensor(name: "adam.v.layers.0.weight", shape: [8, 4], values: values(32)),
+        ])
+}
+
+/// Recomputes the CRC-32C trailer after a test patched some bytes, so the decoder's structural
+/// checks (not the checksum) are what rejects the forgery.
+func resealed(_ bytes: [UInt8]) -> [UInt8] {
+    var copy = bytes
+    let covered = copy.count - 4
+    let crc = CRC32C.checksum(copy[0..<covered])
+    for index in 0..<4 { copy[covered + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }
+    return copy
+}
+
+/// Writes `value` little-endian at `offset`.
+func patch<T: FixedWidthInteger>(_ bytes: inout [UInt8], at offset: Int, _ value: T) {
+    for index in 0..<MemoryLayout<T>.size {
+        bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index))
+    }
+}
+
+/// The error `body` throws, or nil.
+func decodeError(_ bytes: [UInt8], limits: CheckpointLimits = .standard) -> CheckpointError? {
+    do {
+        _ = try CheckpointDecoder.decode(bytes, limits: limits)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw TestFailure("open \(path): errno \(errno)") }
+    defer { close(fd) }
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard written == bytes.count else { throw TestFailure("short write to \(path)") }
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    try DurableFile.read(path, maxBytes: 1 << 30)
+}
+
+func listDirectory(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafePointer(to: &entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}
