@@ -43,3 +43,21 @@ test: deps-test
 
 clean:
 	rm -rf .build .build-asan .build-tsan
+
+# --- HTTP layer (issue 2) ---------------------------------------------------------------------
+.PHONY: bench-http drain-http
+
+# The live HTTP tests under AddressSanitizer, then ThreadSanitizer; each sanitizer keeps its own
+# build directory so neither rebuilds the other's (or the normal) objects.
+SANITIZE_FILTER ?= LiveServerTests
+sanitize: deps-test
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan --filter '$(SANITIZE_FILTER)'
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(SANITIZE_FILTER)'
+
+# wrk on loopback: axond /healthz (sync), an async route, and a pure-C libmicrohttpd responder.
+bench-http: deps-test
+	Benchmarks/http/bench.sh
+
+# 20 trials of SIGTERM while wrk runs: every exit must be 0 and no accepted request may fail.
+drain-http: deps-test
+	Benchmarks/http/drain.sh

@@ -27,6 +27,11 @@ public struct Daemon: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains within the drain timeout and returns.
     public func run() async throws {
+        // ServiceGroup's signal sources register asynchronously; until they do, the default
+        // action would kill the process on an early SIGTERM instead of draining. Ignoring the
+        // signals first closes that window (Dispatch's sources still receive them).
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         let server = HTTPServer(configuration: configuration.http, router: makeRouter(), logger: logger)

@@ -122,3 +122,12 @@ func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
         Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }
+
+/// Strings recorded from any thread.
+final class Recorder: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    func record(_ value: String) { storage.withLock { $0.append(value) } }
+
+    var values: [String] { storage.withLock { $0 } }
+}
