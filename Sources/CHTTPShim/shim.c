@@ -25,6 +25,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -155,6 +158,20 @@ static void request_release(hs_request *r) {
     free(r);
 }
 
+/* Removes a request from the suspended list, once: after MHD re-entered the handler for it
+ * or completed it. in_suspended_list is only written by the connection's own worker thread. */
+static void unlink_suspended(hs_server *s, hs_request *r) {
+    if (!r->in_suspended_list) return;
+    pthread_mutex_lock(&s->lock);
+    if (r->prev != NULL) r->prev->next = r->next;
+    else s->suspended_head = r->next;
+    if (r->next != NULL) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    r->in_suspended_list = false;
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_sub(&s->suspended, 1);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
     hs_server *s = cls;
     (void)connection;
@@ -190,6 +207,9 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     hs_request *r = *con_cls;
     if (r == NULL) return;
     *con_cls = NULL;
+    /* A resumed request whose client went away is completed without the handler being
+     * re-entered: it stops counting as suspended here instead. */
+    unlink_suspended(s, r);
     atomic_fetch_sub(&s->active, 1);
     request_release(r);
 }
@@ -282,18 +302,9 @@ static enum MHD_Result queue_resumed(hs_server *s, hs_request *r, struct MHD_Con
     r->state = ST_QUEUED;
     pthread_mutex_unlock(&r->lock);
 
-    pthread_mutex_lock(&s->lock);
-    if (r->in_suspended_list) {
-        if (r->prev != NULL) r->prev->next = r->next;
-        else s->suspended_head = r->next;
-        if (r->next != NULL) r->next->prev = r->prev;
-        r->in_suspended_list = false;
-    }
-    pthread_mutex_unlock(&s->lock);
-
     enum MHD_Result result = queue_answer(s, c, answer != NULL ? answer : s->internal_error,
                                           owned && answer != NULL);
-    atomic_fetch_sub(&s->suspended, 1);
+    unlink_suspended(s, r);
     return result;
 }
 
@@ -498,6 +509,7 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
 uint16_t hs_server_port(const hs_server *server) { return server->port; }
 int hs_server_is_draining(const hs_server *server) { return atomic_load(&server->draining) ? 1 : 0; }
 uint64_t hs_server_active_requests(const hs_server *server) { return atomic_load(&server->active); }
+uint64_t hs_server_suspended_requests(const hs_server *server) { return atomic_load(&server->suspended); }
 
 /* Waits until *counter is zero or the deadline passes; true when it reached zero. */
 static bool wait_for_zero(atomic_uint_fast64_t *counter, uint64_t deadline_ns) {
@@ -584,4 +596,44 @@ int hs_server_destroy(hs_server *server) {
     if (!server->stopped) return -EBUSY;
     free_server(server);
     return 0;
+}
+
+/* ---------------------------------------------------------------- shutdown signals */
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int signo) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    /* Non-blocking: if the pipe is full, a shutdown is already pending. */
+    ssize_t written = write(signal_pipe[1], &byte, 1);
+    (void)written;
+    errno = saved;
+}
+
+int hs_signals_install(const int *signals, size_t count) {
+    if (signals == NULL || count == 0) return -EINVAL;
+    if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < count; i++) {
+        if (signals[i] <= 0 || signals[i] > 255) return -EINVAL;
+        if (sigaction(signals[i], &action, NULL) != 0) return -errno;
+    }
+    return 0;
+}
+
+int hs_signals_wait(int timeout_ms) {
+    if (signal_pipe[0] < 0) return -EINVAL;
+    struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN, .revents = 0};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0) return errno == EINTR ? 0 : -errno;
+    if (ready == 0) return 0;
+    unsigned char byte = 0;
+    ssize_t n = read(signal_pipe[0], &byte, 1);
+    if (n == 1) return byte;
+    return (n < 0 && errno != EAGAIN) ? -errno : 0;
 }

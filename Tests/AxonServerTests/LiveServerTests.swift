@@ -283,6 +283,35 @@ struct LiveServerTests {
         #expect(await server.stop(drainTimeout: .seconds(1)).didStop == false)
     }
 
+    @Test func clientGoneWhileSuspendedIsCleanedUp() async throws {
+        let gate = Gate()
+        var router = Router()
+        router.get("/wait", async: { _ in
+            await gate.wait()
+            return Response.text("answered")
+        })
+        router.get("/fast", async: { _ in Response.text("fast") })
+        try await withServer(router: router) { server, port in
+            // Two clients leave while their requests are suspended; the answers come later.
+            for _ in 0..<2 {
+                let arrived = gate.arrived
+                try await onThread { try TestConnection(port: port).sendRequest("GET", "/wait") }
+                #expect(await eventually { gate.arrived == arrived + 1 })
+            }
+            #expect(server.inFlight.suspended == 2)
+            gate.open()
+            // Resumed, libmicrohttpd finds the clients gone and completes without re-entering
+            // the handler: the requests must stop counting as suspended all the same.
+            #expect(await eventually { server.inFlight == (0, 0) })
+            let texts = try await onThread {
+                let c = try TestConnection(port: port)
+                return try (0..<20).map { _ in try c.request("GET", "/fast").text }
+            }
+            #expect(texts == Array(repeating: "fast", count: 20))
+            #expect(server.inFlight.suspended == 0)
+        }
+    }
+
     @Test func serviceDrainsOnGracefulShutdown() async throws {
         let readiness = Readiness()
         var router = Router()

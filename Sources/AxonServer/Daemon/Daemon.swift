@@ -27,11 +27,6 @@ public struct Daemon: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains within the drain timeout and returns.
     public func run() async throws {
-        // ServiceGroup's signal sources register asynchronously; until they do, the default
-        // action would kill the process on an early SIGTERM instead of draining. Ignoring the
-        // signals first closes that window (Dispatch's sources still receive them).
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         let server = HTTPServer(configuration: configuration.http, router: makeRouter(), logger: logger)
@@ -40,10 +35,17 @@ public struct Daemon: Sendable {
         let service = HTTPServerService(
             server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger,
             onListening: { _ in readiness.markReady() })
-        var group = ServiceGroupConfiguration(
-            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = ServiceGroupConfiguration(services: [service], logger: logger)
         // Cancellation is the fallback if the drain itself hangs past its own deadline.
         group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(5)
-        try await ServiceGroup(configuration: group).run()
+        let serviceGroup = ServiceGroup(configuration: group)
+        // Signals are caught by the shim's process-wide handler rather than ServiceGroup's
+        // Dispatch sources: those register asynchronously and, under load, a SIGTERM could
+        // still meet the default action and kill the process instead of draining it.
+        let watcher = try ShutdownSignalWatcher(signals: [SIGTERM, SIGINT], logger: logger) {
+            await serviceGroup.triggerGracefulShutdown()
+        }
+        defer { watcher.stop() }
+        try await serviceGroup.run()
     }
 }

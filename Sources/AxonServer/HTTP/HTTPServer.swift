@@ -108,6 +108,15 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Requests received and not yet completed, and those among them whose connection is
+    /// suspended waiting for an asynchronous answer (zeros when not running).
+    public var inFlight: (active: Int, suspended: Int) {
+        state.withLock { state in
+            guard case .running(let handle, _) = state else { return (0, 0) }
+            return (Int(hs_server_active_requests(handle.server)), Int(hs_server_suspended_requests(handle.server)))
+        }
+    }
+
     /// Drains and stops on a dedicated thread, so the blocking wait never occupies the
     /// cooperative pool that the handlers being drained need.
     public func stop(drainTimeout: Duration) async -> StopReport {

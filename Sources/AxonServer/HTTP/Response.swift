@@ -26,9 +26,12 @@ public struct Response: Sendable {
         return Response(status: status, headers: ["Content-Type": jsonContentType], body: Array(try encoder.encode(value)))
     }
 
+    // Shared (copy-on-write) so hot routes do not build a header list per response.
+    private static let jsonHeaders: HTTPHeaders = ["Content-Type": jsonContentType]
+
     /// A JSON response from already encoded bytes (for constant bodies on hot paths).
     public static func json(bytes: [UInt8], status: HTTPStatus = .ok) -> Response {
-        Response(status: status, headers: ["Content-Type": jsonContentType], body: bytes)
+        Response(status: status, headers: jsonHeaders, body: bytes)
     }
 
     /// A `text/plain; charset=utf-8` response.

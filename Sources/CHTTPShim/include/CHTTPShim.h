@@ -84,6 +84,9 @@ int hs_server_is_draining(const hs_server *server);
 /** Requests received and not yet completed (answered and sent, or aborted). */
 uint64_t hs_server_active_requests(const hs_server *server);
 
+/** Requests whose connection is suspended (or resumed but not yet re-entered): stop waits for these. */
+uint64_t hs_server_suspended_requests(const hs_server *server);
+
 /**
  * Graceful stop: stops accepting, answers 503 to new requests on open connections, waits up
  * to `drain_timeout_ms` for in-flight requests, answers the ones still unanswered with the
@@ -143,6 +146,17 @@ void hs_response_destroy(hs_response *response);
  * (the response is discarded).
  */
 int hs_respond(hs_request *request, hs_response *response);
+
+/**
+ * Installs a handler for each of `signals` (e.g. SIGTERM, SIGINT) that only records the signal
+ * for hs_signals_wait, through a pipe (async-signal-safe). Process-wide: unlike a mask it also
+ * covers threads that already exist, so the default action can never kill the daemon before a
+ * drain. Returns 0, -EINVAL, or the negative errno of pipe2/sigaction.
+ */
+int hs_signals_install(const int *signals, size_t count);
+
+/** Waits up to `timeout_ms` for a recorded signal: returns its number, 0 on timeout, or a negative errno. */
+int hs_signals_wait(int timeout_ms);
 
 /** CLOCK_MONOTONIC in nanoseconds, the clock of hs_request_start_ns. */
 uint64_t hs_monotonic_ns(void);
