@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Settings of the HTTP server.
 public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Numeric IPv4 or IPv6 address to bind. Loopback by default: exposing Axon is a decision.
@@ -34,9 +40,3 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,6 +1,10 @@
 import CHTTPShim
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The request handle the shim lends until `hs_respond`; the wrapper lets it cross into a Task.
 struct RequestHandle: @unchecked Sendable {
     let pointer: OpaquePointer
@@ -33,7 +37,11 @@ final class Responder: Sendable {
             decoding: UnsafeRawBufferPointer(start: hs_request_path(p), count: hs_request_path_length(p)), as: UTF8.self)
         var headers = HTTPHeaders()
         for name in Self.capturedHeaders {
-            if let value = hs_request_header(p, name) { headers.add(name: name, value: String(cString: value)) }
+            // Explicit withCString: the implicit String-to-pointer conversion allocates for
+            // small strings, and this runs five times per request.
+            if let value = name.withCString({ hs_request_header(p, $0) }) {
+                headers.add(name: name, value: String(cString: value))
+            }
         }
         let length = hs_request_body_length(p)
         let body = length > 0 ? Array(UnsafeBufferPointer(start: hs_request_body(p), count: length)) : []
@@ -134,19 +142,18 @@ final class Responder: Sendable {
             hs_response_create(UInt32(response.status.code), bytes.baseAddress, bytes.count, &out)
         }
         guard created == 0, let out else { return nil }
-        for field in response.headers where hs_response_add_header(out, field.name, field.value) != 0 {
-            logger.error("handler produced an invalid header", metadata: ["http.header": "\(field.name)"])
-            hs_response_destroy(out)
-            return nil
+        for field in response.headers {
+            let added = field.name.withCString { name in field.value.withCString { hs_response_add_header(out, name, $0) } }
+            guard added == 0 else {
+                logger.error("handler produced an invalid header", metadata: ["http.header": "\(field.name)"])
+                hs_response_destroy(out)
+                return nil
+            }
         }
-        guard hs_response_add_header(out, "X-Request-Id", id) == 0 else {
+        guard id.withCString({ hs_response_add_header(out, "X-Request-Id", $0) }) == 0 else {
             hs_response_destroy(out)
             return nil
         }
         return out
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

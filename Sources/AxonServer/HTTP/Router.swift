@@ -55,7 +55,7 @@ public struct Router: Sendable {
     /// An empty router.
     public init() {}
 
-    /// Registers a synchronous route. Throws for an invalid template or a duplicate route.
+    /// Registers `endpoint` for `method` and `template`. Throws for an invalid template or a duplicate route.
     public mutating func add(_ method: HTTPMethod, _ template: String, endpoint: Endpoint) throws(RouterError) {
         let parsed = try RouteTemplate(template)
         try Self.insert(into: &root, segments: parsed.segments[...], method: method, template: parsed.text, endpoint: endpoint)
