@@ -193,3 +193,49 @@ struct ErrorMappingTests {
         #expect(readiness.phase == .draining)
     }
 }
+
+@Suite("Daemon routes")
+struct DaemonRouteTests {
+    private func isFound(_ match: Router.Match) -> Bool {
+        if case .found = match { return true }
+        return false
+    }
+
+    @Test func debugRoutesOnlyWhenEnabled() {
+        var configuration = DaemonConfiguration()
+        let plain = Daemon(configuration: configuration, logger: quietLogger).makeRouter()
+        #expect(isFound(plain.match(method: .get, path: "/healthz")))
+        #expect(isFound(plain.match(method: .get, path: "/v2/health/ready")))
+        #expect(!isFound(plain.match(method: .get, path: "/debug/async")))
+
+        configuration.enableDebugRoutes = true
+        let debug = Daemon(configuration: configuration, logger: quietLogger).makeRouter()
+        #expect(isFound(debug.match(method: .get, path: "/debug/async")))
+        #expect(isFound(debug.match(method: .get, path: "/debug/sleep/5")))
+        #expect(isFound(debug.match(method: .post, path: "/debug/echo")))
+    }
+
+    @Test func sleepRouteRejectsOutOfRangeDurations() async throws {
+        var router = Router()
+        DebugRoutes.register(on: &router)
+        guard case .found(.async(let handler), _, let parameters) = router.match(method: .get, path: "/debug/sleep/99999") else {
+            Issue.record("expected an async route")
+            return
+        }
+        var request = Request(method: .get, path: "/debug/sleep/99999")
+        request.parameters = parameters
+        await #expect(throws: APIError.self) { try await handler(request) }
+    }
+
+    @Test func defaultsAreLoopbackAnd64MiB() {
+        let configuration = DaemonConfiguration()
+        #expect(configuration.http.host == "127.0.0.1")
+        #expect(configuration.http.port == 8080)
+        #expect(configuration.http.maxBodyBytes == 64 * 1024 * 1024)
+        #expect(throws: HTTPServerError.self) {
+            var bad = HTTPServerConfiguration()
+            bad.port = 70000
+            try bad.validate()
+        }
+    }
+}
