@@ -31,7 +31,7 @@ mkdir -p "$OUT"
 
 echo "building release axond and the C responder..."
 swift build -c release --product axond >/dev/null
-cc -O2 -Wall -Wextra -o "$OUT/c_responder" Benchmarks/http/c_responder.c \
+"$CC" -O2 -Wall -Wextra -o "$OUT/c_responder" Benchmarks/http/c_responder.c \
     $(pkg-config --cflags --libs libmicrohttpd) -lpthread
 AXOND=$(swift build -c release --show-bin-path)/axond
 

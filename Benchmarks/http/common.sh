@@ -23,3 +23,6 @@ to_us() {
 median() {
     sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
+
+# A C compiler: $CC, else cc, else the clang that ships with the Swift toolchain.
+CC=${CC:-$(command -v cc || command -v clang)}

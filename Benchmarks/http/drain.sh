@@ -22,7 +22,7 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-10}
 PORT=${PORT:-18090}
 OUT=Benchmarks/out/http-drain
 mkdir -p "$OUT"
-cc -O2 -Wall -Wextra -pthread -o "$OUT/drain_client" Benchmarks/http/drain_client.c
+"$CC" -O2 -Wall -Wextra -pthread -o "$OUT/drain_client" Benchmarks/http/drain_client.c
 if [ -z "${AXOND:-}" ]; then
     swift build -c release --product axond >/dev/null
     AXOND=$(swift build -c release --show-bin-path)/axond
