@@ -73,3 +73,24 @@ bench-checkpoint:
 	$(SWIFTC) -O -wmo -module-name CheckpointBench $(CHECKPOINT_SOURCES) Benchmarks/checkpoint/main.swift \
 	  -o .build/bench/checkpoint-load
 	.build/bench/checkpoint-load $(BENCH_MODELS) $(BENCH_RUNS)
+
+# --- HTTP layer (issue 2) ---------------------------------------------------------------------
+.PHONY: bench-http drain-http
+
+# The live HTTP tests under AddressSanitizer, then ThreadSanitizer; each sanitizer keeps its own
+# build directory so neither rebuilds the other's (or the normal) objects.
+SANITIZE_FILTER ?= LiveServerTests
+# XCTest's own runner leaks two small objects when it finds no XCTest cases; only that is suppressed.
+sanitize: deps-test
+	mkdir -p .build-asan && printf 'leak:libXCTest.so\n' > .build-asan/lsan-suppressions.txt
+	LSAN_OPTIONS=suppressions=$(CURDIR)/.build-asan/lsan-suppressions.txt \
+	  $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter '$(SANITIZE_FILTER)'
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(SANITIZE_FILTER)'
+
+# wrk on loopback: axond /healthz (sync), an async route, and a pure-C libmicrohttpd responder.
+bench-http: deps-test
+	Benchmarks/http/bench.sh
+
+# 20 trials of SIGTERM while wrk runs: every exit must be 0 and no accepted request may fail.
+drain-http: deps-test
+	Benchmarks/http/drain.sh

@@ -61,7 +61,14 @@ let package = Package(
         .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint"]),
         .testTarget(name: "ModelKitTests", dependencies: ["ModelKit"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit"]),
-        .testTarget(name: "AxonServerTests", dependencies: ["AxonServer", "CHTTPShim"]),
+        .testTarget(
+            name: "AxonServerTests",
+            dependencies: [
+                "AxonServer", "CHTTPShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,1 +1,639 @@
+/*
+ * CHTTPShim over libmicrohttpd 0.9.75. See include/CHTTPShim.h for the contract.
+ *
+ * Life of a request:
+ *   URI log callback   allocates the hs_request (raw target copied: MHD edits its own copy).
+ *   first handler call decides early outcomes (draining, Content-Length over the limit) and
+ *                      hands those to Swift at once, before any body is read.
+ *   body calls         append to the body, or discard once over the limit (chunked).
+ *   final call         hands the request to Swift; queues the answer if Swift gave it
+ *                      synchronously, otherwise suspends the connection.
+ *   resumed call       queues the answer given later from another thread.
+ *   NOTIFY_COMPLETED   drops libmicrohttpd's reference.
+ *
+ * Ownership: a request holds one reference for libmicrohttpd and, from the hand-over to
+ * hs_respond, one for the Swift side. It is freed in request_release, by whichever drops the
+ * last one; so a responder never touches freed memory even if libmicrohttpd completes the
+ * request the instant it is resumed, and a late answer after a forced 503 is still safe.
+ *
+ * Locks: the request lock guards state and answer; the server lock guards the list of
+ * suspended requests. The only nesting is request lock -> server lock (in the final call);
+ * hs_server_stop takes them one at a time, never nested.
+ */
+#define _GNU_SOURCE
 #include "CHTTPShim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct hs_response {
+    struct MHD_Response *mhd;
+    unsigned int status;
+};
+
+enum request_state {
+    ST_COLLECTING, /* receiving headers and body; Swift has not seen it */
+    ST_HANDLING,   /* handed to Swift, no answer yet, connection not suspended */
+    ST_ANSWERED,   /* answered while the handler still runs on the MHD thread */
+    ST_SUSPENDED,  /* connection suspended, waiting for the answer */
+    ST_RESUMING,   /* answer stored and resume called; MHD has not re-entered yet */
+    ST_QUEUED,     /* answer queued to libmicrohttpd */
+};
+
+struct hs_request {
+    pthread_mutex_t lock;
+    atomic_int refs;
+    hs_server *server;
+    struct MHD_Connection *connection;
+    const char *method;
+    enum request_state state;
+    hs_outcome outcome;
+    bool first_call_done;
+    bool forced;         /* answered by the shim; Swift's answer will be discarded */
+    bool answer_shared;  /* answer is one of the server's fallbacks: queue it, never free it */
+    bool in_suspended_list;
+    hs_request *prev, *next;
+    uint64_t start_ns;
+    hs_response *answer;
+    uint8_t *body;
+    size_t body_length;
+    size_t body_capacity;
+    size_t path_length;
+    const char *query;  /* points into target */
+    char target[];      /* raw request target, NUL-terminated; '?' replaced by NUL */
+};
+
+struct hs_server {
+    struct MHD_Daemon *daemon;
+    hs_handler handler;
+    void *context;
+    uint64_t max_body_bytes;
+    uint16_t port;
+    int listen_fd;
+    atomic_bool draining;
+    atomic_uint_fast64_t active;    /* URI seen, not yet completed */
+    atomic_uint_fast64_t suspended; /* suspended, not yet re-entered and queued */
+    atomic_uint_fast64_t resuming;  /* hs_respond calls inside MHD_resume_connection */
+    bool stopped;
+    bool closing;                   /* guarded by lock: no new suspensions */
+    pthread_mutex_t lock;
+    hs_request *suspended_head;     /* guarded by lock */
+    hs_response *forced_unavailable;
+    hs_response *internal_error;
+};
+
+uint64_t hs_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ---------------------------------------------------------------- responses */
+
+int hs_response_create(unsigned int status, const void *body, size_t length, hs_response **out) {
+    if (out == NULL || status < 100 || status > 599 || (body == NULL && length > 0)) return -EINVAL;
+    hs_response *r = malloc(sizeof *r);
+    if (r == NULL) return -ENOMEM;
+    /* MUST_COPY: the caller's buffer may be freed as soon as this returns. */
+    r->mhd = MHD_create_response_from_buffer(length, (void *)(length > 0 ? body : ""), MHD_RESPMEM_MUST_COPY);
+    if (r->mhd == NULL) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->status = status;
+    *out = r;
+    return 0;
+}
+
+int hs_response_add_header(hs_response *response, const char *name, const char *value) {
+    if (response == NULL || name == NULL || value == NULL) return -EINVAL;
+    return MHD_add_response_header(response->mhd, name, value) == MHD_YES ? 0 : -EINVAL;
+}
+
+void hs_response_destroy(hs_response *response) {
+    if (response == NULL) return;
+    MHD_destroy_response(response->mhd);
+    free(response);
+}
+
+/* The one place an answer reaches libmicrohttpd. Shared responses (the server's fallbacks)
+ * are queued as they are; owned ones get Connection: close while draining, so keep-alive
+ * clients reconnect (and are refused) instead of reusing a connection that is about to close. */
+static enum MHD_Result queue_answer(hs_server *s, struct MHD_Connection *c, hs_response *r, bool owned) {
+    if (owned && atomic_load(&s->draining)) {
+        (void)MHD_add_response_header(r->mhd, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    enum MHD_Result result = MHD_queue_response(c, r->status, r->mhd);
+    if (owned) hs_response_destroy(r);
+    return result;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void request_release(hs_request *r) {
+    if (atomic_fetch_sub(&r->refs, 1) != 1) return;
+    if (r->answer != NULL && !r->answer_shared) hs_response_destroy(r->answer);
+    pthread_mutex_destroy(&r->lock);
+    free(r->body);
+    free(r);
+}
+
+/* Removes a request from the suspended list, once: after MHD re-entered the handler for it
+ * or completed it. in_suspended_list is only written by the connection's own worker thread. */
+static void unlink_suspended(hs_server *s, hs_request *r) {
+    if (!r->in_suspended_list) return;
+    pthread_mutex_lock(&s->lock);
+    if (r->prev != NULL) r->prev->next = r->next;
+    else s->suspended_head = r->next;
+    if (r->next != NULL) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    r->in_suspended_list = false;
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_sub(&s->suspended, 1);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
+    hs_server *s = cls;
+    (void)connection;
+    size_t n = strlen(uri);
+    hs_request *r = calloc(1, sizeof *r + n + 1);
+    if (r == NULL) return NULL; /* the access handler drops the connection */
+    if (pthread_mutex_init(&r->lock, NULL) != 0) {
+        free(r);
+        return NULL;
+    }
+    atomic_init(&r->refs, 1);
+    r->server = s;
+    r->start_ns = hs_monotonic_ns();
+    memcpy(r->target, uri, n + 1);
+    char *q = memchr(r->target, '?', n);
+    if (q != NULL) {
+        *q = '\0';
+        r->path_length = (size_t)(q - r->target);
+        r->query = q + 1;
+    } else {
+        r->path_length = n;
+        r->query = r->target + n;
+    }
+    atomic_fetch_add(&s->active, 1);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    hs_server *s = cls;
+    (void)connection;
+    (void)toe;
+    hs_request *r = *con_cls;
+    if (r == NULL) return;
+    *con_cls = NULL;
+    /* A resumed request whose client went away is completed without the handler being
+     * re-entered: it stops counting as suspended here instead. */
+    unlink_suspended(s, r);
+    atomic_fetch_sub(&s->active, 1);
+    request_release(r);
+}
+
+/* Appends a body chunk; past the limit the body is dropped and the rest discarded. */
+static void collect_body(hs_server *s, hs_request *r, const char *data, size_t size) {
+    if (r->outcome != HS_OUTCOME_OK) return;
+    if (size > s->max_body_bytes || r->body_length > s->max_body_bytes - size) {
+        r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
+        free(r->body);
+        r->body = NULL;
+        r->body_length = r->body_capacity = 0;
+        return;
+    }
+    size_t needed = r->body_length + size;
+    if (needed > r->body_capacity) {
+        size_t capacity = r->body_capacity > 0 ? r->body_capacity : 4096;
+        while (capacity < needed) capacity = capacity > SIZE_MAX / 2 ? needed : capacity * 2;
+        if (capacity > s->max_body_bytes) capacity = (size_t)s->max_body_bytes;
+        uint8_t *grown = realloc(r->body, capacity);
+        if (grown == NULL) {
+            r->outcome = HS_OUTCOME_NO_MEMORY;
+            free(r->body);
+            r->body = NULL;
+            r->body_length = r->body_capacity = 0;
+            return;
+        }
+        r->body = grown;
+        r->body_capacity = capacity;
+    }
+    memcpy(r->body + r->body_length, data, size);
+    r->body_length = needed;
+}
+
+/* Hands the request to Swift and queues the answer, or suspends until it comes. */
+static enum MHD_Result dispatch(hs_server *s, hs_request *r, struct MHD_Connection *c) {
+    r->state = ST_HANDLING;
+    atomic_fetch_add(&r->refs, 1); /* the Swift side's reference, dropped by hs_respond */
+    s->handler(r, s->context);
+
+    pthread_mutex_lock(&r->lock);
+    if (r->state == ST_ANSWERED) {
+        hs_response *answer = r->answer;
+        bool owned = !r->answer_shared;
+        r->answer = NULL;
+        r->state = ST_QUEUED;
+        pthread_mutex_unlock(&r->lock);
+        return queue_answer(s, c, answer, owned);
+    }
+    /* No answer yet. Early outcomes must be answered synchronously (the body was not read,
+     * so the connection cannot wait); a missing answer there is a caller bug: send 500. */
+    hs_response *fallback = NULL;
+    if (r->outcome != HS_OUTCOME_OK) {
+        fallback = s->internal_error;
+    } else {
+        pthread_mutex_lock(&s->lock);
+        if (s->closing) {
+            fallback = s->forced_unavailable;
+        } else {
+            r->in_suspended_list = true;
+            r->prev = NULL;
+            r->next = s->suspended_head;
+            if (r->next != NULL) r->next->prev = r;
+            s->suspended_head = r;
+            atomic_fetch_add(&s->suspended, 1);
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (fallback != NULL) {
+        r->forced = true;
+        r->state = ST_QUEUED;
+        pthread_mutex_unlock(&r->lock);
+        return queue_answer(s, c, fallback, false);
+    }
+    /* Suspend under the request lock: a responder on another thread must not try to resume
+     * before the connection is actually suspended. */
+    MHD_suspend_connection(c);
+    r->state = ST_SUSPENDED;
+    pthread_mutex_unlock(&r->lock);
+    return MHD_YES;
+}
+
+/* MHD re-entered the handler after a resume: queue the stored answer. Only now does the
+ * request stop counting as suspended, so hs_server_stop never stops with one outstanding. */
+static enum MHD_Result queue_resumed(hs_server *s, hs_request *r, struct MHD_Connection *c) {
+    pthread_mutex_lock(&r->lock);
+    hs_response *answer = r->answer;
+    bool owned = !r->answer_shared;
+    r->answer = NULL;
+    r->state = ST_QUEUED;
+    pthread_mutex_unlock(&r->lock);
+
+    enum MHD_Result result = queue_answer(s, c, answer != NULL ? answer : s->internal_error,
+                                          owned && answer != NULL);
+    unlink_suspended(s, r);
+    return result;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    hs_server *s = cls;
+    (void)url;
+    (void)version;
+    hs_request *r = *con_cls;
+    if (r == NULL) return MHD_NO; /* out of memory in on_uri: drop the connection */
+
+    if (!r->first_call_done) {
+        r->first_call_done = true;
+        r->connection = connection;
+        r->method = method;
+        if (atomic_load(&s->draining)) {
+            r->outcome = HS_OUTCOME_DRAINING;
+            return dispatch(s, r, connection);
+        }
+        const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length != NULL) {
+            /* MHD has already rejected malformed lengths; a declared body over the limit is
+             * answered now, before a byte of it is read. */
+            char *end = NULL;
+            errno = 0;
+            unsigned long long declared = strtoull(length, &end, 10);
+            if (errno != 0 || declared > s->max_body_bytes) {
+                r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
+                return dispatch(s, r, connection);
+            }
+            if (declared > 0) {
+                r->body = malloc((size_t)declared);
+                if (r->body == NULL) {
+                    r->outcome = HS_OUTCOME_NO_MEMORY;
+                    return dispatch(s, r, connection);
+                }
+                r->body_capacity = (size_t)declared;
+            }
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size > 0) {
+        collect_body(s, r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    switch (r->state) {
+    case ST_COLLECTING:
+        return dispatch(s, r, connection);
+    case ST_RESUMING:
+        return queue_resumed(s, r, connection);
+    default:
+        /* Already queued: libmicrohttpd does not call again, but never queue twice. */
+        return MHD_YES;
+    }
+}
+
+int hs_respond(hs_request *request, hs_response *response) {
+    hs_request *r = request;
+    hs_server *s = r->server;
+    pthread_mutex_lock(&r->lock);
+    int result = 0;
+    bool resume = false;
+    bool shared = response == NULL;
+    if (r->forced) {
+        result = -ECANCELED;
+    } else if (r->state == ST_HANDLING) {
+        r->answer = shared ? s->internal_error : response;
+        r->answer_shared = shared;
+        response = NULL;
+        r->state = ST_ANSWERED;
+    } else if (r->state == ST_SUSPENDED) {
+        r->answer = shared ? s->internal_error : response;
+        r->answer_shared = shared;
+        response = NULL;
+        r->state = ST_RESUMING;
+        resume = true;
+        /* Counted while the request still counts as suspended, so the daemon is alive now
+         * and stop waits until MHD_resume_connection below has returned. */
+        atomic_fetch_add(&s->resuming, 1);
+    } else {
+        result = -EALREADY;
+    }
+    struct MHD_Connection *c = r->connection;
+    pthread_mutex_unlock(&r->lock);
+    /* The connection cannot complete before it is resumed, so c is still valid here. */
+    if (resume) {
+        MHD_resume_connection(c);
+        atomic_fetch_sub(&s->resuming, 1);
+    }
+    hs_response_destroy(response);
+    request_release(r);
+    return result;
+}
+
+const char *hs_request_method(const hs_request *request) { return request->method; }
+const char *hs_request_path(const hs_request *request) { return request->target; }
+size_t hs_request_path_length(const hs_request *request) { return request->path_length; }
+const char *hs_request_query(const hs_request *request) { return request->query; }
+hs_outcome hs_request_outcome(const hs_request *request) { return request->outcome; }
+const uint8_t *hs_request_body(const hs_request *request) { return request->body_length > 0 ? request->body : NULL; }
+size_t hs_request_body_length(const hs_request *request) { return request->body_length; }
+uint64_t hs_request_start_ns(const hs_request *request) { return request->start_ns; }
+
+const char *hs_request_header(const hs_request *request, const char *name) {
+    if (request->connection == NULL || name == NULL) return NULL;
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+/* ---------------------------------------------------------------- server */
+
+static void free_server(hs_server *s) {
+    hs_response_destroy(s->forced_unavailable);
+    hs_response_destroy(s->internal_error);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static int make_fallback(unsigned int status, const char *content_type, const char *body, hs_response **out) {
+    const char *text = body != NULL ? body : "";
+    int rc = hs_response_create(status, text, strlen(text), out);
+    if (rc != 0) return rc;
+    if (content_type != NULL && (rc = hs_response_add_header(*out, MHD_HTTP_HEADER_CONTENT_TYPE, content_type)) != 0)
+        return rc;
+    if (status == 503) return hs_response_add_header(*out, MHD_HTTP_HEADER_CONNECTION, "close");
+    return 0;
+}
+
+int hs_server_start(const hs_config *config, hs_handler handler, void *context, hs_server **out) {
+    if (config == NULL || handler == NULL || out == NULL || config->threads < 1 || config->threads > 1024)
+        return -EINVAL;
+
+    struct sockaddr_storage address;
+    memset(&address, 0, sizeof address);
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    const char *host = config->host != NULL ? config->host : "127.0.0.1";
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(config->port);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(config->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        return -EINVAL;
+    }
+
+    hs_server *s = calloc(1, sizeof *s);
+    if (s == NULL) return -ENOMEM;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->handler = handler;
+    s->context = context;
+    s->max_body_bytes = config->max_body_bytes;
+    s->listen_fd = -1;
+    atomic_init(&s->draining, false);
+    atomic_init(&s->active, 0);
+    atomic_init(&s->suspended, 0);
+    atomic_init(&s->resuming, 0);
+    int rc = make_fallback(503, config->error_content_type, config->forced_unavailable_body, &s->forced_unavailable);
+    if (rc == 0) rc = make_fallback(500, config->error_content_type, config->internal_error_body, &s->internal_error);
+    if (rc != 0) {
+        free_server(s);
+        return rc;
+    }
+
+    struct MHD_OptionItem options[8];
+    int n = 0;
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    if (config->threads > 1)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)config->threads, NULL};
+    if (config->connection_timeout_seconds > 0)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)config->connection_timeout_seconds, NULL};
+    if (config->connection_limit > 0)
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)config->connection_limit, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    /* MHD_start_daemon is variadic, which is why this shim exists; MHD_OPTION_ARRAY keeps
+     * the option list data instead of code. No MHD_USE_ERROR_LOG: the shim never prints. */
+    s->daemon = MHD_start_daemon(flags, config->port, NULL, NULL, on_access, s,
+                                 MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        free_server(s);
+        return -EADDRINUSE;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info != NULL ? info->port : config->port;
+    *out = s;
+    return 0;
+}
+
+uint16_t hs_server_port(const hs_server *server) { return server->port; }
+int hs_server_is_draining(const hs_server *server) { return atomic_load(&server->draining) ? 1 : 0; }
+uint64_t hs_server_active_requests(const hs_server *server) { return atomic_load(&server->active); }
+uint64_t hs_server_suspended_requests(const hs_server *server) { return atomic_load(&server->suspended); }
+
+/* Waits until *counter is zero or the deadline passes; true when it reached zero. */
+static bool wait_for_zero(atomic_uint_fast64_t *counter, uint64_t deadline_ns) {
+    for (;;) {
+        if (atomic_load(counter) == 0) return true;
+        if (hs_monotonic_ns() >= deadline_ns) return false;
+        sleep_ms(1);
+    }
+}
+
+/* Answers every still-suspended request with the forced 503 and resumes it. */
+static unsigned int force_suspended(hs_server *s) {
+    /* Collect under the server lock (with a reference each), then lock each request alone:
+     * the final call nests request -> server, so nesting the other way would deadlock. */
+    pthread_mutex_lock(&s->lock);
+    s->closing = true;
+    size_t count = 0;
+    for (hs_request *r = s->suspended_head; r != NULL; r = r->next) count++;
+    hs_request **list = count > 0 ? calloc(count, sizeof *list) : NULL;
+    size_t taken = 0;
+    if (list != NULL) {
+        for (hs_request *r = s->suspended_head; r != NULL && taken < count; r = r->next) {
+            atomic_fetch_add(&r->refs, 1);
+            list[taken++] = r;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    unsigned int forced = 0;
+    for (size_t i = 0; i < taken; i++) {
+        hs_request *r = list[i];
+        pthread_mutex_lock(&r->lock);
+        bool resume = false;
+        if (r->state == ST_SUSPENDED) {
+            r->forced = true;
+            r->answer = s->forced_unavailable;
+            r->answer_shared = true;
+            r->state = ST_RESUMING;
+            resume = true;
+        }
+        struct MHD_Connection *c = r->connection;
+        pthread_mutex_unlock(&r->lock);
+        if (resume) {
+            MHD_resume_connection(c);
+            forced++;
+        }
+        request_release(r);
+    }
+    free(list);
+    return forced;
+}
+
+int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned int *forced) {
+    hs_server *s = server;
+    if (forced != NULL) *forced = 0;
+    if (s == NULL) return -EINVAL;
+    if (s->stopped) return 0;
+    if (!atomic_load(&s->draining)) {
+        /* Stop accepting first, so the Connection: close answers below make clients
+         * reconnect into a refused port rather than into a backlog nobody accepts. */
+        s->listen_fd = (int)MHD_quiesce_daemon(s->daemon);
+        if (s->listen_fd >= 0) (void)shutdown(s->listen_fd, SHUT_RDWR);
+        atomic_store(&s->draining, true);
+    }
+    uint64_t deadline = hs_monotonic_ns() + (uint64_t)drain_timeout_ms * 1000000u;
+    (void)wait_for_zero(&s->active, deadline);
+    unsigned int n = force_suspended(s);
+    if (forced != NULL) *forced = n;
+    /* libmicrohttpd aborts the process if it is stopped with a suspended connection; a
+     * request counts as suspended until MHD re-entered the handler and queued its answer. */
+    uint64_t grace = hs_monotonic_ns() + 1000000000u;
+    if (!wait_for_zero(&s->suspended, grace) || !wait_for_zero(&s->resuming, grace)) return -EBUSY;
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    /* The quiesced listen socket is ours, but may only be closed after the threads stopped. */
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    s->listen_fd = -1;
+    s->stopped = true;
+    return 0;
+}
+
+int hs_server_destroy(hs_server *server) {
+    if (server == NULL) return 0;
+    if (!server->stopped) return -EBUSY;
+    free_server(server);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- shutdown signals */
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int signo) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    /* Non-blocking: if the pipe is full, a shutdown is already pending. */
+    ssize_t written = write(signal_pipe[1], &byte, 1);
+    (void)written;
+    errno = saved;
+}
+
+int hs_signals_install(const int *signals, size_t count) {
+    if (signals == NULL || count == 0) return -EINVAL;
+    if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < count; i++) {
+        if (signals[i] <= 0 || signals[i] > 255) return -EINVAL;
+        if (sigaction(signals[i], &action, NULL) != 0) return -errno;
+    }
+    return 0;
+}
+
+int hs_signals_wait(int timeout_ms) {
+    if (signal_pipe[0] < 0) return -EINVAL;
+    struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN, .revents = 0};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0) return errno == EINTR ? 0 : -errno;
+    if (ready == 0) return 0;
+    unsigned char byte = 0;
+    ssize_t n = read(signal_pipe[0], &byte, 1);
+    if (n == 1) return byte;
+    return (n < 0 && errno != EAGAIN) ? -errno : 0;
+}

@@ -1,2 +1,166 @@
 #pragma once
-/* CHTTPShim: the HTTP daemon over libmicrohttpd. Knows HTTP, nothing of models. */
+/*
+ * CHTTPShim: the HTTP daemon over libmicrohttpd. Knows HTTP, nothing of models.
+ *
+ * Why it exists: MHD_start_daemon is variadic (Swift cannot call it), and the
+ * suspend/resume and shutdown rules of libmicrohttpd are easy to get fatally
+ * wrong (see shared/notes/libmicrohttpd.md). This library owns all of them and
+ * hands each complete request to one callback.
+ *
+ * Conventions: every exported symbol starts with hs_; handles are opaque;
+ * functions return 0 or a negative errno and never print or exit.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A running daemon. Created by hs_server_start, freed by hs_server_destroy. */
+typedef struct hs_server hs_server;
+
+/** One request, handed to the callback when complete. Answered exactly once with hs_respond. */
+typedef struct hs_request hs_request;
+
+/** A response under construction; hs_respond takes ownership of it. */
+typedef struct hs_response hs_response;
+
+/** Why the shim hands a request over. Anything but HS_OUTCOME_OK must be answered inside the callback. */
+typedef enum hs_outcome {
+    /** The request and its whole body arrived within the limits. */
+    HS_OUTCOME_OK = 0,
+    /** The body is larger than max_body_bytes (from Content-Length, or counted while discarding a chunked body). */
+    HS_OUTCOME_BODY_TOO_LARGE = 1,
+    /** The server is draining: the request arrived on an open connection after hs_server_stop began. */
+    HS_OUTCOME_DRAINING = 2,
+    /** The body buffer could not be allocated. */
+    HS_OUTCOME_NO_MEMORY = 3,
+} hs_outcome;
+
+/**
+ * Called once per request on a libmicrohttpd thread. The callback may answer at once
+ * (hs_respond before it returns: the fast path) or later from any thread, in which case
+ * the connection stays suspended until hs_respond. Requests whose outcome is not
+ * HS_OUTCOME_OK must be answered before the callback returns.
+ */
+typedef void (*hs_handler)(hs_request *request, void *context);
+
+/** Daemon settings. Strings are copied or used only during hs_server_start. */
+typedef struct hs_config {
+    /** Numeric IPv4 or IPv6 address to bind; NULL means 127.0.0.1. */
+    const char *host;
+    /** TCP port; 0 binds an ephemeral port (read it back with hs_server_port). */
+    uint16_t port;
+    /** Polling threads (>= 1). */
+    unsigned int threads;
+    /** Largest accepted request body in bytes. */
+    uint64_t max_body_bytes;
+    /** Idle connection timeout in seconds; 0 means none. */
+    unsigned int connection_timeout_seconds;
+    /** Largest number of open connections; 0 means libmicrohttpd's default. */
+    unsigned int connection_limit;
+    /** Content-Type of the two bodies below. */
+    const char *error_content_type;
+    /** Body of the 503 the shim sends itself when the drain deadline forces an unanswered request. */
+    const char *forced_unavailable_body;
+    /** Body of the 500 the shim sends when an answer is missing or could not be built. */
+    const char *internal_error_body;
+} hs_config;
+
+/**
+ * Starts a daemon. On success stores the handle in *out and returns 0; otherwise returns
+ * -EINVAL (bad configuration), -ENOMEM, or -EADDRINUSE (libmicrohttpd could not bind or start).
+ * `context` is passed to every handler call; the caller keeps it alive until hs_server_destroy.
+ */
+int hs_server_start(const hs_config *config, hs_handler handler, void *context, hs_server **out);
+
+/** The bound TCP port (the ephemeral one when the configuration asked for port 0). */
+uint16_t hs_server_port(const hs_server *server);
+
+/** 1 once hs_server_stop has begun, else 0. */
+int hs_server_is_draining(const hs_server *server);
+
+/** Requests received and not yet completed (answered and sent, or aborted). */
+uint64_t hs_server_active_requests(const hs_server *server);
+
+/** Requests whose connection is suspended (or resumed but not yet re-entered): stop waits for these. */
+uint64_t hs_server_suspended_requests(const hs_server *server);
+
+/**
+ * Graceful stop: stops accepting, answers 503 to new requests on open connections, waits up
+ * to `drain_timeout_ms` for in-flight requests, answers the ones still unanswered with the
+ * forced 503, then stops the daemon. Blocks: never call it from the handler or from a thread
+ * that in-flight handlers need. Stores in *forced (may be NULL) how many requests were forced.
+ * Returns 0 when stopped, or -EBUSY when suspended connections did not resume within a further
+ * second after forcing: the daemon is then left quiesced (stopping it would abort the process)
+ * and the call may be repeated. Calling it again after success returns 0.
+ */
+int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned int *forced);
+
+/** Frees a server. It must be stopped first (hs_server_stop returned 0); returns -EBUSY otherwise. */
+int hs_server_destroy(hs_server *server);
+
+/** The request method ("GET", ...). Only valid inside the handler callback. */
+const char *hs_request_method(const hs_request *request);
+
+/** The raw request path, percent-encoded as sent, without the query. Not NUL-terminated: see hs_request_path_length. Valid until hs_respond. */
+const char *hs_request_path(const hs_request *request);
+
+/** Length in bytes of hs_request_path. */
+size_t hs_request_path_length(const hs_request *request);
+
+/** The raw query string after '?', NUL-terminated ("" when absent). Valid until hs_respond. */
+const char *hs_request_query(const hs_request *request);
+
+/** Why the request was handed over. */
+hs_outcome hs_request_outcome(const hs_request *request);
+
+/** The received body, or NULL when empty; the request owns it. Valid until hs_respond. */
+const uint8_t *hs_request_body(const hs_request *request);
+
+/** Length in bytes of the body (0 when empty or discarded). */
+size_t hs_request_body_length(const hs_request *request);
+
+/** Monotonic clock reading (ns) when the request line arrived. */
+uint64_t hs_request_start_ns(const hs_request *request);
+
+/** A request header by case-insensitive name, or NULL. Only valid inside the handler callback. */
+const char *hs_request_header(const hs_request *request, const char *name);
+
+/** Creates a response with a copy of `body` (may be NULL when length is 0). Returns 0, -EINVAL (status outside 100...599) or -ENOMEM. */
+int hs_response_create(unsigned int status, const void *body, size_t length, hs_response **out);
+
+/** Adds a header (both strings are copied). Returns 0, or -EINVAL for names or values libmicrohttpd refuses (e.g. containing CR or LF). */
+int hs_response_add_header(hs_response *response, const char *name, const char *value);
+
+/** Frees a response that was not handed to hs_respond. */
+void hs_response_destroy(hs_response *response);
+
+/**
+ * Answers a request, from any thread, exactly once. Takes ownership of `response` and ends
+ * the caller's use of `request` whatever the result: neither may be touched afterwards.
+ * A NULL `response` answers with the configured internal-error 500 (for when building the
+ * real answer failed).
+ * Returns 0, or -ECANCELED when the drain deadline already answered the request with 503
+ * (the response is discarded).
+ */
+int hs_respond(hs_request *request, hs_response *response);
+
+/**
+ * Installs a handler for each of `signals` (e.g. SIGTERM, SIGINT) that only records the signal
+ * for hs_signals_wait, through a pipe (async-signal-safe). Process-wide: unlike a mask it also
+ * covers threads that already exist, so the default action can never kill the daemon before a
+ * drain. Returns 0, -EINVAL, or the negative errno of pipe2/sigaction.
+ */
+int hs_signals_install(const int *signals, size_t count);
+
+/** Waits up to `timeout_ms` for a recorded signal: returns its number, 0 on timeout, or a negative errno. */
+int hs_signals_wait(int timeout_ms);
+
+/** CLOCK_MONOTONIC in nanoseconds, the clock of hs_request_start_ns. */
+uint64_t hs_monotonic_ns(void);
+
+#ifdef __cplusplus
+}
+#endif

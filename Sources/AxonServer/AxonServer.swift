@@ -1,1 +1,0 @@
-/// AxonServer: the daemon as a library.

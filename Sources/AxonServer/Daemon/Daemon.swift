@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The Axon daemon as a library: configuration in, a running server out, drained on
+/// SIGTERM/SIGINT. `axond` is a thin `main` around it; tests can run it without one.
+public struct Daemon: Sendable {
+    /// The configuration it runs with.
+    public let configuration: DaemonConfiguration
+    /// Readiness, marked `ready` once state has loaded.
+    public let readiness = Readiness()
+    private let logger: Logger
+
+    /// A daemon for `configuration`, logging through `logger`.
+    public init(configuration: DaemonConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The daemon's routes. Later features register theirs here.
+    public func makeRouter() -> Router {
+        var router = Router()
+        HealthRoutes.register(on: &router, readiness: readiness)
+        if configuration.enableDebugRoutes { DebugRoutes.register(on: &router) }
+        return router
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains within the drain timeout and returns.
+    public func run() async throws {
+        try FileManager.default.createDirectory(
+            atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        let server = HTTPServer(configuration: configuration.http, router: makeRouter(), logger: logger)
+        try server.start()
+        let readiness = self.readiness
+        let service = HTTPServerService(
+            server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger,
+            onListening: { _ in readiness.markReady() })
+        var group = ServiceGroupConfiguration(services: [service], logger: logger)
+        // Cancellation is the fallback if the drain itself hangs past its own deadline.
+        group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(5)
+        let serviceGroup = ServiceGroup(configuration: group)
+        // Signals are caught by the shim's process-wide handler rather than ServiceGroup's
+        // Dispatch sources: those register asynchronously and, under load, a SIGTERM could
+        // still meet the default action and kill the process instead of draining it.
+        let watcher = try ShutdownSignalWatcher(signals: [SIGTERM, SIGINT], logger: logger) {
+            await serviceGroup.triggerGracefulShutdown()
+        }
+        defer { watcher.stop() }
+        try await serviceGroup.run()
+    }
+}

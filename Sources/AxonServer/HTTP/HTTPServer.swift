@@ -1,0 +1,177 @@
+import CHTTPShim
+import Foundation
+import Logging
+import Synchronization
+
+/// Axon's HTTP server: libmicrohttpd through CHTTPShim, requests routed by a `Router`.
+///
+/// Start it, read `port`, and stop it with `stop(drainTimeout:)`, which stops accepting,
+/// answers 503 to new requests on open connections, lets in-flight requests finish within the
+/// timeout and only then shuts the daemon down.
+public final class HTTPServer: Sendable {
+    /// What a stop did.
+    public struct StopReport: Sendable, Equatable {
+        /// Requests the drain deadline answered with 503 because their handler had not finished.
+        public var forcedRequests: Int
+        /// False when this call found the server never started or already stopping.
+        public var didStop: Bool
+    }
+
+    private struct Handle: @unchecked Sendable {
+        let server: OpaquePointer
+        let context: Unmanaged<Responder>
+    }
+
+    private enum State {
+        case idle
+        case running(Handle, port: Int)
+        case stopping
+        case stopped
+    }
+
+    /// The configuration the server was created with.
+    public let configuration: HTTPServerConfiguration
+    private let responder: Responder
+    private let logger: Logger
+    private let state = Mutex<State>(.idle)
+
+    /// A server that will route requests through `router`. Nothing binds before `start()`.
+    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.responder = Responder(
+            router: router, logger: logger, accessLog: configuration.accessLog, maxBodyBytes: configuration.maxBodyBytes)
+    }
+
+    /// Binds and starts serving. Throws for invalid settings or a port that cannot be bound.
+    public func start() throws(HTTPServerError) {
+        try configuration.validate()
+        let forced = ErrorEnvelope(code: APIError.draining.code, message: "the drain deadline passed before this request finished")
+        let internalError = ErrorEnvelope(code: APIError.internalError.code, message: APIError.internalError.message)
+        let context = Unmanaged.passRetained(responder)
+        var server: OpaquePointer?
+        let result = configuration.host.withCString { host in
+            Response.jsonContentType.withCString { contentType in
+                String(decoding: forced.encoded(), as: UTF8.self).withCString { forcedBody in
+                    String(decoding: internalError.encoded(), as: UTF8.self).withCString { internalBody in
+                        var config = hs_config(
+                            host: host, port: UInt16(configuration.port), threads: UInt32(configuration.threads),
+                            max_body_bytes: configuration.maxBodyBytes,
+                            connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
+                            connection_limit: UInt32(configuration.connectionLimit), error_content_type: contentType,
+                            forced_unavailable_body: forcedBody, internal_error_body: internalBody)
+                        return hs_server_start(&config, shimHandler, context.toOpaque(), &server)
+                    }
+                }
+            }
+        }
+        guard result == 0, let server else {
+            context.release()
+            if result == -EINVAL { throw .invalidConfiguration("host \(configuration.host) is not a numeric IPv4 or IPv6 address") }
+            throw .bindFailed(host: configuration.host, port: configuration.port, errno: -result)
+        }
+        let port = Int(hs_server_port(server))
+        let started = state.withLock { state -> Bool in
+            guard case .idle = state else { return false }
+            state = .running(Handle(server: server, context: context), port: port)
+            return true
+        }
+        guard started else {
+            _ = hs_server_stop(server, 0, nil)
+            _ = hs_server_destroy(server)
+            context.release()
+            throw .alreadyStarted
+        }
+    }
+
+    /// The bound port once started (the ephemeral one when configured with port 0), else nil.
+    public var port: Int? {
+        state.withLock { state in
+            if case .running(_, let port) = state { return port }
+            return nil
+        }
+    }
+
+    /// `host:port` once started, IPv6 hosts in brackets.
+    public var boundAddress: String? {
+        port.map { configuration.host.contains(":") ? "[\(configuration.host)]:\($0)" : "\(configuration.host):\($0)" }
+    }
+
+    /// Whether a stop has begun (new requests are refused).
+    public var isDraining: Bool {
+        state.withLock { state in
+            switch state {
+            case .running(let handle, _): hs_server_is_draining(handle.server) != 0
+            case .stopping, .stopped: true
+            case .idle: false
+            }
+        }
+    }
+
+    /// Requests received and not yet completed, and those among them whose connection is
+    /// suspended waiting for an asynchronous answer (zeros when not running).
+    public var inFlight: (active: Int, suspended: Int) {
+        state.withLock { state in
+            guard case .running(let handle, _) = state else { return (0, 0) }
+            return (Int(hs_server_active_requests(handle.server)), Int(hs_server_suspended_requests(handle.server)))
+        }
+    }
+
+    /// Drains and stops on a dedicated thread, so the blocking wait never occupies the
+    /// cooperative pool that the handlers being drained need.
+    public func stop(drainTimeout: Duration) async -> StopReport {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: self.stopBlocking(drainTimeout: drainTimeout)) }
+            thread.name = "axon-http-drain"
+            thread.start()
+        }
+    }
+
+    /// Drains and stops on the calling thread. Never call it from a handler or the cooperative pool.
+    public func stopBlocking(drainTimeout: Duration) -> StopReport {
+        let handle: Handle? = state.withLock { state in
+            guard case .running(let handle, _) = state else { return nil }
+            state = .stopping
+            return handle
+        }
+        guard let handle else { return StopReport(forcedRequests: 0, didStop: false) }
+        let (seconds, attoseconds) = drainTimeout.components
+        let millis = max(0, min(Int64(UInt32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        var forced: UInt32 = 0
+        var result = hs_server_stop(handle.server, UInt32(millis), &forced)
+        while result == -EBUSY {
+            // A resumed connection has not been re-entered yet; stopping now would abort the
+            // process, so keep waiting (each call waits up to another second).
+            logger.warning("HTTP drain: suspended connections still resuming; waiting")
+            result = hs_server_stop(handle.server, 0, &forced)
+        }
+        _ = hs_server_destroy(handle.server)
+        handle.context.release()
+        state.withLock { $0 = .stopped }
+        if forced > 0 {
+            logger.warning("HTTP drain deadline passed; unfinished requests answered 503", metadata: ["http.forced": "\(forced)"])
+        }
+        return StopReport(forcedRequests: Int(forced), didStop: true)
+    }
+
+    deinit {
+        // A server dropped while running would leave libmicrohttpd threads calling a freed
+        // responder; stopping here (without a drain) keeps that impossible.
+        state.withLock { state in
+            if case .running(let handle, _) = state {
+                var forced: UInt32 = 0
+                var result = hs_server_stop(handle.server, 0, &forced)
+                while result == -EBUSY { result = hs_server_stop(handle.server, 0, &forced) }
+                _ = hs_server_destroy(handle.server)
+                handle.context.release()
+                state = .stopped
+            }
+        }
+    }
+}
+
+/// The shim's callback: a capture-free function, so it converts to a C function pointer.
+private let shimHandler: hs_handler = { request, context in
+    guard let request, let context else { return }
+    Unmanaged<Responder>.fromOpaque(context).takeUnretainedValue().handle(RequestHandle(pointer: request))
+}

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of the HTTP server.
+public struct HTTPServerConfiguration: Sendable, Equatable {
+    /// Numeric IPv4 or IPv6 address to bind. Loopback by default: exposing Axon is a decision.
+    public var host: String = "127.0.0.1"
+    /// TCP port; 0 binds an ephemeral port (read it back from `HTTPServer.port`).
+    public var port: Int = 8080
+    /// libmicrohttpd polling threads; synchronous handlers run on them.
+    public var threads: Int = HTTPServerConfiguration.defaultThreads
+    /// Largest request body in bytes; larger ones are answered 413 (64 MiB like Triton's default).
+    public var maxBodyBytes: UInt64 = 64 << 20
+    /// Idle connection timeout in seconds; 0 disables it.
+    public var connectionTimeoutSeconds: Int = 30
+    /// Largest number of open connections; 0 keeps libmicrohttpd's default.
+    public var connectionLimit: Int = 0
+    /// Whether every request writes one access-log line.
+    public var accessLog: Bool = true
+
+    /// The defaults: loopback, port 8080, one thread per core, 64 MiB bodies, access log on.
+    public init() {}
+
+    /// One polling thread per available core.
+    public static var defaultThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// Checks the values before anything binds; every problem names the setting.
+    public func validate() throws(HTTPServerError) {
+        guard (0...65535).contains(port) else { throw .invalidConfiguration("port \(port) is outside 0...65535") }
+        guard (1...1024).contains(threads) else { throw .invalidConfiguration("threads \(threads) is outside 1...1024") }
+        guard maxBodyBytes > 0 else { throw .invalidConfiguration("max body bytes must be positive") }
+        guard connectionTimeoutSeconds >= 0, connectionTimeoutSeconds <= Int(UInt32.max) else {
+            throw .invalidConfiguration("connection timeout \(connectionTimeoutSeconds) s is out of range")
+        }
+        guard connectionLimit >= 0, connectionLimit <= Int(UInt32.max) else {
+            throw .invalidConfiguration("connection limit \(connectionLimit) is out of range")
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import CHTTPShim
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The request handle the shim lends until `hs_respond`; the wrapper lets it cross into a Task.
+struct RequestHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// The one boundary between the shim and the router: it copies each request out of C, runs the
+/// handler, turns every result or error into exactly one response, echoes the request id and
+/// writes the access-log line.
+final class Responder: Sendable {
+    let router: Router
+    let logger: Logger
+    let accessLog: Bool
+    let maxBodyBytes: UInt64
+
+    init(router: Router, logger: Logger, accessLog: Bool, maxBodyBytes: UInt64) {
+        self.router = router
+        self.logger = logger
+        self.accessLog = accessLog
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    // Headers are only readable during the shim callback, so the ones Axon uses are copied here.
+    private static let capturedHeaders = ["Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id"]
+
+    /// Called by the shim on a libmicrohttpd thread, once per request.
+    func handle(_ handle: RequestHandle) {
+        let p = handle.pointer
+        let method = HTTPMethod(rawValue: String(cString: hs_request_method(p)))
+        let path = String(
+            decoding: UnsafeRawBufferPointer(start: hs_request_path(p), count: hs_request_path_length(p)), as: UTF8.self)
+        var headers = HTTPHeaders()
+        for name in Self.capturedHeaders {
+            // Explicit withCString: the implicit String-to-pointer conversion allocates for
+            // small strings, and this runs five times per request.
+            if let value = name.withCString({ hs_request_header(p, $0) }) {
+                headers.add(name: name, value: String(cString: value))
+            }
+        }
+        let length = hs_request_body_length(p)
+        let body = length > 0 ? Array(UnsafeBufferPointer(start: hs_request_body(p), count: length)) : []
+        let id = RequestID.sanitized(headers["X-Request-Id"]) ?? RequestID.generate()
+        var request = Request(
+            method: method, path: path, query: String(cString: hs_request_query(p)), headers: headers, body: body, id: id)
+        let start = hs_request_start_ns(p)
+
+        switch hs_request_outcome(p) {
+        case HS_OUTCOME_OK:
+            break
+        case HS_OUTCOME_BODY_TOO_LARGE:
+            return send(APIError.contentTooLarge(limit: maxBodyBytes).response, for: request, start: start, to: handle)
+        case HS_OUTCOME_DRAINING:
+            return send(APIError.draining.response, for: request, start: start, to: handle)
+        default:
+            logger.error("request body could not be allocated", metadata: ["http.request_id": "\(id)"])
+            return send(APIError.internalError.response, for: request, start: start, to: handle)
+        }
+
+        switch router.match(method: method, path: path) {
+        case .found(let endpoint, let template, let parameters):
+            request.route = template
+            request.parameters = parameters
+            switch endpoint {
+            case .sync(let handler):
+                let response: Response
+                do {
+                    response = try handler(request)
+                } catch {
+                    response = errorResponse(error, for: request)
+                }
+                send(response, for: request, start: start, to: handle)
+            case .async(let handler):
+                Task { [request] in
+                    let response: Response
+                    do {
+                        response = try await handler(request)
+                    } catch {
+                        response = self.errorResponse(error, for: request)
+                    }
+                    self.send(response, for: request, start: start, to: handle)
+                }
+            }
+        case .methodNotAllowed(let template, let allowed):
+            request.route = template
+            send(APIError.methodNotAllowed(method: method, path: path, allowed: allowed).response, for: request, start: start, to: handle)
+        case .notFound:
+            send(APIError.routeNotFound(path: path).response, for: request, start: start, to: handle)
+        case .malformedPath:
+            send(APIError.malformedPath(path).response, for: request, start: start, to: handle)
+        }
+    }
+
+    /// Errors that know their status answer with it; anything else is a bare 500 whose detail
+    /// goes only to the log.
+    func errorResponse(_ error: any Error, for request: Request) -> Response {
+        if let known = error as? any HTTPResponseError { return known.response }
+        logger.error(
+            "unhandled error",
+            metadata: ["http.request_id": "\(request.id)", "http.route": "\(request.route ?? "-")", "error": "\(error)"])
+        return APIError.internalError.response
+    }
+
+    /// Hands the response to the shim. Consumes the handle: it is never touched afterwards.
+    private func send(_ response: Response, for request: Request, start: UInt64, to handle: RequestHandle) {
+        var status = response.status
+        var built: OpaquePointer? = build(response, id: request.id)
+        if built == nil {
+            logger.error(
+                "response could not be built; answering 500",
+                metadata: ["http.request_id": "\(request.id)", "http.route": "\(request.route ?? "-")"])
+            status = .internalServerError
+            built = build(APIError.internalError.response, id: request.id)
+        }
+        // A nil response makes the shim send its preconfigured 500.
+        let result = hs_respond(handle.pointer, built)
+        if result == -ECANCELED {
+            status = .serviceUnavailable
+        }
+        if accessLog {
+            let micros = (hs_monotonic_ns() &- start) / 1000
+            logger.info(
+                "request",
+                metadata: [
+                    "http.method": "\(request.method)",
+                    "http.route": "\(request.route ?? "-")",
+                    "http.status": "\(status.code)",
+                    "http.duration_us": "\(micros)",
+                    "http.request_id": "\(request.id)",
+                ])
+        }
+    }
+
+    private func build(_ response: Response, id: String) -> OpaquePointer? {
+        var out: OpaquePointer?
+        let created = response.body.withUnsafeBytes { bytes in
+            hs_response_create(UInt32(response.status.code), bytes.baseAddress, bytes.count, &out)
+        }
+        guard created == 0, let out else { return nil }
+        for field in response.headers {
+            let added = field.name.withCString { name in field.value.withCString { hs_response_add_header(out, name, $0) } }
+            guard added == 0 else {
+                logger.error("handler produced an invalid header", metadata: ["http.header": "\(field.name)"])
+                hs_response_destroy(out)
+                return nil
+            }
+        }
+        guard id.withCString({ hs_response_add_header(out, "X-Request-Id", $0) }) == 0 else {
+            hs_response_destroy(out)
+            return nil
+        }
+        return out
+    }
+}

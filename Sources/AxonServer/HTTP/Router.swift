@@ -1,0 +1,222 @@
+/// Maps a method and a path to a handler. Build it once at start-up, then share it read-only.
+///
+/// Synchronous handlers run on the libmicrohttpd thread and answer before it moves on (the fast
+/// path: health, metrics, small predictions). Asynchronous handlers run in a `Task` and answer
+/// later while the connection stays suspended (training, disk, anything that waits).
+///
+///     var router = Router()
+///     router.get("/healthz") { _ in Response.json(bytes: ok) }
+///     router.post("/v1/models/{name}:predict", async: { request in try await predict(request) })
+public struct Router: Sendable {
+    /// A handler answering on the calling (libmicrohttpd) thread.
+    public typealias Handler = @Sendable (Request) throws -> Response
+    /// A handler answering later from a `Task`.
+    public typealias AsyncHandler = @Sendable (Request) async throws -> Response
+
+    /// How a route answers.
+    public enum Endpoint: Sendable {
+        /// On the libmicrohttpd thread.
+        case sync(Handler)
+        /// From a `Task`, the connection suspended meanwhile.
+        case async(AsyncHandler)
+    }
+
+    /// The outcome of a lookup.
+    public enum Match: Sendable {
+        /// A route matched; `parameters` holds its named segments.
+        case found(endpoint: Endpoint, template: String, parameters: Parameters)
+        /// The path matched a template registered only for other methods.
+        case methodNotAllowed(template: String, allowed: [HTTPMethod])
+        /// No template matches the path.
+        case notFound
+        /// The path has a broken percent escape.
+        case malformedPath
+    }
+
+    private struct Capture: Sendable {
+        var name: String
+        var prefix: String
+        var suffix: String
+        var node: Node
+    }
+
+    private struct Node: Sendable {
+        var literals: [String: Node] = [:]
+        var captures: [Capture] = []
+        var endpoints: [HTTPMethod: Endpoint] = [:]
+        var template: String?
+    }
+
+    private var root = Node()
+    // Templates without captures, keyed by their path: one hash lookup instead of a walk, for
+    // the hot fixed routes (probes, metrics). Paths with a '%' take the walk to be decoded.
+    private var exact: [String: Node] = [:]
+
+    /// An empty router.
+    public init() {}
+
+    /// Registers `endpoint` for `method` and `template`. Throws for an invalid template or a duplicate route.
+    public mutating func add(_ method: HTTPMethod, _ template: String, endpoint: Endpoint) throws(RouterError) {
+        let parsed = try RouteTemplate(template)
+        try Self.insert(into: &root, segments: parsed.segments[...], method: method, template: parsed.text, endpoint: endpoint)
+        if parsed.segments.allSatisfy({ if case .literal = $0 { true } else { false } }) {
+            var node = exact[parsed.text, default: Node()]
+            node.template = parsed.text
+            node.endpoints[method] = endpoint
+            exact[parsed.text] = node
+        }
+    }
+
+    private static func insert(
+        into node: inout Node, segments: ArraySlice<RouteTemplate.Segment>, method: HTTPMethod, template: String,
+        endpoint: Endpoint
+    ) throws(RouterError) {
+        guard let first = segments.first else {
+            guard node.endpoints[method] == nil else { throw .duplicateRoute(method: method, template: template) }
+            if let existing = node.template, existing != template {
+                // `/a/{x}` and `/a/{y}` are the same path shape: one template per node keeps
+                // parameter names unambiguous.
+                throw .invalidTemplate(template, reason: "same shape as \(existing) with other names")
+            }
+            node.template = template
+            node.endpoints[method] = endpoint
+            return
+        }
+        let rest = segments.dropFirst()
+        switch first {
+        case .literal(let text):
+            try insert(into: &node.literals[text, default: Node()], segments: rest, method: method, template: template, endpoint: endpoint)
+        case .capture(let name, let prefix, let suffix):
+            if let index = node.captures.firstIndex(where: { $0.prefix == prefix && $0.suffix == suffix }) {
+                guard node.captures[index].name == name else {
+                    throw .invalidTemplate(template, reason: "{\(name)} conflicts with {\(node.captures[index].name)} at the same position")
+                }
+                try insert(into: &node.captures[index].node, segments: rest, method: method, template: template, endpoint: endpoint)
+            } else {
+                var child = Node()
+                try insert(into: &child, segments: rest, method: method, template: template, endpoint: endpoint)
+                node.captures.append(Capture(name: name, prefix: prefix, suffix: suffix, node: child))
+                // Most specific first: `{name}:predict` must be tried before a bare `{name}`.
+                node.captures.sort { ($0.prefix.utf8.count + $0.suffix.utf8.count) > ($1.prefix.utf8.count + $1.suffix.utf8.count) }
+            }
+        }
+    }
+
+    /// Finds the route for `method` and the raw (percent-encoded) `path`. `HEAD` falls back to `GET`.
+    public func match(method: HTTPMethod, path: String) -> Match {
+        guard path.hasPrefix("/") else { return .notFound }
+        if let node = exact[path], let template = node.template {
+            if let endpoint = node.endpoints[method] ?? (method == .head ? node.endpoints[.get] : nil) {
+                return .found(endpoint: endpoint, template: template, parameters: Parameters())
+            }
+            // Another template may still match this path for `method` (a capture), so fall
+            // through to the walk, which also computes Allow.
+        }
+        var segments: [String] = []
+        if path != "/" {
+            for raw in path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+                guard let text = Substring(raw).isEmpty ? "" : PercentDecoding.decode(Substring(raw)) else {
+                    return .malformedPath
+                }
+                segments.append(text)
+            }
+        }
+        var parameters = Parameters()
+        guard let node = Self.find(root, segments[...], &parameters), let template = node.template else {
+            return .notFound
+        }
+        if let endpoint = node.endpoints[method] ?? (method == .head ? node.endpoints[.get] : nil) {
+            return .found(endpoint: endpoint, template: template, parameters: parameters)
+        }
+        return .methodNotAllowed(template: template, allowed: Self.allowed(node))
+    }
+
+    private static func find(_ node: Node, _ segments: ArraySlice<String>, _ parameters: inout Parameters) -> Node? {
+        guard let segment = segments.first else { return node.endpoints.isEmpty ? nil : node }
+        let rest = segments.dropFirst()
+        if let child = node.literals[segment], let found = find(child, rest, &parameters) { return found }
+        for capture in node.captures {
+            let affixes = capture.prefix.utf8.count + capture.suffix.utf8.count
+            guard segment.utf8.count > affixes, segment.hasPrefix(capture.prefix), segment.hasSuffix(capture.suffix) else {
+                continue
+            }
+            let utf8 = segment.utf8
+            let start = utf8.index(utf8.startIndex, offsetBy: capture.prefix.utf8.count)
+            let end = utf8.index(utf8.endIndex, offsetBy: -capture.suffix.utf8.count)
+            guard let value = String(utf8[start..<end]) else { continue }
+            let saved = parameters
+            parameters.append(name: capture.name, value: value)
+            if let found = find(capture.node, rest, &parameters) { return found }
+            parameters = saved
+        }
+        return nil
+    }
+
+    private static let methodOrder: [HTTPMethod] = [.get, .head, .post, .put, .patch, .delete, .options]
+
+    private static func allowed(_ node: Node) -> [HTTPMethod] {
+        var methods = Set(node.endpoints.keys)
+        if methods.contains(.get) { methods.insert(.head) }
+        let known = methodOrder.filter { methods.contains($0) }
+        let others = methods.subtracting(methodOrder).sorted { $0.rawValue < $1.rawValue }
+        return known + others
+    }
+}
+
+extension Router {
+    /// Registers a synchronous handler; an invalid template or duplicate route is a programming
+    /// mistake and stops the process with the reason.
+    public mutating func on<R: ResponseGenerator>(
+        _ method: HTTPMethod, _ template: String, _ handler: @escaping @Sendable (Request) throws -> R
+    ) {
+        register(method, template, .sync { request in try handler(request).response(for: request) })
+    }
+
+    /// Registers an asynchronous handler (see `on(_:_:_:)` for template errors).
+    public mutating func on<R: ResponseGenerator>(
+        _ method: HTTPMethod, _ template: String, async handler: @escaping @Sendable (Request) async throws -> R
+    ) {
+        register(method, template, .async { request in try await handler(request).response(for: request) })
+    }
+
+    private mutating func register(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
+        do {
+            try add(method, template, endpoint: endpoint)
+        } catch {
+            preconditionFailure(error.description)
+        }
+    }
+
+    /// A synchronous `GET` route.
+    public mutating func get<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
+        on(.get, template, handler)
+    }
+    /// An asynchronous `GET` route.
+    public mutating func get<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.get, template, async: handler)
+    }
+    /// A synchronous `POST` route.
+    public mutating func post<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
+        on(.post, template, handler)
+    }
+    /// An asynchronous `POST` route.
+    public mutating func post<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.post, template, async: handler)
+    }
+    /// A synchronous `PUT` route.
+    public mutating func put<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
+        on(.put, template, handler)
+    }
+    /// An asynchronous `PUT` route.
+    public mutating func put<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.put, template, async: handler)
+    }
+    /// A synchronous `DELETE` route.
+    public mutating func delete<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
+        on(.delete, template, handler)
+    }
+    /// An asynchronous `DELETE` route.
+    public mutating func delete<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.delete, template, async: handler)
+    }
+}
