@@ -1,0 +1,160 @@
+extension Trainer {
+    /// One optimization step on the first `rows` rows of `inputBatch` / `targetBatch`.
+    /// Returns the summed (not averaged) data loss of the batch.
+    @inline(__always)
+    func step(rows: Int, learningRate: Float) -> Double {
+        let logits = forward(rows: rows, training: true)
+        let last = layout.layers.count - 1
+        let loss = lossAndGradient(
+            logits: logits, targets: targetBatch, gradient: deltas[last], rows: rows,
+            outputs: layout.layers[last].outputs, loss: modelConfiguration.loss,
+            outputActivation: modelConfiguration.outputActivation)
+        backward(rows: rows)
+        regularizeGradients()
+        update(learningRate: learningRate)
+        return loss
+    }
+
+    /// Runs `inputBatch` through every layer; returns the output layer's logits (bias added,
+    /// output activation not applied: the loss kernel does that).
+    func forward(rows: Int, training: Bool) -> UnsafeMutablePointer<Float> {
+        let last = layout.layers.count - 1
+        let slope = modelConfiguration.leakyReLUSlope
+        let useDropout = training && !masks.isEmpty
+        var input = UnsafePointer(inputBatch)
+        for (index, layer) in layout.layers.enumerated() {
+            let z = activations[index]
+            multiply(input, parameters + layer.weightOffset, into: z, rows: rows, inputs: layer.inputs, outputs: layer.outputs)
+            let activation = index == last ? Activation.identity : modelConfiguration.activations[index]
+            addBiasAndActivate(z, bias: parameters + layer.biasOffset, rows: rows, outputs: layer.outputs,
+                               activation: activation, slope: slope)
+            if useDropout, index < last {
+                applyDropout(z, mask: masks[index], into: dropped[index], count: rows * layer.outputs)
+                input = UnsafePointer(dropped[index])
+            } else {
+                input = UnsafePointer(z)
+            }
+        }
+        return activations[last]
+    }
+
+    /// Inverted dropout: zeroes each unit with probability `dropout` and scales survivors by
+    /// `1 / (1 - dropout)`, so inference needs no rescaling.
+    private func applyDropout(
+        _ a: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        let rate = configuration.regularization.dropout
+        let keepScale = 1 / (1 - rate)
+        for k in 0 ..< count {
+            let kept = generator.nextUnitFloat() >= rate
+            mask[k] = kept ? keepScale : 0
+            output[k] = a[k] * mask[k]
+        }
+    }
+
+    /// Back-propagates `deltas[last]` (the loss gradient at the logits) into `gradients`.
+    func backward(rows: Int) {
+        let slope = modelConfiguration.leakyReLUSlope
+        var index = layout.layers.count - 1
+        while index >= 0 {
+            let layer = layout.layers[index]
+            let delta = deltas[index]
+            let layerInput: UnsafePointer<Float> =
+                index == 0 ? UnsafePointer(inputBatch) : UnsafePointer(masks.isEmpty ? activations[index - 1] : dropped[index - 1])
+            multiplyTransposedInput(layerInput, delta, into: gradients + layer.weightOffset,
+                                    rows: rows, inputs: layer.inputs, outputs: layer.outputs)
+            sumColumns(delta, into: gradients + layer.biasOffset, rows: rows, outputs: layer.outputs)
+            if index > 0 {
+                let previous = deltas[index - 1]
+                multiplyTransposedWeights(delta, parameters + layer.weightOffset, into: previous,
+                                          rows: rows, inputs: layer.inputs, outputs: layer.outputs)
+                let count = rows * layer.inputs
+                if !masks.isEmpty {
+                    let mask = masks[index - 1]
+                    for k in 0 ..< count { previous[k] *= mask[k] }
+                }
+                multiplyByDerivative(previous, activated: activations[index - 1], count: count,
+                                     activation: modelConfiguration.activations[index - 1], slope: slope)
+            }
+            index -= 1
+        }
+    }
+
+    /// Adds the L1 and L2 penalty gradients to the weights (not biases), then clips the global
+    /// gradient norm.
+    func regularizeGradients() {
+        let regularization = configuration.regularization
+        if regularization.l1 > 0 || regularization.l2 > 0 {
+            let l1 = regularization.l1
+            let l2 = regularization.l2
+            for layer in layout.layers {
+                let w = parameters + layer.weightOffset
+                let g = gradients + layer.weightOffset
+                for k in 0 ..< layer.weightCount {
+                    let sign: Float = w[k] > 0 ? 1 : (w[k] < 0 ? -1 : 0)
+                    g[k] += l2 * w[k] + l1 * sign
+                }
+            }
+        }
+        if let maximum = regularization.gradientClipNorm {
+            var squares: Float = 0
+            for k in 0 ..< parameterCount { squares += gradients[k] * gradients[k] }
+            let norm = squares.squareRoot()
+            if norm > maximum {
+                let scale = maximum / norm
+                for k in 0 ..< parameterCount { gradients[k] *= scale }
+            }
+        }
+    }
+
+    /// Applies the optimizer's update rule to every parameter.
+    func update(learningRate: Float) {
+        let optimizer = configuration.optimizer
+        stepCount += 1
+        let count = parameterCount
+        let p = parameters
+        let g = gradients
+        let m = firstMoment
+        let v = secondMoment
+        switch optimizer.kind {
+        case .sgd:
+            let momentum = optimizer.momentum
+            if momentum == 0 {
+                for k in 0 ..< count { p[k] -= learningRate * g[k] }
+            } else if optimizer.nesterov {
+                for k in 0 ..< count {
+                    m[k] = momentum * m[k] + g[k]
+                    p[k] -= learningRate * (g[k] + momentum * m[k])
+                }
+            } else {
+                for k in 0 ..< count {
+                    m[k] = momentum * m[k] + g[k]
+                    p[k] -= learningRate * m[k]
+                }
+            }
+            hasFirstMoment = momentum > 0
+        case .adam, .adamW:
+            let beta1 = optimizer.beta1
+            let beta2 = optimizer.beta2
+            let t = Double(stepCount)
+            let correction1 = 1 - power(Double(beta1), t)
+            let correction2 = 1 - power(Double(beta2), t)
+            let stepSize = Float(Double(learningRate) / correction1)
+            let inverseRootCorrection2 = Float(1 / correction2.squareRoot())
+            let epsilon = optimizer.epsilon
+            let decay: Float = optimizer.kind == .adamW ? 1 - learningRate * optimizer.weightDecay : 1
+            let oneMinusBeta1 = 1 - beta1
+            let oneMinusBeta2 = 1 - beta2
+            for k in 0 ..< count {
+                let gk = g[k]
+                let mk = beta1 * m[k] + oneMinusBeta1 * gk
+                let vk = beta2 * v[k] + oneMinusBeta2 * gk * gk
+                m[k] = mk
+                v[k] = vk
+                p[k] = p[k] * decay - stepSize * mk / (vk.squareRoot() * inverseRootCorrection2 + epsilon)
+            }
+            hasFirstMoment = true
+            hasSecondMoment = true
+        }
+    }
+}
