@@ -127,12 +127,11 @@ extension Model {
             let base = values.baseAddress!
             for (index, layer) in layout.layers.enumerated() {
                 let destination = index == layout.layers.count - 1 ? output : next
-                multiply(current, base + layer.weightOffset, into: destination,
-                         rows: rows, inputs: layer.inputs, outputs: layer.outputs)
                 let isLast = index == layout.layers.count - 1
                 let activation = isLast && !activateOutput ? Activation.identity : configuration.activations[index]
-                addBiasAndActivate(destination, bias: base + layer.biasOffset, rows: rows, outputs: layer.outputs,
-                                   activation: activation, slope: configuration.leakyReLUSlope)
+                denseForward(current, weights: base + layer.weightOffset, bias: base + layer.biasOffset, into: destination,
+                             rows: rows, inputs: layer.inputs, outputs: layer.outputs,
+                             activation: activation, slope: configuration.leakyReLUSlope)
                 swap(&current, &next)
             }
         }

@@ -1,3 +1,5 @@
+import CModelKit
+
 extension Trainer {
     /// One optimization step on the first `rows` rows of `inputBatch` / `targetBatch`.
     /// Returns the summed (not averaged) data loss of the batch.
@@ -24,10 +26,9 @@ extension Trainer {
         var input = UnsafePointer(inputBatch)
         for (index, layer) in layout.layers.enumerated() {
             let z = activations[index]
-            multiply(input, parameters + layer.weightOffset, into: z, rows: rows, inputs: layer.inputs, outputs: layer.outputs)
             let activation = index == last ? Activation.identity : modelConfiguration.activations[index]
-            addBiasAndActivate(z, bias: parameters + layer.biasOffset, rows: rows, outputs: layer.outputs,
-                               activation: activation, slope: slope)
+            denseForward(input, weights: parameters + layer.weightOffset, bias: parameters + layer.biasOffset, into: z,
+                         rows: rows, inputs: layer.inputs, outputs: layer.outputs, activation: activation, slope: slope)
             if useDropout, index < last {
                 applyDropout(z, mask: masks[index], into: dropped[index], count: rows * layer.outputs)
                 input = UnsafePointer(dropped[index])
@@ -53,6 +54,9 @@ extension Trainer {
     }
 
     /// Back-propagates `deltas[last]` (the loss gradient at the logits) into `gradients`.
+    ///
+    /// Weight gradients accumulate onto `gradients`, which must be zero on entry: `update`
+    /// clears them after use (llm.c's zero_grad, fused into the optimizer's pass).
     func backward(rows: Int) {
         let slope = modelConfiguration.leakyReLUSlope
         var index = layout.layers.count - 1
@@ -132,6 +136,7 @@ extension Trainer {
                     p[k] -= learningRate * m[k]
                 }
             }
+            g.update(repeating: 0, count: count)
             hasFirstMoment = momentum > 0
         case .adam, .adamW:
             let beta1 = optimizer.beta1
@@ -143,16 +148,7 @@ extension Trainer {
             let inverseRootCorrection2 = Float(1 / correction2.squareRoot())
             let epsilon = optimizer.epsilon
             let decay: Float = optimizer.kind == .adamW ? 1 - learningRate * optimizer.weightDecay : 1
-            let oneMinusBeta1 = 1 - beta1
-            let oneMinusBeta2 = 1 - beta2
-            for k in 0 ..< count {
-                let gk = g[k]
-                let mk = beta1 * m[k] + oneMinusBeta1 * gk
-                let vk = beta2 * v[k] + oneMinusBeta2 * gk * gk
-                m[k] = mk
-                v[k] = vk
-                p[k] = p[k] * decay - stepSize * mk / (vk.squareRoot() * inverseRootCorrection2 + epsilon)
-            }
+            mk_adam_update(p, g, m, v, count, beta1, beta2, stepSize, inverseRootCorrection2, epsilon, decay)
             hasFirstMoment = true
             hasSecondMoment = true
         }

@@ -1,0 +1,70 @@
+#include "CModelKit.h"
+
+// One baseline and one AVX2+FMA build of each kernel, chosen at load time (ifunc). Other
+// architectures and compilers get the single baseline build.
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define MK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MK_CLONES
+#endif
+
+// __builtin_elementwise_sqrt is llvm.sqrt without errno semantics, so it vectorizes.
+#if defined(__clang__)
+#define MK_SQRT(x) __builtin_elementwise_sqrt(x)
+#else
+#define MK_SQRT(x) __builtin_sqrtf(x)
+#endif
+
+MK_CLONES
+void mk_adam_update(float *restrict p, float *restrict g, float *restrict m, float *restrict v,
+                    long count, float beta1, float beta2, float step_size, float inv_root_correction2,
+                    float epsilon, float decay) {
+    const float one_minus_beta1 = 1.0f - beta1;
+    const float one_minus_beta2 = 1.0f - beta2;
+    for (long k = 0; k < count; k++) {
+        const float gk = g[k];
+        const float mk = beta1 * m[k] + one_minus_beta1 * gk;
+        const float vk = beta2 * v[k] + one_minus_beta2 * gk * gk;
+        m[k] = mk;
+        v[k] = vk;
+        p[k] = p[k] * decay - step_size * mk / (MK_SQRT(vk) * inv_root_correction2 + epsilon);
+        g[k] = 0.0f;
+    }
+}
+
+MK_CLONES
+void mk_fill_rows(float *restrict z, const float *restrict bias, long rows, long outputs) {
+    for (long r = 0; r < rows; r++) {
+        float *restrict row = z + r * outputs;
+        for (long o = 0; o < outputs; o++) {
+            row[o] = bias[o];
+        }
+    }
+}
+
+MK_CLONES
+void mk_relu(float *restrict z, long count) {
+    for (long k = 0; k < count; k++) {
+        z[k] = z[k] > 0.0f ? z[k] : 0.0f;
+    }
+}
+
+MK_CLONES
+void mk_relu_backward(float *restrict delta, const float *restrict activated, long count) {
+    for (long k = 0; k < count; k++) {
+        delta[k] = activated[k] > 0.0f ? delta[k] : 0.0f;
+    }
+}
+
+MK_CLONES
+void mk_sum_columns(const float *restrict dz, float *restrict sums, long rows, long outputs) {
+    for (long o = 0; o < outputs; o++) {
+        sums[o] = 0.0f;
+    }
+    for (long r = 0; r < rows; r++) {
+        const float *restrict row = dz + r * outputs;
+        for (long o = 0; o < outputs; o++) {
+            sums[o] += row[o];
+        }
+    }
+}
