@@ -68,3 +68,17 @@ void mk_sum_columns(const float *restrict dz, float *restrict sums, long rows, l
         }
     }
 }
+
+void mk_gather_rows(float *restrict destination, const float *restrict source, const long *restrict indices,
+                    long rows, long width, const long *restrict next_indices, long next_rows) {
+    const long bytes = width * (long)sizeof(float);
+    for (long r = 0; r < next_rows; r++) {
+        const char *row = (const char *)(source + next_indices[r] * width);
+        for (long offset = 0; offset < bytes; offset += 64) {
+            __builtin_prefetch(row + offset, 0, 3);
+        }
+    }
+    for (long r = 0; r < rows; r++) {
+        __builtin_memcpy(destination + r * width, source + indices[r] * width, (unsigned long)bytes);
+    }
+}

@@ -36,11 +36,15 @@ public enum Initialization: String, Sendable, Equatable, Codable {
     case he
     /// Xavier (Glorot) uniform: U(-sqrt(6 / (fanIn + fanOut)), +...), for symmetric functions.
     case xavier
+    /// U(-1 / sqrt(fanIn), +1 / sqrt(fanIn)): PyTorch's `nn.Linear` default (Kaiming uniform
+    /// with a = sqrt(5)). Narrower than He; used to reproduce PyTorch runs side by side.
+    case pytorch
 
     /// Half-width of the uniform distribution for a layer with the given fans.
     func limit(fanIn: Int, fanOut: Int) -> Float {
         switch self {
         case .he: (6 / Float(fanIn)).squareRoot()
+        case .pytorch: (1 / Float(fanIn)).squareRoot()
         case .xavier: (6 / Float(fanIn + fanOut)).squareRoot()
         }
     }

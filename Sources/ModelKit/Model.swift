@@ -16,14 +16,16 @@ public struct Model: Sendable {
     let inputScale: [Float]
     let inputShift: [Float]
 
-    /// Creates a freshly initialized network: He or Xavier uniform weights by each layer's
-    /// activation, zero biases, drawn from `seed`.
-    public init(configuration: ModelConfiguration, seed: UInt64) {
+    /// Creates a freshly initialized network with zero biases and weights drawn from `seed`:
+    /// by default He or Xavier uniform by each layer's activation (`Activation.initialization`),
+    /// or `initialization` for every layer when given.
+    public init(configuration: ModelConfiguration, seed: UInt64, initialization: Initialization? = nil) {
         let layout = ParameterLayout(layerSizes: configuration.layerSizes)
         var generator = RandomGenerator(seed: seed)
         var values = [Float](repeating: 0, count: layout.count)
         for (index, layer) in layout.layers.enumerated() {
-            let limit = configuration.activations[index].initialization.limit(fanIn: layer.inputs, fanOut: layer.outputs)
+            let rule = initialization ?? configuration.activations[index].initialization
+            let limit = rule.limit(fanIn: layer.inputs, fanOut: layer.outputs)
             for k in 0 ..< layer.weightCount {
                 values[layer.weightOffset + k] = (2 * generator.nextUnitFloat() - 1) * limit
             }

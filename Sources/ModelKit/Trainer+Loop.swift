@@ -1,3 +1,5 @@
+import CModelKit
+
 extension Trainer {
     /// The epoch loop over already-normalized data.
     func runEpochs(
@@ -37,11 +39,10 @@ extension Trainer {
                             return
                         }
                         let rows = min(batchCapacity, rowCount - start)
-                        for r in 0 ..< rows {
-                            let source = order[start + r]
-                            (inputBatch + r * inputWidth).update(from: inputValues.baseAddress! + source * inputWidth, count: inputWidth)
-                            (targetBatch + r * targetWidth).update(from: targetValues.baseAddress! + source * targetWidth, count: targetWidth)
-                        }
+                        let nextRows = min(batchCapacity, rowCount - start - rows)
+                        let indices = UnsafePointer(order.baseAddress! + start)
+                        mk_gather_rows(inputBatch, inputValues.baseAddress!, indices, rows, inputWidth, indices + rows, nextRows)
+                        mk_gather_rows(targetBatch, targetValues.baseAddress!, indices, rows, targetWidth, indices + rows, nextRows)
                         let batchLoss = step(rows: rows, learningRate: learningRate)
                         guard batchLoss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: stepCount) }
                         lossSum += batchLoss

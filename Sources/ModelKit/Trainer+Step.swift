@@ -154,3 +154,26 @@ extension Trainer {
         }
     }
 }
+
+extension Trainer {
+    /// Gradient of the mean loss on one batch (at most `batchSize` already-normalized rows),
+    /// without updating anything: for gradient checks and diagnostics.
+    func gradient(inputs: Matrix, targets: Matrix) -> (loss: Double, gradient: [Float]) {
+        precondition(inputs.rows <= batchCapacity && inputs.rows == targets.rows, "one batch at most")
+        let rows = inputs.rows
+        inputs.withUnsafeBufferPointer { inputBatch.update(from: $0.baseAddress!, count: $0.count) }
+        targets.withUnsafeBufferPointer { targetBatch.update(from: $0.baseAddress!, count: $0.count) }
+        gradients.update(repeating: 0, count: parameterCount)
+        let logits = forward(rows: rows, training: true)
+        let last = layout.layers.count - 1
+        let loss = lossAndGradient(
+            logits: logits, targets: targetBatch, gradient: deltas[last], rows: rows,
+            outputs: layout.layers[last].outputs, loss: modelConfiguration.loss,
+            outputActivation: modelConfiguration.outputActivation)
+        backward(rows: rows)
+        regularizeGradients()
+        let result = Array(UnsafeBufferPointer(start: gradients, count: parameterCount))
+        gradients.update(repeating: 0, count: parameterCount)
+        return (loss / Double(rows), result)
+    }
+}

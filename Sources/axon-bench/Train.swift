@@ -39,6 +39,9 @@ struct Train: ParsableCommand {
     @Option(help: "Seed for initialization and shuffling.")
     var seed: UInt64 = 0
 
+    @Option(help: "Weight initialization: pytorch (as torch_train.py's nn.Linear), he, xavier, or auto (by activation).")
+    var initialization = "pytorch"
+
     @Option(help: "OpenBLAS threads (the peers are measured with 1).")
     var threads = 1
 
@@ -64,6 +67,14 @@ struct Train: ParsableCommand {
             throw ValidationError("--arch must look like 64-128-64-10")
         }
 
+        let initializationRule: Initialization?
+        if initialization == "auto" {
+            initializationRule = nil
+        } else if let rule = Initialization(rawValue: initialization) {
+            initializationRule = rule
+        } else {
+            throw ValidationError("--initialization must be pytorch, he, xavier or auto")
+        }
         BLAS.setThreadCount(threads)
         let directory = URL(fileURLWithPath: dataDir)
         let train = try CSVTable(contentsOf: directory.appendingPathComponent("\(dataset)_std_train.csv"))
@@ -89,13 +100,14 @@ struct Train: ParsableCommand {
             epochs: epochCount, batchSize: batch, shuffle: true, seed: seed, optimizer: .adam(learningRate: learningRate))
 
         for repetition in 0 ..< repetitions {
-            let trainer = try Trainer(model: Model(configuration: configuration, seed: seed), configuration: training)
+            let trainer = try Trainer(
+                model: Model(configuration: configuration, seed: seed, initialization: initializationRule), configuration: training)
             let report = try trainer.fit(trainSet)
             let evaluation = try trainer.model.evaluate(testSet)
             var row: [(String, String)] = [
                 ("kind", json("train")), ("framework", json("axon")), ("dataset", json(dataset)),
                 ("task", json(isClassification ? "classification" : "regression")), ("arch", json(archText)),
-                ("epochs", "\(epochCount)"), ("batch", "\(batch)"), ("lr", "\(learningRate)"), ("threads", "\(threads)"),
+                ("epochs", "\(epochCount)"), ("batch", "\(batch)"), ("lr", "\(learningRate)"), ("threads", "\(threads)"), ("initialization", json(initialization)),
                 ("n_train", "\(trainSet.count)"), ("n_test", "\(testSet.count)"), ("rep", "\(repetition)"),
                 ("train_wall_s", json(report.seconds)),
                 ("samples_per_s", json(Double(epochCount * trainSet.count) / report.seconds)),

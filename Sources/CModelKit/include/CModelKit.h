@@ -27,3 +27,10 @@ void mk_relu_backward(float *restrict delta, const float *restrict activated, lo
 
 /// sums[o] = sum over r of dz[r][o] (the bias gradient).
 void mk_sum_columns(const float *restrict dz, float *restrict sums, long rows, long outputs);
+
+/// Copies rows indices[0..rows) of `source` (row width `width`) to consecutive rows of
+/// `destination`, and asks the CPU to start loading the rows `next_indices[0..next_rows)` that
+/// the following batch will copy: with a shuffled order over a large data set every row is a
+/// cache miss, and the prefetch overlaps those misses with the current step's arithmetic.
+void mk_gather_rows(float *restrict destination, const float *restrict source, const long *restrict indices,
+                    long rows, long width, const long *restrict next_indices, long next_rows);
