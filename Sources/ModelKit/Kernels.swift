@@ -142,18 +142,23 @@ func lossAndGradient(
             var maximum = zr[0]
             for o in 1 ..< outputs { maximum = max(maximum, zr[o]) }
             var sum: Float = 0
-            for o in 0 ..< outputs { sum += exponential(zr[o] - maximum) }
+            if let gradient {
+                // Keep the exponentials in the gradient row so they are computed once.
+                let gr = gradient + r * outputs
+                for o in 0 ..< outputs {
+                    let e = exponential(zr[o] - maximum)
+                    gr[o] = e
+                    sum += e
+                }
+                let scale = inverseRows / sum
+                for o in 0 ..< outputs { gr[o] = gr[o] * scale - yr[o] * inverseRows }
+            } else {
+                for o in 0 ..< outputs { sum += exponential(zr[o] - maximum) }
+            }
             let logSumExp = maximum + logarithm(sum)
             var rowLoss: Float = 0
             for o in 0 ..< outputs { rowLoss += yr[o] * (logSumExp - zr[o]) }
             total += Double(rowLoss)
-            if let gradient {
-                let gr = gradient + r * outputs
-                let inverseSum = 1 / sum
-                for o in 0 ..< outputs {
-                    gr[o] = (exponential(zr[o] - maximum) * inverseSum - yr[o]) * inverseRows
-                }
-            }
         }
     case .binaryCrossEntropy:
         let inverseRows = 1 / Float(rows)
