@@ -29,8 +29,20 @@ public struct ModelConfiguration: Sendable, Equatable, Codable {
         leakyReLUSlope: Float = 0.01, classLabels: [String] = []
     ) throws(ModelError) {
         guard layerSizes.count >= 2 else { throw .tooFewLayers(layerSizes: layerSizes) }
-        for (layer, size) in layerSizes.enumerated() where size <= 0 {
+        for (layer, size) in layerSizes.enumerated() where size <= 0 || size > Self.maximumLayerSize {
             throw .invalidLayerSize(layer: layer, size: size)
+        }
+        // Checked before anything is allocated: sizes come from requests and checkpoints. With
+        // at most 1024 layers of at most 2^20 units the sum cannot overflow.
+        guard layerSizes.count <= Self.maximumLayerCount + 1 else {
+            throw .tooManyLayers(count: layerSizes.count - 1, maximum: Self.maximumLayerCount)
+        }
+        var count = 0
+        for index in 0 ..< layerSizes.count - 1 {
+            count += layerSizes[index] * layerSizes[index + 1] + layerSizes[index + 1]
+        }
+        guard count <= Self.maximumParameterCount else {
+            throw .tooManyParameters(count: count, maximum: Self.maximumParameterCount)
         }
         guard activations.count == layerSizes.count - 1 else {
             throw .activationCountMismatch(expected: layerSizes.count - 1, got: activations.count)
@@ -82,6 +94,14 @@ public struct ModelConfiguration: Sendable, Equatable, Codable {
             leakyReLUSlope: container.decode(Float.self, forKey: .leakyReLUSlope),
             classLabels: container.decode([String].self, forKey: .classLabels))
     }
+
+    /// Largest accepted number of dense layers.
+    public static let maximumLayerCount = 1024
+    /// Largest accepted layer width.
+    public static let maximumLayerSize = 1 << 20
+    /// Largest accepted parameter count (256 Mi floats, 1 GiB): a bound against requests or
+    /// corrupted checkpoints that would otherwise allocate without limit.
+    public static let maximumParameterCount = 1 << 28
 
     /// Number of input features.
     public var inputCount: Int { layerSizes[0] }

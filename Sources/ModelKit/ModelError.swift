@@ -2,8 +2,12 @@
 public enum ModelError: Error, Equatable, Sendable {
     /// A network needs an input size and at least one layer.
     case tooFewLayers(layerSizes: [Int])
-    /// A layer size is zero or negative.
+    /// A layer size is zero, negative, or above `ModelConfiguration.maximumLayerSize`.
     case invalidLayerSize(layer: Int, size: Int)
+    /// The network has more dense layers than `ModelConfiguration.maximumLayerCount`.
+    case tooManyLayers(count: Int, maximum: Int)
+    /// The network would have more parameters than `ModelConfiguration.maximumParameterCount`.
+    case tooManyParameters(count: Int, maximum: Int)
     /// The activation list does not have one entry per dense layer.
     case activationCountMismatch(expected: Int, got: Int)
     /// A hidden layer uses an output-only activation (identity, softmax).

@@ -16,6 +16,9 @@ public final class Trainer {
     /// The input normalizer (fitted on the first training split when requested).
     public private(set) var normalizer: Normalizer
 
+    /// Largest `batchSize x widest layer` accepted: each per-layer workspace holds that many floats.
+    public static let maximumWorkspace = 1 << 26
+
     let layout: ParameterLayout
     let batchCapacity: Int
     let parameterCount: Int
@@ -43,6 +46,12 @@ public final class Trainer {
     /// Prepares training of `model`, optionally continuing from saved optimizer state.
     public init(model: Model, configuration: TrainingConfiguration, optimizerState: OptimizerState? = nil) throws(TrainingError) {
         try configuration.validate()
+        let workspace = configuration.batchSize.multipliedReportingOverflow(by: model.layout.maxWidth)
+        guard !workspace.overflow, workspace.partialValue <= Self.maximumWorkspace else {
+            throw .invalidHyperparameter(
+                name: "batch_size", value: Double(configuration.batchSize),
+                allowed: "batch_size x widest layer <= \(Self.maximumWorkspace)")
+        }
         if let optimizerState {
             try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
         }

@@ -123,6 +123,15 @@ struct DataValidationTests {
         #expect(throws: ModelError.invalidLayerSize(layer: 1, size: 0)) {
             try ModelConfiguration(layerSizes: [3, 0, 1], outputActivation: .identity, loss: .meanSquaredError)
         }
+        #expect(throws: ModelError.invalidLayerSize(layer: 0, size: (1 << 20) + 1)) {
+            try ModelConfiguration(layerSizes: [(1 << 20) + 1, 1], outputActivation: .identity, loss: .meanSquaredError)
+        }
+        #expect(throws: ModelError.tooManyParameters(count: (1 << 40) + (1 << 20), maximum: 1 << 28)) {
+            try ModelConfiguration(layerSizes: [1 << 20, 1 << 20], outputActivation: .identity, loss: .meanSquaredError)
+        }
+        #expect(throws: ModelError.tooManyLayers(count: 2000, maximum: 1024)) {
+            try ModelConfiguration(layerSizes: Array(repeating: 2, count: 2001), outputActivation: .identity, loss: .meanSquaredError)
+        }
         #expect(throws: ModelError.activationCountMismatch(expected: 2, got: 1)) {
             try ModelConfiguration(layerSizes: [3, 4, 1], activations: [.identity], loss: .meanSquaredError)
         }

@@ -114,7 +114,7 @@ struct OptimizerTests {
     }
 
     @Test("invalid hyperparameters are named")
-    func invalidHyperparameters() {
+    func invalidHyperparameters() throws {
         let cases: [(TrainingConfiguration, String)] = [
             (TrainingConfiguration(epochs: 0), "epochs"),
             (TrainingConfiguration(batchSize: 0), "batch_size"),
@@ -146,5 +146,9 @@ struct OptimizerTests {
             }
         }
         #expect(throws: Never.self) { try TrainingConfiguration().validate() }
+        let wide = try ModelConfiguration(layerSizes: [1 << 16, 1], outputActivation: .identity, loss: .meanSquaredError)
+        #expect(throws: TrainingError.invalidHyperparameter(name: "batch_size", value: 4096, allowed: "batch_size x widest layer <= 67108864")) {
+            try Trainer(model: Model(configuration: wide, seed: 1), configuration: TrainingConfiguration(batchSize: 4096))
+        }
     }
 }
