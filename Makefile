@@ -43,3 +43,9 @@ test: deps-test
 
 clean:
 	rm -rf .build .build-asan .build-tsan
+
+.PHONY: bench-train
+# ModelKit training speed against PyTorch (1 thread) and scikit-learn, side by side, median of
+# RUNS (default 3); needs the peers' venv (see ../shared/peers/README.md).
+bench-train: deps
+	Benchmarks/train/run.sh

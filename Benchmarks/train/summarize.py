@@ -44,7 +44,8 @@ def main():
             medians[framework] = m
 
             def fmt(v, spec):
-                return format(v, spec) if v is not None else "-"
+                width = int(spec.split(".")[0].rstrip(",")) if spec[0].isdigit() else 0
+                return format(v, spec) if v is not None else "-".rjust(width)
             print(f"{dataset:<10} {framework:<8} {len(rows):>4} {fmt(m['train_wall_s'], '8.3f')} "
                   f"{fmt(m['samples_per_s'], '11,.0f')} {fmt(m['test_accuracy'], '9.4f')} "
                   f"{fmt(m['test_macro_f1'], '9.4f')} {fmt(m['test_mse'], '9.4f')} {fmt(m['test_r2'], '7.4f')}")
