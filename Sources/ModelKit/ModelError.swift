@@ -32,6 +32,4 @@ public enum ModelError: Error, Equatable, Sendable {
     case normalizerFeatureMismatch(expected: Int, got: Int)
     /// The two statistic arrays of a normalizer differ in length or are empty.
     case normalizerShapeMismatch(firstCount: Int, secondCount: Int)
-    /// Stored optimizer state does not fit the model or the optimizer.
-    case optimizerStateMismatch(reason: String)
 }

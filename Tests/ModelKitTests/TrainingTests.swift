@@ -158,6 +158,20 @@ struct TrainingTests {
         }
     }
 
+    @Test("a loss that blows up is reported, not trained on")
+    func divergence() throws {
+        let configuration = try ModelConfiguration(layerSizes: [1, 4, 1], outputActivation: .identity, loss: .meanSquaredError)
+        let trainer = try Trainer(
+            model: Model(configuration: configuration, seed: 1),
+            configuration: TrainingConfiguration(epochs: 50, batchSize: 10, shuffle: false, optimizer: .sgd(learningRate: 1e6)))
+        #expect {
+            try trainer.fit(Self.squares())
+        } throws: { error in
+            guard case TrainingError.diverged(epoch: let epoch, step: _) = error else { return false }
+            return epoch < 50
+        }
+    }
+
     @Test("cancellation is checked between steps")
     func cancellation() throws {
         let configuration = try ModelConfiguration(layerSizes: [1, 4, 1], outputActivation: .identity, loss: .meanSquaredError)
