@@ -3,7 +3,7 @@
 /// This is the inference model. Any number of threads may call its `predict` methods at
 /// once, outside any actor: they only read the parameters and use scratch space of their own.
 /// Training works on a separate mutable copy inside `Trainer`, which hands out new snapshots.
-public struct Model: Sendable {
+public struct Model: Sendable, Equatable {
     /// Shape and objective.
     public let configuration: ModelConfiguration
     /// Scaling applied to every input row before the first layer.
