@@ -82,3 +82,18 @@ void mk_gather_rows(float *restrict destination, const float *restrict source, c
         __builtin_memcpy(destination + r * width, source + indices[r] * width, (unsigned long)bytes);
     }
 }
+
+MK_CLONES
+void mk_dense_row(const float *restrict x, const float *restrict w, const float *restrict bias,
+                  float *restrict y, long inputs, long outputs) {
+    for (long o = 0; o < outputs; o++) {
+        y[o] = bias[o];
+    }
+    for (long i = 0; i < inputs; i++) {
+        const float xi = x[i];
+        const float *restrict row = w + i * outputs;
+        for (long o = 0; o < outputs; o++) {
+            y[o] += xi * row[o];
+        }
+    }
+}

@@ -39,23 +39,14 @@ func multiplyTransposedWeights(
                 1, dz, Int32(outputs), w, Int32(outputs), 0, da, Int32(inputs))
 }
 
-/// `y[O] = b[O] + x[I] * W[I x O]`: one row through a dense layer without BLAS call overhead.
-///
-/// Accumulates whole weight rows (contiguous in this layout), which the compiler vectorizes.
+/// `y[O] = b[O] + x[I] * W[I x O]`: one row through a dense layer without BLAS call overhead
+/// (whole weight rows are accumulated, contiguous in this layout).
 @inline(__always)
 func multiplyRow(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
     into y: UnsafeMutablePointer<Float>, inputs: Int, outputs: Int
 ) {
-    y.update(from: bias, count: outputs)
-    for i in 0 ..< inputs {
-        let xi = x[i]
-        if xi == 0 { continue }
-        let row = w + i * outputs
-        for o in 0 ..< outputs {
-            y[o] += xi * row[o]
-        }
-    }
+    mk_dense_row(x, w, bias, y, inputs, outputs)
 }
 
 /// A dense layer over a batch: `z = act(input * W + bias)`, written to `z[R x O]`.

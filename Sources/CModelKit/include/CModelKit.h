@@ -34,3 +34,8 @@ void mk_sum_columns(const float *restrict dz, float *restrict sums, long rows, l
 /// cache miss, and the prefetch overlaps those misses with the current step's arithmetic.
 void mk_gather_rows(float *restrict destination, const float *restrict source, const long *restrict indices,
                     long rows, long width, const long *restrict next_indices, long next_rows);
+
+/// One row through a dense layer: y[o] = bias[o] + sum over i of x[i] * w[i][o], with `w` an
+/// inputs x outputs row-major block. The single-row inference path, without BLAS call overhead.
+void mk_dense_row(const float *restrict x, const float *restrict w, const float *restrict bias,
+                  float *restrict y, long inputs, long outputs);
