@@ -1,8 +1,15 @@
 #include "CModelKit.h"
 
 // One baseline and one AVX2+FMA build of each kernel, chosen at load time (ifunc). Other
-// architectures and compilers get the single baseline build.
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+// architectures and compilers get the single baseline build, and so do sanitizer builds: the
+// ifunc resolvers run during relocation, before the sanitizer runtime is initialized, and an
+// instrumented resolver crashes the process (seen with ThreadSanitizer).
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define MK_SANITIZED 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__) && !defined(MK_SANITIZED)
 #define MK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MK_CLONES
