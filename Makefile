@@ -94,3 +94,9 @@ bench-http: deps-test
 # 20 trials of SIGTERM while wrk runs: every exit must be 0 and no accepted request may fail.
 drain-http: deps-test
 	Benchmarks/http/drain.sh
+
+.PHONY: bench-train
+# ModelKit training speed against PyTorch (1 thread) and scikit-learn, side by side, median of
+# RUNS (default 3); needs the peers' venv (see ../shared/peers/README.md).
+bench-train: deps
+	Benchmarks/train/run.sh

@@ -31,7 +31,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "CHTTPShim", dependencies: ["CMicroHTTPD"]),
-        .target(name: "ModelKit", dependencies: ["CBLAS"]),
+        .target(name: "CModelKit"),
+        .target(name: "ModelKit", dependencies: ["CBLAS", "CModelKit"]),
         .target(name: "Checkpoint", dependencies: ["ModelKit"]),
         .target(
             name: "AxonServer",

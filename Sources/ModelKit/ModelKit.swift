@@ -1,1 +1,0 @@
-/// ModelKit: the neural-network engine (matrices, layers, losses, optimizers, trainer, metrics).

@@ -1,0 +1,183 @@
+/// Trains a network: owns a mutable copy of the parameters, their gradients, the optimizer
+/// moments and every per-batch workspace, all allocated once in `init`.
+///
+/// A training step reads like a recipe (`step(rows:)`): gather the batch, forward, loss,
+/// backward, regularize, update. Nothing in it allocates. The trainer is a plain class, not
+/// `Sendable` and not an actor: create it where the training runs, poll a cancellation
+/// closure between steps, and hand out immutable `Model` snapshots to other threads.
+///
+/// Warm start: `Trainer(model: snapshot, configuration: ..., optimizerState: saved)` continues
+/// from existing weights and optimizer state; calling `fit` again continues as well.
+public final class Trainer {
+    /// The settings of every `fit` call on this trainer.
+    public let configuration: TrainingConfiguration
+    /// Shape and objective of the network being trained.
+    public let modelConfiguration: ModelConfiguration
+    /// The input normalizer (fitted on the first training split when requested).
+    public private(set) var normalizer: Normalizer
+
+    /// Largest `batchSize x widest layer` accepted: each per-layer workspace holds that many floats.
+    public static let maximumWorkspace = 1 << 26
+
+    let layout: ParameterLayout
+    let batchCapacity: Int
+    let parameterCount: Int
+    let parameters: UnsafeMutablePointer<Float>
+    let gradients: UnsafeMutablePointer<Float>
+    let firstMoment: UnsafeMutablePointer<Float>
+    let secondMoment: UnsafeMutablePointer<Float>
+    /// Weights of the best epoch so far, for early stopping's restore.
+    let bestParameters: UnsafeMutablePointer<Float>?
+    /// Per layer, `batchCapacity x outputs`: activations (logits for the last layer), the
+    /// gradient with respect to the pre-activation, and with dropout the mask and the masked
+    /// activations that feed the next layer.
+    let activations: [UnsafeMutablePointer<Float>]
+    let deltas: [UnsafeMutablePointer<Float>]
+    let masks: [UnsafeMutablePointer<Float>]
+    let dropped: [UnsafeMutablePointer<Float>]
+    let inputBatch: UnsafeMutablePointer<Float>
+    let targetBatch: UnsafeMutablePointer<Float>
+    var generator: RandomGenerator
+    var stepCount: Int
+    var epochCount: Int
+    var hasFirstMoment: Bool
+    var hasSecondMoment: Bool
+
+    /// Prepares training of `model`, optionally continuing from saved optimizer state.
+    public init(model: Model, configuration: TrainingConfiguration, optimizerState: OptimizerState? = nil) throws(TrainingError) {
+        try configuration.validate()
+        let workspace = configuration.batchSize.multipliedReportingOverflow(by: model.layout.maxWidth)
+        guard !workspace.overflow, workspace.partialValue <= Self.maximumWorkspace else {
+            throw .invalidHyperparameter(
+                name: "batch_size", value: Double(configuration.batchSize),
+                allowed: "batch_size x widest layer <= \(Self.maximumWorkspace)")
+        }
+        if let optimizerState {
+            try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
+        }
+        self.configuration = configuration
+        self.modelConfiguration = model.configuration
+        self.normalizer = model.normalizer
+        self.layout = model.layout
+        self.parameterCount = model.parameterCount
+        self.batchCapacity = configuration.batchSize
+
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            pointer.initialize(repeating: 0, count: max(count, 1))
+            return pointer
+        }
+        let count = model.parameterCount
+        let parameters = allocate(count)
+        model.parameters.withUnsafeBufferPointer { parameters.update(from: $0.baseAddress!, count: count) }
+        self.parameters = parameters
+        gradients = allocate(count)
+        let firstMoment = allocate(count)
+        let secondMoment = allocate(count)
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+        bestParameters = configuration.earlyStopping?.restoreBestWeights == true ? allocate(count) : nil
+        let batchCapacity = configuration.batchSize
+        let widths = model.layout.layers.map { batchCapacity * $0.outputs }
+        activations = widths.map(allocate)
+        deltas = widths.map(allocate)
+        let hiddenWidths = configuration.regularization.dropout > 0 ? widths.dropLast() : []
+        masks = hiddenWidths.map(allocate)
+        dropped = hiddenWidths.map(allocate)
+        inputBatch = allocate(batchCapacity * model.configuration.inputCount)
+        targetBatch = allocate(batchCapacity * model.configuration.outputCount)
+
+        stepCount = optimizerState?.step ?? 0
+        epochCount = optimizerState?.epoch ?? 0
+        var hasFirst = false
+        var hasSecond = false
+        if let state = optimizerState {
+            if !state.firstMoment.isEmpty {
+                state.firstMoment.withUnsafeBufferPointer { firstMoment.update(from: $0.baseAddress!, count: count) }
+                hasFirst = true
+            }
+            if !state.secondMoment.isEmpty {
+                state.secondMoment.withUnsafeBufferPointer { secondMoment.update(from: $0.baseAddress!, count: count) }
+                hasSecond = true
+            }
+        }
+        hasFirstMoment = hasFirst
+        hasSecondMoment = hasSecond
+        // Mixing in the epoch keeps a warm start from replaying the first run's shuffles.
+        generator = RandomGenerator(seed: configuration.seed &+ UInt64(optimizerState?.epoch ?? 0) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    deinit {
+        for pointer in [parameters, gradients, firstMoment, secondMoment, inputBatch, targetBatch]
+            + activations + deltas + masks + dropped {
+            pointer.deallocate()
+        }
+        bestParameters?.deallocate()
+    }
+
+    /// An immutable snapshot of the current weights and normalizer, safe to share.
+    public var model: Model {
+        Model(unchecked: modelConfiguration, normalizer: normalizer,
+              parameters: Array(UnsafeBufferPointer(start: parameters, count: parameterCount)))
+    }
+
+    /// The optimizer's state, for checkpoints and warm starts.
+    public var optimizerState: OptimizerState {
+        let optimizer = configuration.optimizer
+        let first = optimizer.usesFirstMoment && (hasFirstMoment || stepCount > 0)
+        let second = optimizer.usesSecondMoment && (hasSecondMoment || stepCount > 0)
+        return OptimizerState(
+            kind: optimizer.kind, step: stepCount, epoch: epochCount,
+            firstMoment: first ? Array(UnsafeBufferPointer(start: firstMoment, count: parameterCount)) : [],
+            secondMoment: second ? Array(UnsafeBufferPointer(start: secondMoment, count: parameterCount)) : [])
+    }
+
+    /// Trains for `configuration.epochs` epochs (fewer on early stop or cancellation).
+    ///
+    /// - Parameters:
+    ///   - training: the training rows, in raw (unnormalized) units.
+    ///   - validation: rows for the per-epoch validation loss; when nil and
+    ///     `validationFraction > 0`, that fraction of `training` is split off with the seed.
+    ///   - shouldCancel: polled between steps; returning true ends the loop with the weights of
+    ///     the last completed step (the report says `.cancelled`).
+    ///   - progress: called after every epoch.
+    public func fit(
+        _ training: Dataset, validation: Dataset? = nil,
+        shouldCancel: () -> Bool = { false },
+        progress: (EpochProgress) -> Void = { _ in }
+    ) throws -> TrainingReport {
+        try check(training)
+        if let validation { try check(validation) }
+        var trainingSet = training
+        var validationSet = validation
+        if validationSet == nil, configuration.validationFraction > 0 {
+            (trainingSet, validationSet) = try training.split(validationFraction: configuration.validationFraction, seed: configuration.seed)
+        }
+        if normalizer == .none, configuration.normalization != .none, stepCount == 0 {
+            normalizer = Normalizer.fit(configuration.normalization, on: trainingSet.inputs)
+        }
+        let trainInputs = normalizer.transform(trainingSet.inputs)
+        let validationInputs = validationSet.map { normalizer.transform($0.inputs) }
+        return try runEpochs(
+            inputs: trainInputs, targets: trainingSet.targets,
+            validationInputs: validationInputs, validationTargets: validationSet?.targets,
+            shouldCancel: shouldCancel, progress: progress)
+    }
+
+    /// Rejects data whose shape or values do not fit the model.
+    func check(_ dataset: Dataset) throws(DataError) {
+        guard dataset.featureCount == modelConfiguration.inputCount else {
+            throw .featureCountMismatch(expected: modelConfiguration.inputCount, got: dataset.featureCount)
+        }
+        guard dataset.targets.columns == modelConfiguration.outputCount else {
+            throw .targetCountMismatch(expected: modelConfiguration.outputCount, got: dataset.targets.columns)
+        }
+        if modelConfiguration.loss == .binaryCrossEntropy || modelConfiguration.loss == .softmaxCrossEntropy {
+            let bad: Int? = dataset.targets.withUnsafeBufferPointer { $0.firstIndex { $0 < 0 || $0 > 1 } }
+            if let index = bad {
+                let columns = dataset.targets.columns
+                throw .targetOutsideUnitInterval(row: index / columns, column: index % columns, value: dataset.targets.values[index])
+            }
+        }
+    }
+}
