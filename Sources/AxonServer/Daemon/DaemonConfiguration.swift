@@ -8,7 +8,34 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var drainTimeout: Duration = .seconds(30)
     /// Adds the benchmark and test routes under `/debug/` (off in production).
     public var enableDebugRoutes = false
+    /// Versions kept on disk per model; older ones are pruned after each new version.
+    public var retainedVersions = 5
+    /// How often to rescan the state directory for versions other processes wrote; `nil` never.
+    public var watchInterval: Duration? = nil
+    /// Training jobs that may run at once; the others queue.
+    public var maxTrainingJobs = 1
+    /// Size limits on what requests may ask for; exceeding one is a 4xx naming the key.
+    public var limits = ServerLimits()
 
     /// The defaults: loopback:8080, state in ./var, 30 s drain, no debug routes.
+    public init() {}
+}
+
+/// Bounds on request and model sizes. Each is a configuration key (`limits.<name>`).
+public struct ServerLimits: Sendable, Equatable {
+    /// Rows in one predict, evaluate or train request.
+    public var maxRowsPerRequest = 1_000_000
+    /// Features (input width) of a model.
+    public var maxFeatures = 65_536
+    /// Trainable parameters of one model.
+    public var maxParametersPerModel = 50_000_000
+    /// Epochs times training rows of one job: bounds the work a single request can start.
+    public var maxEpochRowsPerJob = 1_000_000_000
+    /// Models the store holds.
+    public var maxModels = 1_000
+    /// Jobs waiting in the training queue.
+    public var maxQueuedJobs = 100
+
+    /// The defaults above.
     public init() {}
 }
