@@ -46,8 +46,21 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Add the benchmark/test routes under /debug/.")
     var enableDebugRoutes = false
 
+    @Option(help: "Log line format: text or json (one object per line).")
+    var logFormat = "text"
+
+    @Flag(inversion: .prefixedNo, help: "Instrument requests and serve GET /metrics.")
+    var metrics = true
+
+    @Option(help: "Request/predict duration histogram buckets, comma-separated seconds (default 0.00005 ... 10).")
+    var metricsDurationBuckets: String?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json, got \(logFormat)") }
+        if let metricsDurationBuckets {
+            do { _ = try MetricsConfiguration.parseBuckets(metricsDurationBuckets) } catch { throw ValidationError(error.description) }
+        }
         guard drainTimeout >= 0, drainTimeout <= 86_400 else { throw ValidationError("--drain-timeout must be 0...86400 seconds") }
         var http = httpConfiguration
         http.port = port
@@ -67,16 +80,22 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let format = LogFormat(rawValue: logFormat) ?? .text
+        LoggingSystem.bootstrap { label in AxonLogHandler(label: label, format: format, level: level) }
+        // Buffered lines must reach stderr however run ends.
+        defer { LogOutput.standardError.flush() }
+        var metricsConfiguration = MetricsConfiguration()
+        metricsConfiguration.enabled = metrics
+        if let metricsDurationBuckets {
+            metricsConfiguration.durationBuckets = try MetricsConfiguration.parseBuckets(metricsDurationBuckets)
         }
+        let axonMetrics = AxonMetrics(configuration: metricsConfiguration)
+        axonMetrics.bootstrapMetricsSystem()
         var configuration = DaemonConfiguration()
         configuration.http = httpConfiguration
         configuration.stateDirectory = stateDir
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.enableDebugRoutes = enableDebugRoutes
-        try await Daemon(configuration: configuration, logger: Logger(label: "axond")).run()
+        try await Daemon(configuration: configuration, logger: Logger(label: "axond"), metrics: axonMetrics).run()
     }
 }

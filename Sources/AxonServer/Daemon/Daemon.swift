@@ -9,12 +9,15 @@ public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     /// Readiness, marked `ready` once state has loaded.
     public let readiness = Readiness()
+    /// Every metric family; `metrics.configuration.enabled` decides instrumentation and `/metrics`.
+    public let metrics: AxonMetrics
     private let logger: Logger
 
-    /// A daemon for `configuration`, logging through `logger`.
-    public init(configuration: DaemonConfiguration, logger: Logger) {
+    /// A daemon for `configuration`, logging through `logger` and recording into `metrics`.
+    public init(configuration: DaemonConfiguration, logger: Logger, metrics: AxonMetrics = AxonMetrics()) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -22,6 +25,7 @@ public struct Daemon: Sendable {
         var router = Router()
         HealthRoutes.register(on: &router, readiness: readiness)
         if configuration.enableDebugRoutes { DebugRoutes.register(on: &router) }
+        if metrics.configuration.enabled { MetricsRoutes.register(on: &router, metrics: metrics) }
         return router
     }
 
@@ -29,7 +33,9 @@ public struct Daemon: Sendable {
     public func run() async throws {
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-        let server = HTTPServer(configuration: configuration.http, router: makeRouter(), logger: logger)
+        let server = HTTPServer(
+            configuration: configuration.http, router: makeRouter(), logger: logger,
+            metrics: metrics.configuration.enabled ? metrics.http : nil)
         try server.start()
         let readiness = self.readiness
         let service = HTTPServerService(

@@ -35,12 +35,14 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let state = Mutex<State>(.idle)
 
-    /// A server that will route requests through `router`. Nothing binds before `start()`.
-    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger) {
+    /// A server that will route requests through `router`, recording each in `metrics` when given.
+    /// Nothing binds before `start()`.
+    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, metrics: HTTPMetrics? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.responder = Responder(
-            router: router, logger: logger, accessLog: configuration.accessLog, maxBodyBytes: configuration.maxBodyBytes)
+            router: router, logger: logger, accessLog: configuration.accessLog, maxBodyBytes: configuration.maxBodyBytes,
+            metrics: metrics)
     }
 
     /// Binds and starts serving. Throws for invalid settings or a port that cannot be bound.

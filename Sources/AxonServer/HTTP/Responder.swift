@@ -18,12 +18,15 @@ final class Responder: Sendable {
     let logger: Logger
     let accessLog: Bool
     let maxBodyBytes: UInt64
+    /// Request metrics; nil when instrumentation is off.
+    let metrics: HTTPMetrics?
 
-    init(router: Router, logger: Logger, accessLog: Bool, maxBodyBytes: UInt64) {
+    init(router: Router, logger: Logger, accessLog: Bool, maxBodyBytes: UInt64, metrics: HTTPMetrics? = nil) {
         self.router = router
         self.logger = logger
         self.accessLog = accessLog
         self.maxBodyBytes = maxBodyBytes
+        self.metrics = metrics
     }
 
     // Headers are only readable during the shim callback, so the ones Axon uses are copied here.
@@ -49,13 +52,18 @@ final class Responder: Sendable {
         var request = Request(
             method: method, path: path, query: String(cString: hs_request_query(p)), headers: headers, body: body, id: id)
         let start = hs_request_start_ns(p)
+        metrics?.requestStarted()
 
         switch hs_request_outcome(p) {
         case HS_OUTCOME_OK:
             break
         case HS_OUTCOME_BODY_TOO_LARGE:
+            request.route = routeTemplate(method: method, path: path)
+            metrics?.rejected(.bodyTooLarge)
             return send(APIError.contentTooLarge(limit: maxBodyBytes).response, for: request, start: start, to: handle)
         case HS_OUTCOME_DRAINING:
+            request.route = routeTemplate(method: method, path: path)
+            metrics?.rejected(.draining)
             return send(APIError.draining.response, for: request, start: start, to: handle)
         default:
             logger.error("request body could not be allocated", metadata: ["http.request_id": "\(id)"])
@@ -96,6 +104,15 @@ final class Responder: Sendable {
         }
     }
 
+    /// The template `path` matches, so requests refused before routing are still logged and
+    /// counted under their route.
+    private func routeTemplate(method: HTTPMethod, path: String) -> String? {
+        switch router.match(method: method, path: path) {
+        case .found(_, let template, _), .methodNotAllowed(let template, _): template
+        case .notFound, .malformedPath: nil
+        }
+    }
+
     /// Errors that know their status answer with it; anything else is a bare 500 whose detail
     /// goes only to the log.
     func errorResponse(_ error: any Error, for request: Request) -> Response {
@@ -121,9 +138,15 @@ final class Responder: Sendable {
         let result = hs_respond(handle.pointer, built)
         if result == -ECANCELED {
             status = .serviceUnavailable
+            metrics?.rejected(.drainDeadline)
         }
+        guard accessLog || metrics != nil else { return }
+        let elapsed = hs_monotonic_ns() &- start
+        metrics?.requestFinished(
+            route: request.route, method: request.method, status: status.code, requestBytes: request.body.count,
+            responseBytes: response.body.count, nanoseconds: elapsed)
         if accessLog {
-            let micros = (hs_monotonic_ns() &- start) / 1000
+            let micros = elapsed / 1000
             logger.info(
                 "request",
                 metadata: [

@@ -1,0 +1,87 @@
+import Foundation
+import Prometheus
+import Metrics
+
+/// Every metric Axon exports, registered once in one Prometheus registry.
+///
+/// The daemon owns one and passes it to the code that records: `metrics.inference.observe(...)`,
+/// `metrics.training.jobFinished(...)`, `metrics.store.checkpointWritten(...)`. Tests create their
+/// own, so nothing depends on the process-wide `MetricsSystem`.
+///
+/// Families are registered on the registry directly rather than through swift-metrics'
+/// `Counter(label:)`: swift-metrics has no help text, and `PrometheusMetricsFactory` registers
+/// every family with an empty one. `axond` bootstraps `MetricsSystem` with a factory over this same
+/// registry, so metrics recorded by libraries through swift-metrics appear in the same exposition.
+public final class AxonMetrics: Sendable {
+    /// The media type of the exposition: Prometheus text format 0.0.4.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// The registry holding every family.
+    public let registry: PrometheusCollectorRegistry
+    /// The settings the families were created with.
+    public let configuration: MetricsConfiguration
+    /// Requests, durations, bytes, rejections.
+    public let http: HTTPMetrics
+    /// Predictions.
+    public let inference: InferenceMetrics
+    /// Training jobs.
+    public let training: TrainingMetrics
+    /// The model store and its checkpoints.
+    public let store: StoreMetrics
+    private let process: ProcessMetrics
+
+    /// Registers every family in `registry` (a fresh one by default). `commit` labels `axon_build_info`.
+    public init(
+        configuration: MetricsConfiguration = MetricsConfiguration(), registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        commit: String = AxonBuildInfo.commit
+    ) {
+        self.registry = registry
+        self.configuration = configuration
+        http = HTTPMetrics(registry: registry, buckets: configuration.durationBuckets)
+        inference = InferenceMetrics(registry: registry, buckets: configuration.durationBuckets)
+        training = TrainingMetrics(registry: registry)
+        store = StoreMetrics(registry: registry, buckets: configuration.durationBuckets)
+        process = ProcessMetrics(registry: registry)
+        registry.gauge(
+            name: "axon_build_info", labels: [("version", AxonVersion.current), ("commit", commit)],
+            help: "Always 1; the labels name the running build."
+        ).set(to: 1)
+        // The scrape route's series exist at zero, so every HTTP family is in the first scrape.
+        http.prepare(route: MetricsRoutes.path, method: .get, status: 200)
+    }
+
+    /// The exposition in Prometheus text format, process values refreshed first.
+    public func exposition() -> [UInt8] {
+        process.update()
+        return registry.emitToBuffer()
+    }
+
+    /// Drops every series labelled with `model`: call it when a model is unloaded or deleted,
+    /// so model labels stay bounded by the loaded models.
+    public func forget(model: String) {
+        inference.forget(model: model)
+        training.forget(model: model)
+        store.forget(model: model)
+    }
+}
+
+/// What `axon_build_info` reports about the running binary.
+public enum AxonBuildInfo {
+    /// The source commit: `AXON_BUILD_COMMIT` from the environment (the Makefile and the unit set it
+    /// from `git describe`), else "unknown". SwiftPM cannot stamp a string into a build without a
+    /// plugin, so the value is read when the process starts.
+    public static let commit: String = {
+        guard let value = ProcessInfo.processInfo.environment["AXON_BUILD_COMMIT"], !value.isEmpty,
+            value.utf8.count <= 64, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._+".contains($0)) })
+        else { return "unknown" }
+        return value
+    }()
+}
+
+extension AxonMetrics {
+    /// Points the process-wide `MetricsSystem` at this registry, so anything recording through
+    /// swift-metrics lands in the same exposition. Call once, from the executable (tests never do).
+    public func bootstrapMetricsSystem() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+}

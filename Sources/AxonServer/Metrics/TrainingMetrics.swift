@@ -1,0 +1,108 @@
+import Prometheus
+import Synchronization
+
+/// Training families: jobs by outcome, queued and running jobs, epochs, the last losses per
+/// model, throughput of the last job, job durations and early stops.
+public final class TrainingMetrics: Sendable {
+    /// How a training job ended.
+    public enum Outcome: String, Sendable, CaseIterable {
+        /// It ran all its epochs or stopped early on its own criterion.
+        case succeeded
+        /// It threw (bad data, a failed checkpoint, ...).
+        case failed
+        /// A client or the shutdown cancelled it.
+        case cancelled
+    }
+
+    static let jobsName = "axon_training_jobs_total"
+    static let queuedName = "axon_training_jobs_queued"
+    static let runningName = "axon_training_jobs_running"
+    static let epochsName = "axon_training_epochs_total"
+    static let trainLossName = "axon_training_last_train_loss"
+    static let validationLossName = "axon_training_last_validation_loss"
+    static let samplesPerSecondName = "axon_training_last_job_samples_per_second"
+    static let durationName = "axon_training_job_duration_seconds"
+    static let earlyStopsName = "axon_training_early_stops_total"
+    private static let trainLossHelp = "Training loss after the last completed epoch, by model."
+    private static let validationLossHelp = "Validation loss after the last completed epoch, by model (absent without a validation split)."
+
+    /// Bounds of the job-duration histogram: 10 ms to 1 h.
+    public static let durationBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(100), .seconds(1), .seconds(5), .seconds(15), .seconds(60),
+        .seconds(300), .seconds(900), .seconds(3600),
+    ]
+
+    private struct ModelSeries: Sendable {
+        let trainLoss: Gauge
+        var validationLoss: Gauge?
+    }
+
+    private let registry: PrometheusCollectorRegistry
+    private let jobs: [Outcome: Counter]
+    private let queued: Gauge
+    private let running: Gauge
+    private let epochs: Counter
+    private let samplesPerSecond: Gauge
+    private let duration: DurationHistogram
+    private let earlyStops: Counter
+    private let models = Mutex<[String: ModelSeries]>([:])
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        var jobs: [Outcome: Counter] = [:]
+        for outcome in Outcome.allCases {
+            jobs[outcome] = registry.counter(
+                name: Self.jobsName, labels: [("outcome", outcome.rawValue)], help: "Training jobs finished, by outcome.")
+        }
+        self.jobs = jobs
+        queued = registry.gauge(name: Self.queuedName, help: "Training jobs waiting for a free slot.")
+        running = registry.gauge(name: Self.runningName, help: "Training jobs running now.")
+        epochs = registry.counter(name: Self.epochsName, help: "Training epochs completed, all models.")
+        samplesPerSecond = registry.gauge(
+            name: Self.samplesPerSecondName, help: "Training samples per second of the last finished job (epochs times rows over its duration).")
+        duration = registry.durationHistogram(
+            name: Self.durationName, buckets: Self.durationBuckets, help: "Wall-clock duration of finished training jobs.")
+        earlyStops = registry.counter(
+            name: Self.earlyStopsName, help: "Training jobs that stopped before their last epoch because validation loss stopped improving.")
+    }
+
+    /// Sets the queued and running job counts (the job scheduler owns the truth; setting avoids drift).
+    public func setJobs(queued: Int, running: Int) {
+        self.queued.set(Double(queued))
+        self.running.set(Double(running))
+    }
+
+    /// Records one completed epoch of `model` and its losses.
+    public func epochCompleted(model: String, trainLoss: Double, validationLoss: Double?) {
+        epochs.increment()
+        let series = models.withLock { models in
+            var series = models[model] ?? ModelSeries(
+                trainLoss: registry.gauge(name: Self.trainLossName, labels: [("model", model)], help: Self.trainLossHelp))
+            if validationLoss != nil, series.validationLoss == nil {
+                series.validationLoss = registry.gauge(
+                    name: Self.validationLossName, labels: [("model", model)], help: Self.validationLossHelp)
+            }
+            models[model] = series
+            return series
+        }
+        if trainLoss.isFinite { series.trainLoss.set(trainLoss) }
+        if let validationLoss, validationLoss.isFinite { series.validationLoss?.set(validationLoss) }
+    }
+
+    /// Records a finished job: its outcome, duration, the samples it processed (epochs times rows)
+    /// and whether early stopping ended it.
+    public func jobFinished(outcome: Outcome, duration: Duration, samples: Int, earlyStopped: Bool) {
+        jobs[outcome]?.increment()
+        self.duration.record(duration)
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        if seconds > 0, samples > 0 { samplesPerSecond.set(Double(samples) / seconds) }
+        if earlyStopped { earlyStops.increment() }
+    }
+
+    /// Drops the loss series of `model` (after it is unloaded or deleted).
+    public func forget(model: String) {
+        guard let series = models.withLock({ $0.removeValue(forKey: model) }) else { return }
+        registry.unregisterGauge(series.trainLoss)
+        if let validation = series.validationLoss { registry.unregisterGauge(validation) }
+    }
+}
