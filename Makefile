@@ -9,7 +9,7 @@ STATE_DIR ?= ./var
 
 # Build and run need these; the test set-up adds the tools the live tests and benchmarks call.
 APT_BUILD := pkg-config libmicrohttpd-dev libopenblas-dev
-APT_TEST := $(APT_BUILD) curl wrk
+APT_TEST := $(APT_BUILD) curl wrk prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps deps-test build run test sanitize clean
@@ -100,3 +100,15 @@ drain-http: deps-test
 # RUNS (default 3); needs the peers' venv (see ../shared/peers/README.md).
 bench-train: deps
 	Benchmarks/train/run.sh
+
+# --- metrics and logs (issue 6) ---------------------------------------------------------------
+.PHONY: prometheus-check bench-metrics
+
+# A real Prometheus server scrapes axond on loopback and must see every family (bounded, temp dir).
+prometheus-check: deps-test
+	$(SWIFT) build --product axond
+	Benchmarks/metrics/prometheus-scrape.sh
+
+# Metrics on vs --no-metrics on /healthz and POST /debug/echo, and the access log's cost (wrk).
+bench-metrics: deps-test
+	Benchmarks/metrics/bench.sh

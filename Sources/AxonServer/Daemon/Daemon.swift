@@ -25,7 +25,9 @@ public struct Daemon: Sendable {
         var router = Router()
         HealthRoutes.register(on: &router, readiness: readiness)
         if configuration.enableDebugRoutes { DebugRoutes.register(on: &router) }
-        if metrics.configuration.enabled { MetricsRoutes.register(on: &router, metrics: metrics) }
+        if metrics.configuration.enabled {
+            MetricsRoutes.register(on: &router, metrics: metrics, debug: configuration.enableDebugRoutes)
+        }
         return router
     }
 
