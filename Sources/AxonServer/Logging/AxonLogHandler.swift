@@ -33,9 +33,12 @@ public struct AxonLogHandler: LogHandler {
     /// Formats and buffers one line; warnings and worse are written out at once. An attached
     /// error adds `error.type` (its Swift type) and `error` (its description).
     public func log(event: LogEvent) {
-        var merged = self.metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        // The common case (an access line: only explicit metadata) skips the merges.
+        var merged = self.metadata.isEmpty && metadataProvider == nil ? (event.metadata ?? [:]) : self.metadata
+        if !self.metadata.isEmpty || metadataProvider != nil {
+            if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
+            if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        }
         if let error = event.error {
             merged["error.type"] = .string(String(reflecting: type(of: error)))
             merged["error"] = .string(String(describing: error))

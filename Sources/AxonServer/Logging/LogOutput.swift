@@ -31,6 +31,7 @@ public final class LogOutput: Sendable {
     /// Longest time a line waits in the buffer.
     public let flushInterval: Duration
     private let state = Mutex(State())
+    private let writing = Mutex(())
 
     /// A writer to `fileDescriptor`.
     public init(fileDescriptor: Int32, flushThreshold: Int = 32 << 10, flushInterval: Duration = .milliseconds(100)) {
@@ -44,7 +45,7 @@ public final class LogOutput: Sendable {
     func write(urgent: Bool, _ body: (_ timestamp: [UInt8], _ buffer: inout [UInt8]) -> Void) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let pending: [UInt8]? = state.withLock { state in
+        let (due, startFlusher) = state.withLock { state in
             if state.second != now.tv_sec {
                 state.second = now.tv_sec
                 state.secondText = Self.formatSecond(now.tv_sec)
@@ -54,42 +55,43 @@ public final class LogOutput: Sendable {
             Self.appendPadded(&stamp, Int(now.tv_nsec / 1000), width: 6)
             stamp.append(UInt8(ascii: "Z"))
             body(stamp, &state.buffer)
-            if !state.flusherStarted {
-                state.flusherStarted = true
-                startFlusher()
-            }
-            guard urgent || state.buffer.count >= flushThreshold else { return nil }
-            defer { state.buffer.removeAll(keepingCapacity: true) }
-            return state.buffer
+            let start = !state.flusherStarted
+            state.flusherStarted = true
+            return (urgent || state.buffer.count >= flushThreshold, start)
         }
-        if let pending { writeAll(pending) }
+        if startFlusher { self.startFlusher() }
+        if due { flush() }
     }
 
-    /// Writes out whatever is buffered (call before the process exits).
+    /// Writes out whatever is buffered and returns once it is written (call before exiting).
     public func flush() {
-        let pending: [UInt8] = state.withLock { state in
-            defer { state.buffer.removeAll(keepingCapacity: true) }
-            return state.buffer
+        // Taking and writing under one lock keeps batches in order, and a flush returns only
+        // after every line appended before it reached the descriptor.
+        writing.withLock { _ in
+            let pending: [UInt8] = state.withLock { state in
+                defer { state.buffer.removeAll(keepingCapacity: true) }
+                return state.buffer
+            }
+            if !pending.isEmpty { writeAll(pending) }
         }
-        if !pending.isEmpty { writeAll(pending) }
     }
 
     private func startFlusher() {
-        let interval = flushInterval
+        let (seconds, attoseconds) = flushInterval.components
+        let interval = Double(seconds) + Double(attoseconds) * 1e-18
         let thread = Thread { [weak self] in
-            let (seconds, attoseconds) = interval.components
-            let micros = UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
-            while let output = self {
+            while true {
+                Thread.sleep(forTimeInterval: interval)
+                // Strong only while flushing, so the output can go away between rounds.
+                guard let output = self else { return }
                 output.flush()
-                usleep(micros)
             }
         }
         thread.name = "axon-log-flush"
         thread.start()
     }
 
-    // Writes may come from several threads at once (a batch here, an urgent line there); each
-    // batch holds whole lines, and a short write continues where it stopped.
+    // Each batch holds whole lines; a short write continues where it stopped.
     private func writeAll(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0

@@ -36,7 +36,6 @@ public final class HTTPMetrics: Sendable {
     public static let unmatchedRoute = "unmatched"
     /// The `method` label of methods outside the standard set (clients may send any token).
     public static let otherMethod = "other"
-    private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     static let requestsName = "axon_http_requests_total"
     static let durationName = "axon_http_request_duration_seconds"
@@ -55,8 +54,6 @@ public final class HTTPMetrics: Sendable {
         let duration: DurationHistogram
         let requestBytes: Counter
         let responseBytes: Counter
-        // (method, status) pairs seen on this route: a handful, so a scan beats hashing a key.
-        let counters = Mutex<[(method: String, status: Int, counter: Counter)]>([])
 
         init(route: String, registry: PrometheusCollectorRegistry, buckets: [Duration]) {
             self.route = route
@@ -65,23 +62,19 @@ public final class HTTPMetrics: Sendable {
             requestBytes = registry.counter(name: HTTPMetrics.requestBytesName, labels: labels, help: HTTPMetrics.requestBytesHelp)
             responseBytes = registry.counter(name: HTTPMetrics.responseBytesName, labels: labels, help: HTTPMetrics.responseBytesHelp)
         }
+    }
 
-        func counter(method: String, status: Int, registry: PrometheusCollectorRegistry) -> Counter {
-            counters.withLock { list in
-                for entry in list where entry.status == status && entry.method == method { return entry.counter }
-                let counter = registry.counter(
-                    name: HTTPMetrics.requestsName,
-                    labels: [("route", route), ("method", method), ("status", String(status))],
-                    help: HTTPMetrics.requestsHelp)
-                list.append((method, status, counter))
-                return counter
-            }
-        }
+    // A route's series and its (method, status) counters: a handful per route, so a scan of
+    // small strings beats hashing a composite key.
+    private struct RouteEntry {
+        let series: RouteSeries
+        var counters: [(method: String, status: Int, counter: Counter)] = []
     }
 
     private let registry: PrometheusCollectorRegistry
     private let buckets: [Duration]
-    private let routes = Mutex<[String: RouteSeries]>([:])
+    // One lock per request: the route lookup and its counter lookup happen under it together.
+    private let routes = Mutex<[String: RouteEntry]>([:])
     private let inFlight: Gauge
     private let rejections: [Counter]
 
@@ -100,7 +93,7 @@ public final class HTTPMetrics: Sendable {
     /// Creates the series of `route` (and its `method`/`status` counter at zero) so the families
     /// appear in the exposition before the first request.
     public func prepare(route: String, method: HTTPMethod, status: Int) {
-        _ = series(for: route).counter(method: Self.methodLabel(method), status: status, registry: registry)
+        _ = series(route: route, method: Self.methodLabel(method), status: status)
     }
 
     /// Marks a request as received; pair each call with one `requestFinished`.
@@ -113,8 +106,8 @@ public final class HTTPMetrics: Sendable {
         route: String?, method: HTTPMethod, status: Int, requestBytes: Int, responseBytes: Int, nanoseconds: UInt64
     ) {
         inFlight.decrement()
-        let series = series(for: route ?? Self.unmatchedRoute)
-        series.counter(method: Self.methodLabel(method), status: status, registry: registry).increment()
+        let (series, counter) = series(route: route ?? Self.unmatchedRoute, method: Self.methodLabel(method), status: status)
+        counter.increment()
         series.duration.recordNanoseconds(Int64(clamping: nanoseconds))
         if requestBytes > 0 { series.requestBytes.increment(by: Int64(requestBytes)) }
         if responseBytes > 0 { series.responseBytes.increment(by: Int64(responseBytes)) }
@@ -129,16 +122,27 @@ public final class HTTPMetrics: Sendable {
         }
     }
 
-    private func series(for route: String) -> RouteSeries {
+    private func series(route: String, method: String, status: Int) -> (RouteSeries, Counter) {
         routes.withLock { routes in
-            if let found = routes[route] { return found }
-            let created = RouteSeries(route: route, registry: registry, buckets: buckets)
-            routes[route] = created
-            return created
+            if let entry = routes[route] {
+                for counter in entry.counters where counter.status == status && counter.method == method {
+                    return (entry.series, counter.counter)
+                }
+            }
+            var entry = routes[route] ?? RouteEntry(series: RouteSeries(route: route, registry: registry, buckets: buckets))
+            let counter = registry.counter(
+                name: Self.requestsName, labels: [("route", route), ("method", method), ("status", String(status))],
+                help: Self.requestsHelp)
+            entry.counters.append((method, status, counter))
+            routes[route] = entry
+            return (entry.series, counter)
         }
     }
 
     private static func methodLabel(_ method: HTTPMethod) -> String {
-        knownMethods.contains(method.rawValue) ? method.rawValue : otherMethod
+        switch method.rawValue {
+        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS": method.rawValue
+        default: otherMethod
+        }
     }
 }
