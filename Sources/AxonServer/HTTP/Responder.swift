@@ -119,7 +119,10 @@ final class Responder: Sendable {
         if let known = error as? any HTTPResponseError { return known.response }
         logger.error(
             "unhandled error",
-            metadata: ["http.request_id": "\(request.id)", "http.route": "\(request.route ?? "-")", "error": "\(error)"])
+            metadata: [
+                "http.request_id": "\(request.id)", "http.route": "\(request.route ?? "-")",
+                "error.type": "\(String(reflecting: type(of: error)))", "error": "\(error)",
+            ])
         return APIError.internalError.response
     }
 
