@@ -43,6 +43,8 @@ public final class HTTPServer: Sendable {
         self.responder = Responder(
             router: router, logger: logger, accessLog: configuration.accessLog, maxBodyBytes: configuration.maxBodyBytes,
             metrics: metrics)
+        // Weak: the metrics outlive the server in tests and would otherwise keep it alive.
+        metrics?.observeInFlight { [weak self] in self?.inFlight.active ?? 0 }
     }
 
     /// Binds and starts serving. Throws for invalid settings or a port that cannot be bound.

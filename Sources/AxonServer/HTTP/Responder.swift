@@ -52,7 +52,6 @@ final class Responder: Sendable {
         var request = Request(
             method: method, path: path, query: String(cString: hs_request_query(p)), headers: headers, body: body, id: id)
         let start = hs_request_start_ns(p)
-        metrics?.requestStarted()
 
         switch hs_request_outcome(p) {
         case HS_OUTCOME_OK:

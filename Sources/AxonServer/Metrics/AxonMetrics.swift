@@ -53,6 +53,7 @@ public final class AxonMetrics: Sendable {
     /// The exposition in Prometheus text format, process values refreshed first.
     public func exposition() -> [UInt8] {
         process.update()
+        http.refreshInFlight()
         return registry.emitToBuffer()
     }
 

@@ -2,10 +2,11 @@ import Prometheus
 import Synchronization
 
 /// HTTP families: requests by route, method and status; duration by route; bytes; in-flight
-/// requests; and the 413/503 rejections the shim decides before any handler runs.
+/// requests (read from the server at scrape time); and the 413/503 rejections the shim decides before any handler runs.
 ///
 /// Series are resolved once per route and kept, so a request costs one dictionary lookup on the
-/// template it already carries, a short scan for its (method, status) counter and a few atomics.
+/// template it already carries, a short scan for its (method, status) counter under one lock, a few atomics and one histogram
+/// update.
 public final class HTTPMetrics: Sendable {
     /// Why a request was refused before (or instead of) its handler.
     public enum Rejection: Sendable, CaseIterable {
@@ -76,13 +77,14 @@ public final class HTTPMetrics: Sendable {
     // One lock per request: the route lookup and its counter lookup happen under it together.
     private let routes = Mutex<[String: RouteEntry]>([:])
     private let inFlight: Gauge
+    private let inFlightSource = Mutex<(@Sendable () -> Int)?>(nil)
     private let rejections: [Counter]
 
     init(registry: PrometheusCollectorRegistry, buckets: [Duration]) {
         self.registry = registry
         self.buckets = buckets
         inFlight = registry.gauge(
-            name: Self.inFlightName, help: "Requests received whose answer has not been handed to the server yet.")
+            name: Self.inFlightName, help: "Requests received and not yet completed (answered and sent, or aborted), read when scraped.")
         rejections = Rejection.allCases.map { reason in
             registry.counter(
                 name: Self.rejectionsName, labels: [("reason", reason.label), ("status", reason.status)],
@@ -96,16 +98,21 @@ public final class HTTPMetrics: Sendable {
         _ = series(route: route, method: Self.methodLabel(method), status: status)
     }
 
-    /// Marks a request as received; pair each call with one `requestFinished`.
-    public func requestStarted() {
-        inFlight.increment()
+    /// Makes the in-flight gauge read `source` at each scrape (the server's own count of
+    /// requests received and not yet completed), instead of two atomic updates per request.
+    public func observeInFlight(_ source: @escaping @Sendable () -> Int) {
+        inFlightSource.withLock { $0 = source }
+    }
+
+    /// Sets the in-flight gauge from its source; called once per scrape.
+    func refreshInFlight() {
+        if let source = inFlightSource.withLock({ $0 }) { inFlight.set(Double(source())) }
     }
 
     /// Records one answered request. `route` is the matched template, nil when none matched.
     public func requestFinished(
         route: String?, method: HTTPMethod, status: Int, requestBytes: Int, responseBytes: Int, nanoseconds: UInt64
     ) {
-        inFlight.decrement()
         let (series, counter) = series(route: route ?? Self.unmatchedRoute, method: Self.methodLabel(method), status: status)
         counter.increment()
         series.duration.recordNanoseconds(Int64(clamping: nanoseconds))
