@@ -3,6 +3,11 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+// Qualified once here: inside LogOutput, `write` names its own method.
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemWrite = Darwin.write
 #endif
 
 /// A buffered, thread-safe line writer for log handlers.
@@ -96,7 +101,7 @@ public final class LogOutput: Sendable {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                let n = systemWrite(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     return  // Nowhere left to report a failing log; dropping the batch is all that is safe.
