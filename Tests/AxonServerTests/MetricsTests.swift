@@ -289,6 +289,39 @@ struct MetricsLiveTests {
         }
     }
 
+    @Test func drainingAndDrainDeadline503sAreCounted() async throws {
+        let metrics = AxonMetrics()
+        let gate = Gate()
+        var router = Router()
+        router.get("/healthz") { _ in Response.text("live") }
+        router.get("/stuck", async: { _ in
+            await gate.wait()
+            return Response.text("too late")
+        })
+        let server = HTTPServer(configuration: testConfiguration(), router: router, logger: quietLogger, metrics: metrics.http)
+        try server.start()
+        let port = try #require(server.port)
+        let idle = try TestConnection(port: port)
+        #expect(try await onThread { try idle.request("GET", "/healthz") }.status == 200)
+        let stuck = Task { try await onThread { try TestConnection(port: port).request("GET", "/stuck") } }
+        #expect(await eventually { gate.arrived == 1 })
+
+        let stop = Task { await server.stop(drainTimeout: .milliseconds(500)) }
+        #expect(await eventually { server.isDraining })
+        let refused = try await onThread { try idle.request("GET", "/healthz") }
+        #expect(refused.status == 503)
+        #expect(await stop.value.forcedRequests == 1)
+        #expect(try await stuck.value.status == 503)
+        // The late answer meets the forced 503 (-ECANCELED from the shim) and is counted then.
+        gate.open()
+        let deadline = #"axon_http_rejections_total{reason="drain_deadline",status="503"} 1"#
+        #expect(await eventually { lines(exposition(metrics)).contains(deadline) })
+        let text = lines(exposition(metrics))
+        #expect(text.contains(#"axon_http_rejections_total{reason="draining",status="503"} 1"#))
+        #expect(text.contains(#"axon_http_requests_total{route="/healthz",method="GET",status="503"} 1"#))
+        #expect(text.contains(#"axon_http_requests_total{route="/stuck",method="GET",status="503"} 1"#))
+    }
+
     @Test func disabledMetricsServeNoRoute() async throws {
         var configuration = MetricsConfiguration()
         configuration.enabled = false
