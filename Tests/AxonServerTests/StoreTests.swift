@@ -494,6 +494,26 @@ struct StoreTests {
         await task.value
     }
 
+    @Test("watch mode serves exactly the model a second process committed")
+    func watchSeesSecondProcess() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let watcher = await Self.loadedStore(directory)
+        let task = Task { await watcher.watch(every: .milliseconds(5)) }
+        let path = directory.path
+        let output = try await onThread { try runCheckpointStress(["commit-model", path, "other", "7"]) }
+        #expect(output == "other 1 7\n")
+        #expect(await eventually { watcher.current("other") != nil })
+        let served = try #require(watcher.current("other"))
+        // checkpoint-stress's sampleModel(seed: 7): the same network, bit for bit.
+        #expect(served.version == 1 && served.metadata.annotations["seed"] == "7")
+        #expect(try served.model == StoreFixtures.model(seed: 7))
+        _ = try await onThread { try runCheckpointStress(["commit-model", path, "other", "8"]) }
+        #expect(await eventually { watcher.current("other")?.version == 2 })
+        #expect(try watcher.current("other")?.model == StoreFixtures.model(seed: 8))
+        task.cancel()
+        await task.value
+    }
+
     @Test("the store service loads, then marks ready, and stops on graceful shutdown")
     func serviceMarksReadyAfterLoad() async throws {
         let directory = try StoreTemporaryDirectory()
