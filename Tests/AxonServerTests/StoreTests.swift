@@ -235,7 +235,9 @@ struct StoreTests {
         let v1 = try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         // Fill what is left of the file system.
         let filler = "\(directory.path)/filler"
-        let fd = open(filler, O_WRONLY | O_CREAT, 0o644)
+        // CLOEXEC: a child another test forks meanwhile (system, Process) must not keep the
+        // filler open, or removing it would not free the space.
+        let fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         #expect(fd >= 0)
         let block = [UInt8](repeating: 0xAB, count: 4096)
         for _ in 0..<1_000 where block.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
@@ -255,6 +257,12 @@ struct StoreTests {
         #expect(entries.sorted() == ["00000001.axon", "CURRENT"])
 
         try FileManager.default.removeItem(atPath: filler)
+        // A child forked before the close may still hold the file for a moment.
+        let root = directory.path
+        #expect(await eventually {
+            var info = statvfs()
+            return statvfs(root, &info) == 0 && UInt64(info.f_bavail) * UInt64(info.f_frsize) > 64 * 1024
+        })
         let v2 = try await store.install(name: "m", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
         #expect(v2.version == 2 && store.current("m") === v2)
     }
@@ -512,6 +520,19 @@ struct StoreTests {
         #expect(try watcher.current("other")?.model == StoreFixtures.model(seed: 8))
         task.cancel()
         await task.value
+    }
+
+    @Test("the daemon builds its store from the configuration")
+    func daemonWiring() {
+        var configuration = DaemonConfiguration()
+        configuration.stateDirectory = "/tmp/axon-store-wiring/"
+        configuration.retainedVersions = 3
+        configuration.limits.maxModels = 17
+        let daemon = Daemon(configuration: configuration, logger: quietLogger)
+        #expect(daemon.store.directory.root == "/tmp/axon-store-wiring")
+        #expect(daemon.store.directory.retention == 3)
+        #expect(daemon.store.maxModels == 17)
+        #expect(daemon.readiness.phase == .starting)
     }
 
     @Test("the store service loads, then marks ready, and stops on graceful shutdown")
