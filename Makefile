@@ -100,3 +100,10 @@ drain-http: deps-test
 # RUNS (default 3); needs the peers' venv (see ../shared/peers/README.md).
 bench-train: deps
 	Benchmarks/train/run.sh
+
+# --- model store (issue 4) ---------------------------------------------------------------------
+.PHONY: bench-store
+# Release axond started RUNS times (default 7) on a state directory of MODELS (default 1000)
+# small models; prints process start -> /readyz 200 per run and the median.
+bench-store: deps-test
+	Benchmarks/store/run.sh

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Logging
 import ModelKit
+import Synchronization
 
 /// Owns every model: the versions on disk and the current version of each in memory.
 ///
@@ -93,10 +94,11 @@ public actor ModelStore {
         for problem in result.problems {
             record(problem, in: &report)
         }
+        let decoded = Self.decodeConcurrently(result.models)
         var models: [StoredModel] = []
         models.reserveCapacity(result.models.count)
-        for loaded in result.models {
-            if let stored = servable(loaded, report: &report) { models.append(stored) }
+        for (loaded, stored) in zip(result.models, decoded) {
+            if let stored = stored ?? servable(loaded, report: &report) { models.append(stored) }
         }
         table.replaceAll(models)
         snapshot = result.snapshot
@@ -357,6 +359,28 @@ public actor ModelStore {
         StoredModel(
             name: name, version: version, model: checkpoint.model, metadata: checkpoint.metadata,
             hasOptimizerState: checkpoint.optimizerState != nil)
+    }
+
+    /// Decodes the serving version of every scanned model on all cores (JSON metadata and
+    /// model validation dominate start-up); nil where a file does not hold a valid model, which
+    /// `servable` then handles one by one.
+    private static func decodeConcurrently(_ models: [LoadedModel]) -> [StoredModel?] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, models.count / 64))
+        let results = Mutex<[StoredModel?]>(Array(repeating: nil, count: models.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var local: [(Int, StoredModel)] = []
+            for index in stride(from: worker, to: models.count, by: workers) {
+                let loaded = models[index]
+                guard let checkpoint = try? ModelCheckpoint.servingModel(from: loaded.checkpoint) else { continue }
+                local.append((index, StoredModel(
+                    name: loaded.name.rawValue, version: loaded.version, model: checkpoint.model, metadata: checkpoint.metadata,
+                    hasOptimizerState: ModelCheckpoint.hasOptimizerState(loaded.checkpoint))))
+            }
+            results.withLock { all in
+                for (index, stored) in local { all[index] = stored }
+            }
+        }
+        return results.withLock { $0 }
     }
 
     /// The model a scan loaded, or, if its file does not hold a valid model (intact but from
