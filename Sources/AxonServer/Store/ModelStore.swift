@@ -10,7 +10,8 @@ import Synchronization
 /// persists durably first and only then swaps the in-memory version; if the disk refuses, the
 /// error is thrown and logged and the previous version keeps serving. Reads of the current
 /// version (`current`, `list`) are `nonisolated`: they take a short lock, never wait for the
-/// actor, and return immutable snapshots that callers evaluate concurrently.
+/// actor, and return immutable snapshots that callers evaluate concurrently. The actor runs on
+/// a private serial queue (`StoreExecutor`), so its disk I/O never holds a cooperative thread.
 public actor ModelStore {
     /// The state directory (`--state-dir`) this store persists to.
     public nonisolated let directory: StateDirectory
@@ -19,6 +20,7 @@ public actor ModelStore {
 
     private let table = ServingTable()
     private let logger: Logger
+    private let executor = StoreExecutor()
     /// What the last scan or rescan saw on disk, the baseline of the next watch rescan.
     private var snapshot = StateSnapshot()
     /// Non-current versions read on demand (`model(name:version:)`), newest use last.
@@ -56,6 +58,9 @@ public actor ModelStore {
         self.maxModels = maxModels
         self.logger = logger
     }
+
+    /// Mutations block in fsync; they run on the store's own queue, not the cooperative pool.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     // MARK: - Reads without an actor hop
 
