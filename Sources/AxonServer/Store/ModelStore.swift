@@ -28,6 +28,9 @@ public actor ModelStore {
     private var versionCacheOrder: [VersionKey] = []
     /// Metadata of retained versions, for `versions(name:)`; versions never change once written.
     private var metadataCache: [VersionKey: ModelMetadata] = [:]
+    /// Problems the previous watch rescan logged, so a lasting one is logged once, not on
+    /// every rescan.
+    private var watchProblems: Set<String> = []
     /// Whether `load()` has finished.
     public private(set) var isLoaded = false
 
@@ -77,6 +80,14 @@ public actor ModelStore {
 
     /// How many models serve.
     public nonisolated var count: Int { table.count }
+
+    /// Throws what `install(name:...)` would throw for the name and the model limit, without
+    /// waiting for the actor: lets a caller refuse a training request before it trains.
+    /// (An install can still fail later, e.g. if other models were installed meanwhile.)
+    public nonisolated func checkInstallable(name: String) throws(StoreError) {
+        _ = try Self.validate(name)
+        if table.current(name) == nil, table.count >= maxModels { throw .tooManyModels(limit: maxModels) }
+    }
 
     // MARK: - Start-up
 
@@ -473,7 +484,12 @@ public actor ModelStore {
         var report = RefreshReport()
         report.problems = update.problems.count
         var ignored = LoadReport()
-        for problem in update.problems { record(problem, in: &ignored) }
+        var problems: Set<String> = []
+        for problem in update.problems {
+            problems.insert(problem.description)
+            if !watchProblems.contains(problem.description) { record(problem, in: &ignored) }
+        }
+        watchProblems = problems
         for change in update.changes {
             switch change {
             case .added(let loaded), .updated(let loaded, _):
