@@ -141,6 +141,23 @@ struct StoreTests {
 
     // MARK: damage and failures
 
+    @Test("loading many models decodes them on every core and serves each one")
+    func loadsManyModels() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let path = directory.path
+        // More than 64 models per core, so the load splits the decoding across workers.
+        let count = 64 * max(2, ProcessInfo.processInfo.activeProcessorCount) + 3
+        #expect(try await onThread { try runCheckpointStress(["generate-models", path, "\(count)"]) } == "generated \(count)\n")
+        let store = ModelStore(stateDirectory: path, logger: quietLogger)
+        let report = await store.load()
+        #expect(report.models == count && report.problems.isEmpty)
+        let names = store.list().map(\.name)
+        #expect(names.count == count && names.first == "bench-00000" && names.last == "bench-\(String(count - 1 + 100_000).dropFirst())")
+        #expect(store.list().allSatisfy { $0.version == 1 && $0.hasOptimizerState && $0.inputWidth == 4 })
+        // Models differ, so a mixed-up index would show.
+        #expect(Set(store.list().map { $0.model.parameters[0] }).count == count)
+    }
+
     @Test("a corrupt current file is quarantined and the previous version serves")
     func corruptFileFallsBack() async throws {
         let directory = try StoreTemporaryDirectory()

@@ -2,7 +2,6 @@ import Checkpoint
 import Foundation
 import Logging
 import ModelKit
-import Synchronization
 
 /// Owns every model: the versions on disk and the current version of each in memory.
 ///
@@ -382,7 +381,14 @@ public actor ModelStore {
     /// `servable` then handles one by one.
     private static func decodeConcurrently(_ models: [LoadedModel]) -> [StoredModel?] {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, models.count / 64))
-        let results = Mutex<[StoredModel?]>(Array(repeating: nil, count: models.count))
+        // One slot per worker, written only by that worker; the join of concurrentPerform
+        // orders every write before the reads below.
+        nonisolated(unsafe) let slots = UnsafeMutableBufferPointer<[(Int, StoredModel)]>.allocate(capacity: workers)
+        slots.initialize(repeating: [])
+        defer {
+            slots.deinitialize()
+            slots.deallocate()
+        }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var local: [(Int, StoredModel)] = []
             for index in stride(from: worker, to: models.count, by: workers) {
@@ -392,11 +398,13 @@ public actor ModelStore {
                     name: loaded.name.rawValue, version: loaded.version, model: checkpoint.model, metadata: checkpoint.metadata,
                     hasOptimizerState: ModelCheckpoint.hasOptimizerState(loaded.checkpoint))))
             }
-            results.withLock { all in
-                for (index, stored) in local { all[index] = stored }
-            }
+            slots[worker] = local
         }
-        return results.withLock { $0 }
+        var results = [StoredModel?](repeating: nil, count: models.count)
+        for slot in slots {
+            for (index, stored) in slot { results[index] = stored }
+        }
+        return results
     }
 
     /// The model a scan loaded, or, if its file does not hold a valid model (intact but from
