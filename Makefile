@@ -112,3 +112,10 @@ prometheus-check: deps-test
 # Metrics on vs --no-metrics on /healthz and POST /debug/echo, and the access log's cost (wrk).
 bench-metrics: deps-test
 	Benchmarks/metrics/bench.sh
+
+# --- model store (issue 4) ---------------------------------------------------------------------
+.PHONY: bench-store
+# Release axond started RUNS times (default 7) on a state directory of MODELS (default 1000)
+# small models; prints process start -> /readyz 200 per run and the median.
+bench-store: deps-test
+	Benchmarks/store/run.sh

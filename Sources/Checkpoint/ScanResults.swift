@@ -20,6 +20,12 @@ public struct StateSnapshot: Sendable, Equatable {
         public var version: UInt64
         /// Identity of its file.
         public var file: FileIdentity
+
+        /// An entry for `version`, served from the file with identity `file`.
+        public init(version: UInt64, file: FileIdentity) {
+            self.version = version
+            self.file = file
+        }
     }
 
     /// Serving file per model.

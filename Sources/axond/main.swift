@@ -25,6 +25,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory for checkpoints and state (created when missing).")
     var stateDir = "./var"
 
+    @Option(help: "Versions kept on disk per model (at least 1); older ones are pruned.")
+    var retainVersions = 5
+
+    @Option(help: "Seconds between rescans of the state directory for versions other processes wrote (0: never).")
+    var watchInterval: Double = 0
+
     @Option(help: "libmicrohttpd polling threads (default: one per core).")
     var threads = HTTPServerConfiguration.defaultThreads
 
@@ -62,6 +68,10 @@ struct Serve: AsyncParsableCommand {
             do { _ = try MetricsConfiguration.parseBuckets(metricsDurationBuckets) } catch { throw ValidationError(error.description) }
         }
         guard drainTimeout >= 0, drainTimeout <= 86_400 else { throw ValidationError("--drain-timeout must be 0...86400 seconds") }
+        guard retainVersions >= 1, retainVersions <= 1_000_000 else { throw ValidationError("--retain-versions must be 1...1000000") }
+        guard watchInterval == 0 || (watchInterval >= 0.01 && watchInterval <= 86_400) else {
+            throw ValidationError("--watch-interval must be 0 (off) or 0.01...86400 seconds")
+        }
         var http = httpConfiguration
         http.port = port
         do { try http.validate() } catch { throw ValidationError(error.description) }
@@ -96,6 +106,8 @@ struct Serve: AsyncParsableCommand {
         configuration.stateDirectory = stateDir
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.enableDebugRoutes = enableDebugRoutes
+        configuration.retainedVersions = retainVersions
+        configuration.watchInterval = watchInterval > 0 ? .milliseconds(Int64(watchInterval * 1000)) : nil
         try await Daemon(configuration: configuration, logger: Logger(label: "axond"), metrics: axonMetrics).run()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ModelKit
 import ServiceLifecycle
 
 /// The Axon daemon as a library: configuration in, a running server out, drained on
@@ -11,6 +12,8 @@ public struct Daemon: Sendable {
     public let readiness = Readiness()
     /// Every metric family; `metrics.configuration.enabled` decides instrumentation and `/metrics`.
     public let metrics: AxonMetrics
+    /// Every model; loaded from `configuration.stateDirectory` when `run()` starts.
+    public let store: ModelStore
     private let logger: Logger
 
     /// A daemon for `configuration`, logging through `logger` and recording into `metrics`.
@@ -18,6 +21,9 @@ public struct Daemon: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        store = ModelStore(
+            stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
+            maxModels: configuration.limits.maxModels, logger: logger)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -33,17 +39,20 @@ public struct Daemon: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains within the drain timeout and returns.
     public func run() async throws {
+        // ModelKit's products are small: OpenBLAS threads would cost more than they save.
+        BLAS.setThreadCount(1)
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         let server = HTTPServer(
             configuration: configuration.http, router: makeRouter(), logger: logger,
             metrics: metrics.configuration.enabled ? metrics.http : nil)
         try server.start()
-        let readiness = self.readiness
         let service = HTTPServerService(
-            server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger,
-            onListening: { _ in readiness.markReady() })
-        var group = ServiceGroupConfiguration(services: [service], logger: logger)
+            server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger)
+        // The store marks the daemon ready once every model has loaded; listed first, it stops last.
+        let storeService = ModelStoreService(
+            store: store, readiness: readiness, watchInterval: configuration.watchInterval, logger: logger)
+        var group = ServiceGroupConfiguration(services: [storeService, service], logger: logger)
         // Cancellation is the fallback if the drain itself hangs past its own deadline.
         group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(5)
         let serviceGroup = ServiceGroup(configuration: group)
