@@ -12,6 +12,8 @@ public struct Daemon: Sendable {
     public let readiness = Readiness()
     /// Every model; loaded from `configuration.stateDirectory` when `run()` starts.
     public let store: ModelStore
+    /// The training queue (`--max-training-jobs` at once).
+    public let jobs: JobScheduler
     private let logger: Logger
 
     /// A daemon for `configuration`, logging through `logger`.
@@ -21,6 +23,8 @@ public struct Daemon: Sendable {
         store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger)
+        jobs = JobScheduler(
+            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs, logger: logger)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -28,6 +32,7 @@ public struct Daemon: Sendable {
         var router = Router()
         HealthRoutes.register(on: &router, readiness: readiness)
         if configuration.enableDebugRoutes { DebugRoutes.register(on: &router) }
+        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, limits: configuration.limits))
         return router
     }
 
