@@ -59,7 +59,7 @@ let package = Package(
             ]
         ),
         // Second process for the checkpoint crash-safety and watch tests.
-        .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint"]),
+        .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint", "ModelKit"]),
         .testTarget(name: "ModelKitTests", dependencies: ["ModelKit"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit"]),
         .testTarget(

@@ -8,12 +8,22 @@
 //       commits once and prints "<model> <version> <seq>"
 //   checkpoint-stress commit-limited <root> <model> <seq> <floats> <max-file-bytes>
 //       like commit, under RLIMIT_FSIZE with SIGXFSZ ignored so write fails with EFBIG
+//   checkpoint-stress commit-model <root> <model> <seed>
+//       commits `sampleModel(seed:)` as a real ModelKit checkpoint (the ModelStore watch test)
+//   checkpoint-stress generate-models <root> <count>
+//       commits <count> small trained-shape models bench-00000... (the store load benchmark)
 //
 // Exit status: 0 success, 2 usage, 3 storage error (description and errno on stdout).
 #if canImport(Glibc)
 import Glibc
 #endif
 import Checkpoint
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import ModelKit
 
 /// The checkpoint for commit `seq` of `model`; CheckpointTests recomputes it to verify files.
 func stressCheckpoint(model: String, seq: UInt64, floats: Int) -> CheckpointFile {
@@ -57,6 +67,40 @@ func commitOnce(_ state: StateDirectory, model: String, seq: UInt64, floats: Int
     }
 }
 
+/// A 4-8-3 softmax classifier drawn from `seed`; AxonServerTests rebuilds the same one to check
+/// that a watching store serves exactly what this process wrote.
+func sampleModel(seed: UInt64) -> ModelCheckpoint {
+    // Constant, valid arguments: this cannot throw.
+    let configuration = try! ModelConfiguration(
+        layerSizes: [4, 8, 3], hiddenActivation: .relu, outputActivation: .softmax, loss: .softmaxCrossEntropy,
+        classLabels: ["a", "b", "c"])
+    return ModelCheckpoint(
+        model: Model(configuration: configuration, seed: seed),
+        metadata: ModelMetadata(createdAt: Date(timeIntervalSince1970: 1_790_000_000), annotations: ["seed": "\(seed)"]))
+}
+
+/// A 4-16-3 classifier with standardization statistics and Adam moments, like a small model
+/// after training (3.9 KB on disk).
+func benchModel(index: Int) throws -> ModelCheckpoint {
+    let configuration = try ModelConfiguration(
+        layerSizes: [4, 16, 3], hiddenActivation: .relu, outputActivation: .softmax, loss: .softmaxCrossEntropy,
+        classLabels: ["setosa", "versicolor", "virginica"])
+    let seed = UInt64(index + 1)
+    var generator = RandomGenerator(seed: seed ^ 0x5EED)
+    let normalizer = Normalizer.standard(
+        try Standardizer(mean: (0..<4).map { _ in generator.nextUnitFloat() * 5 }, standardDeviation: (0..<4).map { _ in 0.5 + generator.nextUnitFloat() }))
+    let model = try Model(configuration: configuration, seed: seed).replacingNormalizer(normalizer)
+    let moments = (0..<model.parameterCount).map { _ in generator.nextUnitFloat() * 1e-3 }
+    let training = TrainingConfiguration(epochs: 50, batchSize: 16, seed: seed, optimizer: .adam(), normalization: .standard)
+    return ModelCheckpoint(
+        model: model,
+        metadata: ModelMetadata(
+            training: training,
+            metrics: ModelMetrics(trainLoss: 0.1, validationLoss: 0.12, epochs: 50, stopReason: .completed, evaluationLoss: 0.12),
+            createdAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(index))),
+        optimizerState: OptimizerState(kind: .adam, step: 500, epoch: 50, firstMoment: moments, secondMoment: moments.map { $0 * $0 }))
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else { usage() }
 switch arguments[1] {
@@ -91,6 +135,33 @@ case "commit-limited":
         exit(3)
     }
     commitOnce(StateDirectory(root: arguments[2]), model: arguments[3], seq: seq, floats: floats)
+case "commit-model":
+    guard arguments.count == 5, let seed = UInt64(arguments[4]) else { usage() }
+    do {
+        let version = try StateDirectory(root: arguments[2]).commit(try sampleModel(seed: seed).checkpointFile(), to: ModelName(arguments[3]))
+        report("\(arguments[3]) \(version) \(seed)")
+    } catch let error as StorageError {
+        fail(error)
+    } catch {
+        report("error \(error)")
+        exit(3)
+    }
+case "generate-models":
+    guard arguments.count == 4, let count = Int(arguments[3]), count >= 0 else { usage() }
+    let state = StateDirectory(root: arguments[2])
+    do {
+        try state.prepare()
+        for index in 0..<count {
+            let name = try ModelName("bench-\(String(index + 100_000).dropFirst())")
+            try state.commit(try benchModel(index: index).checkpointFile(), to: name)
+        }
+        report("generated \(count)")
+    } catch let error as StorageError {
+        fail(error)
+    } catch {
+        report("error \(error)")
+        exit(3)
+    }
 default:
     usage()
 }

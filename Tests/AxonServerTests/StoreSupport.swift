@@ -77,3 +77,34 @@ enum StoreFixtures {
         return (0..<output.rows).flatMap { row in (0..<output.columns).map { output[row, $0].bitPattern } }
     }
 }
+
+/// Runs the `checkpoint-stress` helper (built next to the test binary, or
+/// `AXON_CHECKPOINT_STRESS`) to completion as a second process and returns its output.
+func runCheckpointStress(_ arguments: [String]) throws -> String {
+    var executable = ProcessInfo.processInfo.environment["AXON_CHECKPOINT_STRESS"]
+    if executable == nil {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        // Walk up from the binary (it may sit inside an .xctest bundle) to the build directory.
+        for _ in 0..<4 where executable == nil {
+            directory = directory.deletingLastPathComponent()
+            let candidate = directory.appendingPathComponent("checkpoint-stress").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { executable = candidate }
+        }
+    }
+    guard let executable else {
+        throw StoreTestFailure("checkpoint-stress not found near the test binary; run `swift build` or set AXON_CHECKPOINT_STRESS")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard process.terminationStatus == 0 else {
+        throw StoreTestFailure("checkpoint-stress \(arguments) exited \(process.terminationStatus): \(text)")
+    }
+    return text
+}

@@ -12,9 +12,9 @@ import ModelKit
 /// actor, and return immutable snapshots that callers evaluate concurrently.
 public actor ModelStore {
     /// The state directory (`--state-dir`) this store persists to.
-    public let directory: StateDirectory
+    public nonisolated let directory: StateDirectory
     /// The most models `install` accepts (`limits.max_models`).
-    public let maxModels: Int
+    public nonisolated let maxModels: Int
 
     private let table = ServingTable()
     private let logger: Logger
