@@ -100,3 +100,13 @@ drain-http: deps-test
 # RUNS (default 3); needs the peers' venv (see ../shared/peers/README.md).
 bench-train: deps
 	Benchmarks/train/run.sh
+
+.PHONY: bench-predict openapi
+# Single-row predict throughput and latency against the fastest peers (fastapi-async,
+# mlserver-pw0), side by side, plus predictions while a training job runs; needs the peers' venv.
+bench-predict: deps-test
+	Benchmarks/predict/run.sh
+
+# Regenerates openapi.json and the served copy from openapi.yaml (a test checks they agree).
+openapi:
+	python3 scripts/openapi.py
