@@ -244,7 +244,7 @@ struct TrainingPlan: Sendable {
         _ request: TrainRequest, base: TrainingConfiguration?, rows: Int, limits: ServerLimits
     ) throws(APIError) -> TrainingConfiguration {
         var training = base ?? TrainingConfiguration(
-            epochs: 100, batchSize: 32, seed: 0, optimizer: .adam(), earlyStopping: defaultEarlyStopping(rows: rows),
+            epochs: 100, batchSize: 32, seed: 0, optimizer: .adam(), earlyStopping: TrainRequest.defaultEarlyStopping,
             validationFraction: rows >= 10 ? 0.2 : 0, normalization: .standard)
         if let epochs = request.epochs { training.epochs = epochs }
         if let batchSize = request.batchSize { training.batchSize = batchSize }
@@ -291,10 +291,6 @@ struct TrainingPlan: Sendable {
             throw tooLarge("epochs x rows is \(training.epochs) x \(rows); limits.max_epoch_rows_per_job is \(limits.maxEpochRowsPerJob)")
         }
         return training
-    }
-
-    private static func defaultEarlyStopping(rows: Int) -> EarlyStopping? {
-        TrainRequest.defaultEarlyStopping
     }
 }
 

@@ -171,65 +171,63 @@ public final class JobScheduler: Sendable {
 
     private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) throws -> Outcome {
         let store = self.store
-        do {
-            var optimizerState: OptimizerState?
-            if let parent = plan.parentVersion {
-                optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
-            }
-            let trainer = try Trainer(model: plan.start, configuration: plan.configuration, optimizerState: optimizerState)
-            var training = plan.dataset
-            var validation: Dataset?
-            if plan.configuration.validationFraction > 0 {
-                (training, validation) = try plan.dataset.split(validationFraction: plan.configuration.validationFraction, seed: plan.configuration.seed)
-            }
-            let trainingRows = training.count
-            state.withLock { $0.jobs[id]?.snapshot.rows = trainingRows }
-            let epochs = plan.configuration.epochs
-            var done = 0
-            let report = try trainer.fit(
-                training, validation: validation,
-                shouldCancel: { flag.raised.load(ordering: .acquiring) },
-                progress: { [self] progress in
-                    done += 1
-                    let finished = done
-                    state.withLock { state in
-                        guard var job = state.jobs[id] else { return }
-                        job.snapshot.epoch = finished
-                        job.snapshot.history.append(JobSnapshot.Epoch(
-                            epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
-                            samplesPerSecond: finite(progress.samplesPerSecond)))
-                        job.snapshot.samplesPerSecond = finite(progress.samplesPerSecond)
-                        if let started = job.started {
-                            let elapsed = ContinuousClock.now - started
-                            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                            job.snapshot.etaSeconds = seconds / Double(finished) * Double(max(epochs - finished, 0))
-                        }
-                        state.jobs[id] = job
-                    }
-                })
-            if report.stopReason == .cancelled { return .cancelled(report) }
-            let model = trainer.model
-            let evaluated = validation ?? training
-            let evaluation = try model.evaluate(evaluated)
-            let last = report.history.last
-            let metrics = ModelMetrics(
-                trainLoss: last?.trainLoss, validationLoss: report.restoredEpoch.flatMap { epoch in
-                    report.history.first { $0.epoch == epoch }?.validationLoss } ?? last?.validationLoss,
-                epochs: (optimizerState?.epoch ?? 0) + report.history.count, stopReason: report.stopReason,
-                samplesPerSecond: report.samplesPerSecond, trainingSeconds: report.seconds,
-                evaluationLoss: evaluation.loss.isFinite ? evaluation.loss : nil,
-                regression: evaluation.regression, classification: evaluation.classification)
-            let metadata = ModelMetadata(
-                training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id])
-            if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
-            let optimizer = trainer.optimizerState
-            let stored = try waitForTask {
-                try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer)
-            }
-            var view = MetricsView(metrics, classes: model.configuration.classLabels)
-            view.rows = evaluated.count
-            return .installed(stored, report, view)
+        var optimizerState: OptimizerState?
+        if let parent = plan.parentVersion {
+            optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
         }
+        let trainer = try Trainer(model: plan.start, configuration: plan.configuration, optimizerState: optimizerState)
+        var training = plan.dataset
+        var validation: Dataset?
+        if plan.configuration.validationFraction > 0 {
+            (training, validation) = try plan.dataset.split(validationFraction: plan.configuration.validationFraction, seed: plan.configuration.seed)
+        }
+        let trainingRows = training.count
+        state.withLock { $0.jobs[id]?.snapshot.rows = trainingRows }
+        let epochs = plan.configuration.epochs
+        var done = 0
+        let report = try trainer.fit(
+            training, validation: validation,
+            shouldCancel: { flag.raised.load(ordering: .acquiring) },
+            progress: { [self] progress in
+                done += 1
+                let finished = done
+                state.withLock { state in
+                    guard var job = state.jobs[id] else { return }
+                    job.snapshot.epoch = finished
+                    job.snapshot.history.append(JobSnapshot.Epoch(
+                        epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
+                        samplesPerSecond: finite(progress.samplesPerSecond)))
+                    job.snapshot.samplesPerSecond = finite(progress.samplesPerSecond)
+                    if let started = job.started {
+                        let elapsed = ContinuousClock.now - started
+                        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                        job.snapshot.etaSeconds = seconds / Double(finished) * Double(max(epochs - finished, 0))
+                    }
+                    state.jobs[id] = job
+                }
+            })
+        if report.stopReason == .cancelled { return .cancelled(report) }
+        let model = trainer.model
+        let evaluated = validation ?? training
+        let evaluation = try model.evaluate(evaluated)
+        let last = report.history.last
+        let metrics = ModelMetrics(
+            trainLoss: last?.trainLoss, validationLoss: report.restoredEpoch.flatMap { epoch in
+                report.history.first { $0.epoch == epoch }?.validationLoss } ?? last?.validationLoss,
+            epochs: (optimizerState?.epoch ?? 0) + report.history.count, stopReason: report.stopReason,
+            samplesPerSecond: report.samplesPerSecond, trainingSeconds: report.seconds,
+            evaluationLoss: evaluation.loss.isFinite ? evaluation.loss : nil,
+            regression: evaluation.regression, classification: evaluation.classification)
+        let metadata = ModelMetadata(
+            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id])
+        if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
+        let optimizer = trainer.optimizerState
+        let stored = try waitForTask {
+            try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer)
+        }
+        var view = MetricsView(metrics, classes: model.configuration.classLabels)
+        view.rows = evaluated.count
+        return .installed(stored, report, view)
     }
 
     private func failure(_ id: String, _ error: any Error) -> Outcome {
