@@ -147,7 +147,7 @@ struct APIErrorTests {
         }
     }
 
-    @Test func cancellingAFinishedOrQueuedJobAnswersItsState() async throws {
+    @Test func cancellingAFinishedJobAnswersItsState() async throws {
         let directory = try StoreTemporaryDirectory()
         let daemon = await loadedDaemon(stateDirectory: directory.path)
         try await withAPIServer(daemon) { port in
