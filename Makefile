@@ -101,6 +101,13 @@ drain-http: deps-test
 bench-train: deps
 	Benchmarks/train/run.sh
 
+# --- model store (issue 4) ---------------------------------------------------------------------
+.PHONY: bench-store
+# Release axond started RUNS times (default 7) on a state directory of MODELS (default 1000)
+# small models; prints process start -> /readyz 200 per run and the median.
+bench-store: deps-test
+	Benchmarks/store/run.sh
+
 .PHONY: bench-predict openapi
 # Single-row predict throughput and latency against the fastest peers (fastapi-async,
 # mlserver-pw0), side by side, plus predictions while a training job runs; needs the peers' venv.

@@ -92,7 +92,8 @@ struct StoreTests {
                 if version < last { tally.backwards.add(1, ordering: .relaxed) }
                 last = version
                 seen.insert(version)
-                tally.reads.add(1, ordering: .relaxed)
+                // Let other tests' threads run too: this suite shares two cores with them.
+                if tally.reads.add(1, ordering: .relaxed).newValue % 256 == 0 { sched_yield() }
             }
             tally.highest.max(last, ordering: .relaxed)
             tally.distinct.withLock { $0.formUnion(seen) }
@@ -408,6 +409,9 @@ struct StoreTests {
             try await store.install(name: "c", model: StoreFixtures.model(seed: 3), metadata: Self.metadata(seed: 3))
         }
         #expect(error == .tooManyModels(limit: 2))
+        #expect(throws: StoreError.tooManyModels(limit: 2)) { try store.checkInstallable(name: "c") }
+        #expect(throws: StoreError.invalidModelName(name: ".c", reason: "must not start with '.'")) { try store.checkInstallable(name: ".c") }
+        try store.checkInstallable(name: "a")
         #expect(error?.status == .conflict && error?.message.contains("limits.max_models") == true)
         try await store.install(name: "a", model: StoreFixtures.model(seed: 4), metadata: Self.metadata(seed: 4))
         try await store.delete(name: "b")
@@ -485,6 +489,23 @@ struct StoreTests {
         let report = await store.refresh()
         #expect(report.problems > 0)
         #expect(store.current("m") === v1)
+    }
+
+    @Test("a lasting problem is logged by the first rescan only")
+    func watchLogsLastingProblemsOnce() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let capture = LogCapture()
+        let store = ModelStore(stateDirectory: directory.path, logger: capture.logger)
+        await store.load()
+        try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
+        #expect(FileManager.default.createFile(atPath: "\(directory.path)/models/m/junk", contents: Data([1])))
+        for _ in 0..<3 { await store.refresh() }
+        #expect(capture.lines.filter { $0.message.contains("junk") }.count == 1)
+        try FileManager.default.removeItem(atPath: "\(directory.path)/models/m/junk")
+        await store.refresh()
+        #expect(FileManager.default.createFile(atPath: "\(directory.path)/models/m/junk", contents: Data([1])))
+        await store.refresh()
+        #expect(capture.lines.filter { $0.message.contains("junk") }.count == 2)
     }
 
     @Test("watch mode swaps in a version another store wrote and stops when cancelled")

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Logging
 import ModelKit
+import Synchronization
 
 /// Owns every model: the versions on disk and the current version of each in memory.
 ///
@@ -9,7 +10,8 @@ import ModelKit
 /// persists durably first and only then swaps the in-memory version; if the disk refuses, the
 /// error is thrown and logged and the previous version keeps serving. Reads of the current
 /// version (`current`, `list`) are `nonisolated`: they take a short lock, never wait for the
-/// actor, and return immutable snapshots that callers evaluate concurrently.
+/// actor, and return immutable snapshots that callers evaluate concurrently. The actor runs on
+/// a private serial queue (`StoreExecutor`), so its disk I/O never holds a cooperative thread.
 public actor ModelStore {
     /// The state directory (`--state-dir`) this store persists to.
     public nonisolated let directory: StateDirectory
@@ -18,6 +20,7 @@ public actor ModelStore {
 
     private let table = ServingTable()
     private let logger: Logger
+    private let executor = StoreExecutor()
     /// What the last scan or rescan saw on disk, the baseline of the next watch rescan.
     private var snapshot = StateSnapshot()
     /// Non-current versions read on demand (`model(name:version:)`), newest use last.
@@ -25,6 +28,9 @@ public actor ModelStore {
     private var versionCacheOrder: [VersionKey] = []
     /// Metadata of retained versions, for `versions(name:)`; versions never change once written.
     private var metadataCache: [VersionKey: ModelMetadata] = [:]
+    /// Problems the previous watch rescan logged, so a lasting one is logged once, not on
+    /// every rescan.
+    private var watchProblems: Set<String> = []
     /// Whether `load()` has finished.
     public private(set) var isLoaded = false
 
@@ -56,6 +62,9 @@ public actor ModelStore {
         self.logger = logger
     }
 
+    /// Mutations block in fsync; they run on the store's own queue, not the cooperative pool.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     // MARK: - Reads without an actor hop
 
     /// The current version of `name`, or nil if no such model serves. Never waits for the
@@ -71,6 +80,14 @@ public actor ModelStore {
 
     /// How many models serve.
     public nonisolated var count: Int { table.count }
+
+    /// Throws what `install(name:...)` would throw for the name and the model limit, without
+    /// waiting for the actor: lets a caller refuse a training request before it trains.
+    /// (An install can still fail later, e.g. if other models were installed meanwhile.)
+    public nonisolated func checkInstallable(name: String) throws(StoreError) {
+        _ = try Self.validate(name)
+        if table.current(name) == nil, table.count >= maxModels { throw .tooManyModels(limit: maxModels) }
+    }
 
     // MARK: - Start-up
 
@@ -93,10 +110,11 @@ public actor ModelStore {
         for problem in result.problems {
             record(problem, in: &report)
         }
+        let decoded = Self.decodeConcurrently(result.models)
         var models: [StoredModel] = []
         models.reserveCapacity(result.models.count)
-        for loaded in result.models {
-            if let stored = servable(loaded, report: &report) { models.append(stored) }
+        for (loaded, stored) in zip(result.models, decoded) {
+            if let stored = stored ?? servable(loaded, report: &report) { models.append(stored) }
         }
         table.replaceAll(models)
         snapshot = result.snapshot
@@ -359,6 +377,28 @@ public actor ModelStore {
             hasOptimizerState: checkpoint.optimizerState != nil)
     }
 
+    /// Decodes the serving version of every scanned model on all cores (JSON metadata and
+    /// model validation dominate start-up); nil where a file does not hold a valid model, which
+    /// `servable` then handles one by one.
+    private static func decodeConcurrently(_ models: [LoadedModel]) -> [StoredModel?] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, models.count / 64))
+        let results = Mutex<[StoredModel?]>(Array(repeating: nil, count: models.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var local: [(Int, StoredModel)] = []
+            for index in stride(from: worker, to: models.count, by: workers) {
+                let loaded = models[index]
+                guard let checkpoint = try? ModelCheckpoint.servingModel(from: loaded.checkpoint) else { continue }
+                local.append((index, StoredModel(
+                    name: loaded.name.rawValue, version: loaded.version, model: checkpoint.model, metadata: checkpoint.metadata,
+                    hasOptimizerState: ModelCheckpoint.hasOptimizerState(loaded.checkpoint))))
+            }
+            results.withLock { all in
+                for (index, stored) in local { all[index] = stored }
+            }
+        }
+        return results.withLock { $0 }
+    }
+
     /// The model a scan loaded, or, if its file does not hold a valid model (intact but from
     /// an unknown writer), the newest other retained version that does.
     func servable(_ loaded: LoadedModel, report: inout LoadReport) -> StoredModel? {
@@ -444,7 +484,12 @@ public actor ModelStore {
         var report = RefreshReport()
         report.problems = update.problems.count
         var ignored = LoadReport()
-        for problem in update.problems { record(problem, in: &ignored) }
+        var problems: Set<String> = []
+        for problem in update.problems {
+            problems.insert(problem.description)
+            if !watchProblems.contains(problem.description) { record(problem, in: &ignored) }
+        }
+        watchProblems = problems
         for change in update.changes {
             switch change {
             case .added(let loaded), .updated(let loaded, _):
