@@ -15,6 +15,7 @@ struct APIErrorTests {
         let daemon = await loadedDaemon(stateDirectory: directory.path) { configuration in
             configuration.limits.maxRowsPerRequest = 4
             configuration.limits.maxQueuedJobs = 0
+            configuration.limits.maxModels = 1
         }
         try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: ModelMetadata())
         try await withAPIServer(daemon, body)
@@ -100,10 +101,12 @@ struct APIErrorTests {
         }
     }
 
-    @Test func fullTrainingQueueIs409() async throws {
+    @Test func fullQueueAndModelLimitAre409() async throws {
         try await withErrorServer { port in
-            let body = #"{"model":"q","inputs":[[1],[2],[3],[4]],"targets":[0,1,0,1],"epochs":1}"#
+            let body = #"{"model":"m","inputs":[[1],[2],[3],[4]],"targets":[0,1,0,1],"epochs":1}"#
             expectError(try await call(port, "POST", "/train", json: body), 409, "queue_full", mentions: ["limits.max_queued_jobs"])
+            let another = #"{"model":"n","inputs":[[1],[2],[3],[4]],"targets":[0,1,0,1],"epochs":1}"#
+            expectError(try await call(port, "POST", "/train", json: another), 409, "too_many_models", mentions: ["limits.max_models"])
         }
     }
 

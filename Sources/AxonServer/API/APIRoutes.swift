@@ -19,6 +19,8 @@ enum TrainingRoutes {
         router.post("/train", async: { request in
             let train = try parse(request)
             let plan = try TrainingPlan.fresh(train, limits: context.limits)
+            // A model the store would refuse (limits.max_models) is refused before training.
+            try context.store.checkInstallable(name: plan.name)
             return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
         })
         router.post("/models/{name}/train", async: { request in
