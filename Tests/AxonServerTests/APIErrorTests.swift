@@ -60,7 +60,7 @@ struct APIErrorTests {
     @Test func raggedRowsAndWrongWidthsNameTheRow() async throws {
         try await withErrorServer { port in
             let ragged = try await call(port, "POST", "/predict", json: #"{"model":"m","inputs":[[1,2,3,4],[1,2,3,4],[1,2,3]]}"#)
-            #expect(ragged.status == 400)
+            #expect(ragged.status == 422 && ragged.envelope?.code == "shape_mismatch")
             #expect(ragged.envelope?.message == #"inputs[2] has 3 values; model "m" expects 4"#, "\(ragged.text)")
             let narrow = try await call(port, "POST", "/v1/models/m:predict", json: #"{"instances":[[1,2,3],[1,2,3]]}"#)
             expectError(narrow, 422, "shape_mismatch", mentions: [#"instances[0] has 3 values; model "m" expects 4"#])

@@ -412,8 +412,10 @@ struct JSONScanner {
             count = position + 1
         }
         if level == shape.count - 1, let innermost, level > 0 || shape.count == 1, count != innermost.count {
-            throw .badRequest(
-                "\(path) has \(count) values; \(innermost.owner) expects \(innermost.count)", code: "shape_mismatch")
+            // Well-formed, but wrong for the model: 422, as when the width is checked after parsing.
+            throw APIError(
+                status: .unprocessableContent, code: "shape_mismatch",
+                message: "\(path) has \(count) values; \(innermost.owner) expects \(innermost.count)")
         }
         if shape[level] < 0 {
             shape[level] = count
