@@ -119,3 +119,13 @@ bench-metrics: deps-test
 # small models; prints process start -> /readyz 200 per run and the median.
 bench-store: deps-test
 	Benchmarks/store/run.sh
+
+.PHONY: bench-predict openapi
+# Single-row predict throughput and latency against the fastest peers (fastapi-async,
+# mlserver-pw0), side by side, plus predictions while a training job runs; needs the peers' venv.
+bench-predict: deps-test
+	Benchmarks/predict/run.sh
+
+# Regenerates openapi.json and the served copy from openapi.yaml (a test checks they agree).
+openapi:
+	python3 scripts/openapi.py

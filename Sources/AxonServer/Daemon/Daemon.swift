@@ -14,6 +14,8 @@ public struct Daemon: Sendable {
     public let metrics: AxonMetrics
     /// Every model; loaded from `configuration.stateDirectory` when `run()` starts.
     public let store: ModelStore
+    /// The training queue (`--max-training-jobs` at once).
+    public let jobs: JobScheduler
     private let logger: Logger
 
     /// A daemon for `configuration`, logging through `logger` and recording into `metrics`.
@@ -24,6 +26,8 @@ public struct Daemon: Sendable {
         store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger)
+        jobs = JobScheduler(
+            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs, logger: logger)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -34,6 +38,7 @@ public struct Daemon: Sendable {
         if metrics.configuration.enabled {
             MetricsRoutes.register(on: &router, metrics: metrics, debug: configuration.enableDebugRoutes)
         }
+        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, limits: configuration.limits))
         return router
     }
 

@@ -1,0 +1,99 @@
+import Dispatch
+import ModelKit
+import Synchronization
+
+/// What the API routes share: the model store, the training jobs and the size limits.
+public struct APIContext: Sendable {
+    /// The models.
+    public let store: ModelStore
+    /// The training queue.
+    public let jobs: JobScheduler
+    /// Request and model size limits (`limits.*`).
+    public let limits: ServerLimits
+    /// Non-current versions asked for by number on the synchronous inference routes.
+    let pinned: PinnedVersions
+
+    /// A context over `store` and `jobs` enforcing `limits`.
+    public init(store: ModelStore, jobs: JobScheduler, limits: ServerLimits) {
+        self.store = store
+        self.jobs = jobs
+        self.limits = limits
+        self.pinned = PinnedVersions(store: store)
+    }
+
+    /// The serving snapshot of `name`, or of `version` when given. The current version is a
+    /// lock-protected read; another version comes from a small cache (see `PinnedVersions`).
+    func model(_ name: String, version: UInt64?) throws -> StoredModel {
+        guard let current = store.current(name) else {
+            _ = try ModelStore.validate(name)
+            throw StoreError.modelNotFound(name: name)
+        }
+        guard let version, version != current.version else { return current }
+        return try pinned.model(name, version: version)
+    }
+
+    /// Parses a version path segment.
+    static func version(_ text: String) throws(APIError) -> UInt64 {
+        guard let value = UInt64(text), value > 0 else {
+            throw .badRequest("version must be a positive integer, got \"\(text)\"", code: "invalid_version")
+        }
+        return value
+    }
+}
+
+/// Non-current model versions for the synchronous inference routes, which answer on the
+/// libmicrohttpd thread and cannot await the store actor.
+///
+/// The first request for such a version waits (on its own thread) for the store to read it,
+/// which is disk work; later ones find it here. Entries are dropped when the model's current
+/// version changes, so a rolled-back or deleted model is never served from here.
+final class PinnedVersions: Sendable {
+    private struct Key: Hashable {
+        var name: String
+        var version: UInt64
+    }
+
+    private let store: ModelStore
+    private let cache = Mutex<[Key: StoredModel]>([:])
+    static let capacity = 16
+
+    init(store: ModelStore) {
+        self.store = store
+    }
+
+    func model(_ name: String, version: UInt64) throws -> StoredModel {
+        let key = Key(name: name, version: version)
+        if let hit = cache.withLock({ $0[key] }) { return hit }
+        let store = self.store
+        let loaded = try waitForTask { try await store.model(name: name, version: version) }
+        cache.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll() }
+            entries[key] = loaded
+        }
+        return loaded
+    }
+
+    /// Forgets every cached version of `name` (after a rollback, new version or delete).
+    func forget(_ name: String) {
+        cache.withLock { entries in entries = entries.filter { $0.key.name != name } }
+    }
+}
+
+/// Runs `operation` in a Task and blocks the calling thread until it finishes. Only for
+/// threads outside the cooperative pool (libmicrohttpd threads, training threads).
+func waitForTask<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let outcome: Result<T, any Error>
+        do {
+            outcome = .success(try await operation())
+        } catch {
+            outcome = .failure(error)
+        }
+        result.withLock { $0 = outcome }
+        done.signal()
+    }
+    done.wait()
+    return try result.withLock { $0! }.get()
+}

@@ -1,0 +1,184 @@
+import Foundation
+import ModelKit
+
+/// Registers every training, inference and management route.
+public enum APIRoutes {
+    /// Adds the API routes to `router`.
+    public static func register(on router: inout Router, context: APIContext) {
+        PredictRoutes.register(on: &router, context: context)
+        TrainingRoutes.register(on: &router, context: context)
+        ModelRoutes.register(on: &router, context: context)
+        ServingMetadataRoutes.register(on: &router, context: context)
+        router.get("/openapi.json") { _ in Response.json(bytes: OpenAPIDocument.json) }
+    }
+}
+
+/// `POST /train`, `POST /models/{name}/train` and the `/jobs` routes.
+enum TrainingRoutes {
+    static func register(on router: inout Router, context: APIContext) {
+        router.post("/train", async: { request in
+            let train = try parse(request)
+            let plan = try TrainingPlan.fresh(train, limits: context.limits)
+            // A model the store would refuse (limits.max_models) is refused before training.
+            try context.store.checkInstallable(name: plan.name)
+            return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
+        })
+        router.post("/models/{name}/train", async: { request in
+            let name = try request.parameters.require("name")
+            guard let current = context.store.current(name) else { throw StoreError.modelNotFound(name: name) }
+            let train = try parse(request)
+            let plan = try TrainingPlan.continuing(train, current: current, limits: context.limits)
+            return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
+        })
+        router.get("/jobs") { _ in try Response.json(JobList(jobs: context.jobs.list())) }
+        router.get("/jobs/{id}") { request in
+            let id = try request.parameters.require("id")
+            guard let job = context.jobs.job(id) else { throw jobNotFound(id) }
+            return try Response.json(job)
+        }
+        router.delete("/jobs/{id}") { request in
+            let id = try request.parameters.require("id")
+            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id) }
+            return try Response.json(job)
+        }
+    }
+
+    static func jobNotFound(_ id: String) -> APIError {
+        APIError(status: .notFound, code: "job_not_found", message: "job \"\(id)\" not found (finished jobs are kept for the last \(JobScheduler.retainedFinishedJobs))")
+    }
+
+    /// The request as JSON, or as CSV with the settings in the query.
+    static func parse(_ request: Request) throws(APIError) -> TrainRequest {
+        if request.isCSV {
+            var train = TrainRequest()
+            let target = try train.apply(query: request.queryItems, csv: true)
+            try train.read(csv: request.body, target: target)
+            return train
+        }
+        try request.requireJSON()
+        var train = try TrainRequest.parse(json: request.body)
+        _ = try train.apply(query: request.queryItems, csv: false)
+        return train
+    }
+
+    /// 202 with the job and a Location header, or with `wait`, 200 once it finished.
+    static func answer(_ job: JobSnapshot, wait: Bool, context: APIContext) async throws -> Response {
+        if wait, let finished = await context.jobs.wait(job.id) {
+            context.pinned.forget(finished.model)
+            return try Response.json(finished)
+        }
+        var response = try Response.json(job, status: .accepted)
+        response.headers["Location"] = "/jobs/\(job.id)"
+        return response
+    }
+}
+
+/// `GET /jobs`.
+struct JobList: Encodable, Sendable {
+    var jobs: [JobSnapshot]
+}
+
+extension Request {
+    /// Whether the body is declared as CSV.
+    var isCSV: Bool {
+        headers["Content-Type"].map { $0.lowercased().hasPrefix("text/csv") } ?? false
+    }
+
+    /// 415 unless the body is declared as JSON (or not declared at all).
+    func requireJSON() throws(APIError) {
+        guard let type = headers["Content-Type"]?.lowercased(), !type.hasPrefix("application/json") else { return }
+        // curl -d sends form encoding by default; JSON bodies sent that way are accepted too.
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw APIError(
+                status: .unsupportedMediaType, code: "unsupported_media_type",
+                message: "Content-Type \(type) is not supported here; send application/json (or text/csv to /train)")
+        }
+    }
+}
+
+/// Model management: list, detail, versions, rollback, delete, evaluate.
+enum ModelRoutes {
+    static func register(on router: inout Router, context: APIContext) {
+        router.get("/models") { _ in try Response.json(ModelList(models: context.store.list().map(ModelSummary.init))) }
+        router.get("/models/{name}", async: { request in
+            let name = try request.parameters.require("name")
+            let current = try context.model(name, version: nil)
+            let versions = try await context.store.versions(name: name)
+            return try Response.json(ModelDetail(current, versions: versions))
+        })
+        router.get("/models/{name}/versions", async: { request in
+            let name = try request.parameters.require("name")
+            let current = try context.model(name, version: nil)
+            let versions = try await context.store.versions(name: name)
+            return try Response.json(VersionList(
+                model: name, currentVersion: current.version,
+                versions: versions.map { VersionView($0, classes: current.classLabels) }))
+        })
+        router.post("/models/{name}/rollback", async: { request in
+            let name = try request.parameters.require("name")
+            try request.requireJSON()
+            var version: UInt64?
+            try request.body.withUnsafeBufferPointer { (body) throws(APIError) in
+                var scanner = JSONScanner(body)
+                try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
+                    guard key == "version" else { throw PredictRoutes.unknownKey(key, allowed: "version") }
+                    version = try scanner.readUnsigned(at: "version")
+                }
+                try scanner.expectEnd()
+            }
+            guard let version else { throw APIError.badRequest("missing field version", code: "missing_field") }
+            _ = try context.model(name, version: nil)
+            let stored = try await context.store.rollback(name: name, to: version)
+            context.pinned.forget(name)
+            return try Response.json(ModelSummary(stored))
+        })
+        router.delete("/models/{name}", async: { request in
+            let name = try request.parameters.require("name")
+            try await context.store.delete(name: name)
+            context.pinned.forget(name)
+            return try Response.json(Deleted(model: name, deleted: true))
+        })
+        router.post("/models/{name}/evaluate", async: { request in
+            let name = try request.parameters.require("name")
+            try request.requireJSON()
+            let train = try TrainRequest.parse(json: request.body)
+            if let extra = train.seenKeys.first(where: { $0 != "inputs" && $0 != "targets" }) {
+                throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets")
+            }
+            let stored = try context.model(name, version: nil)
+            var probe = train
+            // The same validation as continuing training: widths, classes, limits.
+            probe.epochs = 1
+            probe.validationSplit = 0
+            let plan = try TrainingPlan.continuing(probe, current: stored, limits: context.limits)
+            let dataset = plan.dataset
+            let evaluation: Evaluation = try await onDedicatedThread { try evaluate(stored.model, dataset) }
+            return try Response.json(EvaluationView(
+                model: name, version: stored.version,
+                metrics: MetricsView(evaluation, rows: dataset.count, classes: ModelDetail.classNames(stored))))
+        })
+    }
+
+    static func evaluate(_ model: Model, _ dataset: Dataset) throws(APIError) -> Evaluation {
+        do {
+            return try model.evaluate(dataset)
+        } catch {
+            throw APIError(status: .unprocessableContent, code: "invalid_input", message: DataErrorText.describe(error, field: "inputs"))
+        }
+    }
+
+    struct Deleted: Encodable, Sendable {
+        var model: String
+        var deleted: Bool
+    }
+}
+
+/// Runs CPU-heavy work on a thread of its own and awaits it, keeping the cooperative pool free.
+func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try work() }) }
+        thread.name = "axon-work"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

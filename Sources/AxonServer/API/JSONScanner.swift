@@ -1,0 +1,426 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pull parser over the bytes of a JSON body: the hot inference routes read their few keys
+/// and their number tensors straight from the bytes, without building a generic JSON tree.
+///
+/// It accepts exactly RFC 8259 JSON. NaN and Infinity tokens, numbers outside the Float32
+/// range, and strings that are not UTF-8 are rejected with an error naming the field path.
+struct JSONScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private(set) var index = 0
+
+    /// A scanner over `bytes`, which must outlive it.
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    /// The next significant byte, without consuming it (nil at the end).
+    mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// Consumes `byte` or throws naming what was found instead.
+    mutating func expect(_ byte: UInt8, at path: @autoclosure () -> String) throws(APIError) {
+        guard peek() == byte else { throw syntaxError(expected: "'\(Character(Unicode.Scalar(byte)))'", at: path()) }
+        index += 1
+    }
+
+    /// Throws unless only whitespace remains.
+    mutating func expectEnd() throws(APIError) {
+        if peek() != nil { throw syntaxError(expected: "end of body", at: "$") }
+    }
+
+    /// A 400 naming what the parser expected and what it found.
+    func syntaxError(expected: String, at path: String) -> APIError {
+        let found: String
+        if index >= bytes.count {
+            found = "end of body"
+        } else {
+            let byte = bytes[index]
+            found = byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+        }
+        return .badRequest("malformed JSON at \(path) (byte \(index)): expected \(expected), found \(found)", code: "invalid_json")
+    }
+
+    /// Iterates the members of an object: calls `member` with each key, positioned at its value.
+    mutating func readObject(
+        at path: String, _ member: (inout JSONScanner, String) throws(APIError) -> Void
+    ) throws(APIError) {
+        guard peek() == UInt8(ascii: "{") else { throw typeError(path, expected: "an object") }
+        index += 1
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            let key = try readString(at: path)
+            try expect(UInt8(ascii: ":"), at: path + "." + key)
+            try member(&self, key)
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return
+            default: throw syntaxError(expected: "',' or '}'", at: path)
+            }
+        }
+    }
+
+    /// Iterates the elements of an array, calling `element` with each zero-based position.
+    mutating func readArray(
+        at path: String, _ element: (inout JSONScanner, Int) throws(APIError) -> Void
+    ) throws(APIError) {
+        guard peek() == UInt8(ascii: "[") else { throw typeError(path, expected: "an array") }
+        index += 1
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        var position = 0
+        while true {
+            try element(&self, position)
+            position += 1
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return
+            default: throw syntaxError(expected: "',' or ']'", at: "\(path)[\(position - 1)]")
+            }
+        }
+    }
+
+    /// A 400 saying the value at `path` has the wrong JSON type.
+    func typeError(_ path: String, expected: String) -> APIError {
+        let found: String
+        switch index < bytes.count ? bytes[index] : 0 {
+        case UInt8(ascii: "{"): found = "an object"
+        case UInt8(ascii: "["): found = "an array"
+        case UInt8(ascii: "\""): found = "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): found = "a boolean"
+        case UInt8(ascii: "n"): found = "null"
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): found = "a number"
+        case 0: found = "end of body"
+        default: return syntaxError(expected: expected, at: path)
+        }
+        return .badRequest("\(path) must be \(expected), got \(found)")
+    }
+
+    /// Reads a string value (escapes decoded, UTF-8 verified).
+    mutating func readString(at path: String) throws(APIError) -> String {
+        guard peek() == UInt8(ascii: "\"") else { throw typeError(path, expected: "a string") }
+        index += 1
+        let start = index
+        var plain = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                break
+            } else if byte == UInt8(ascii: "\\") {
+                plain = false
+                index += 2
+            } else if byte < 0x20 {
+                throw syntaxError(expected: "no control characters in strings", at: path)
+            } else {
+                index += 1
+            }
+        }
+        guard index < bytes.count else { throw syntaxError(expected: "closing '\"'", at: path) }
+        let raw = UnsafeBufferPointer(rebasing: bytes[start ..< index])
+        index += 1
+        if plain {
+            guard let text = String(validating: raw, as: UTF8.self) else {
+                throw .badRequest("\(path) is not valid UTF-8", code: "invalid_utf8")
+            }
+            return text
+        }
+        return try unescape(raw, at: path)
+    }
+
+    private func unescape(_ raw: UnsafeBufferPointer<UInt8>, at path: String) throws(APIError) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        func hex(_ at: Int) -> UInt32? {
+            guard at + 4 <= raw.count else { return nil }
+            var value: UInt32 = 0
+            for k in at ..< at + 4 {
+                let b = raw[k]
+                let digit: UInt32
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+                value = value << 4 | digit
+            }
+            return value
+        }
+        let bad = APIError.badRequest("\(path) has an invalid escape sequence", code: "invalid_json")
+        while i < raw.count {
+            let byte = raw[i]
+            guard byte == UInt8(ascii: "\\") else {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            guard i + 1 < raw.count else { throw bad }
+            let escaped = raw[i + 1]
+            i += 2
+            switch escaped {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                guard var scalar = hex(i) else { throw bad }
+                i += 4
+                if (0xD800 ..< 0xDC00).contains(scalar) {
+                    guard i + 1 < raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u"),
+                        let low = hex(i + 2), (0xDC00 ..< 0xE000).contains(low)
+                    else { throw bad }
+                    i += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let unicode = Unicode.Scalar(scalar) else { throw bad }
+                out.append(contentsOf: String(Character(unicode)).utf8)
+            default: throw bad
+            }
+        }
+        guard let text = String(validating: out, as: UTF8.self) else {
+            throw .badRequest("\(path) is not valid UTF-8", code: "invalid_utf8")
+        }
+        return text
+    }
+
+    /// Whether the next value is `null` (consumed if so).
+    mutating func readNull() -> Bool {
+        guard peek() == UInt8(ascii: "n"), index + 4 <= bytes.count, bytes[index + 1] == UInt8(ascii: "u"),
+            bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l")
+        else { return false }
+        index += 4
+        return true
+    }
+
+    /// Reads a non-negative integer (e.g. a version), within `UInt64`.
+    mutating func readUnsigned(at path: String) throws(APIError) -> UInt64 {
+        let value = try readNumber(at: path)
+        guard value >= 0, value < 1.8e19, value.rounded() == value else {
+            throw .badRequest("\(path) must be a non-negative integer, got \(value)")
+        }
+        return UInt64(value)
+    }
+
+    /// Reads a number, rejecting NaN/Infinity tokens with a message that says so.
+    mutating func readNumber(at path: String) throws(APIError) -> Double {
+        skipWhitespace()
+        let start = index
+        var negative = false
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        guard index < bytes.count else { throw syntaxError(expected: "a number", at: path) }
+        let first = bytes[index]
+        if first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") || first == UInt8(ascii: "n") && !negative && !isNullAhead() {
+            throw .badRequest("\(path) is \(negative ? "-" : "")\(first == UInt8(ascii: "N") || first == UInt8(ascii: "n") ? "NaN" : "Infinity"); only finite numbers are accepted", code: "non_finite_number")
+        }
+        guard first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else {
+            index = start
+            throw typeError(path, expected: "a number")
+        }
+        // Digits accumulate into a 64-bit mantissa; beyond 19 digits or a large exponent the
+        // token goes to strtod, which rounds correctly in every case.
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var exact = true
+        if first == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- UInt8(ascii: "0"))
+                    if mantissa != 0 { digits += 1 }
+                } else {
+                    exact = false
+                }
+                index += 1
+            }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let fractionStart = index
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- UInt8(ascii: "0"))
+                    if mantissa != 0 { digits += 1 }
+                    exponent -= 1
+                } else {
+                    exact = false
+                }
+                index += 1
+            }
+            guard index > fractionStart else { throw syntaxError(expected: "a digit after '.'", at: path) }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            var negativeExponent = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                negativeExponent = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            let exponentStart = index
+            var value = 0
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                if value < 100_000 { value = value * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                index += 1
+            }
+            guard index > exponentStart else { throw syntaxError(expected: "a digit in the exponent", at: path) }
+            exponent += negativeExponent ? -value : value
+        }
+        var result: Double
+        if exact, mantissa < 1 << 53, exponent >= -22, exponent <= 22 {
+            // Both operands exact in Double: one correctly rounded operation (Clinger's fast path).
+            result = exponent < 0 ? Double(mantissa) / Self.powersOfTen[-exponent] : Double(mantissa) * Self.powersOfTen[exponent]
+            if negative { result = -result }
+        } else {
+            result = slowParse(start ..< index)
+        }
+        guard result.isFinite, abs(result) <= Double(Float.greatestFiniteMagnitude) else {
+            throw .badRequest("\(path) is \(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)), outside the 32-bit float range", code: "non_finite_number")
+        }
+        return result
+    }
+
+    private func isNullAhead() -> Bool {
+        index + 4 <= bytes.count && bytes[index + 1] == UInt8(ascii: "u") && bytes[index + 2] == UInt8(ascii: "l")
+    }
+
+    private func slowParse(_ range: Range<Int>) -> Double {
+        let length = range.count
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
+            for k in 0 ..< length { buffer[k] = CChar(bitPattern: bytes[range.lowerBound + k]) }
+            buffer[length] = 0
+            return strtod(buffer.baseAddress!, nil)
+        }
+    }
+
+    private static let powersOfTen: [Double] = (0 ... 22).map { exponent in
+        var value = 1.0
+        for _ in 0 ..< exponent { value *= 10 }
+        return value
+    }
+
+    /// Skips any value (for keys a route ignores, such as KServe `parameters`).
+    mutating func skipValue(at path: String) throws(APIError) {
+        switch peek() {
+        case UInt8(ascii: "{"): try readObject(at: path) { (scanner, key) throws(APIError) in try scanner.skipValue(at: path + "." + key) }
+        case UInt8(ascii: "["): try readArray(at: path) { (scanner, i) throws(APIError) in try scanner.skipValue(at: "\(path)[\(i)]") }
+        case UInt8(ascii: "\""): _ = try readString(at: path)
+        case UInt8(ascii: "t"): try literal("true", at: path)
+        case UInt8(ascii: "f"): try literal("false", at: path)
+        case UInt8(ascii: "n"): if !readNull() { throw syntaxError(expected: "null", at: path) }
+        default: _ = try readNumber(at: path)
+        }
+    }
+
+    /// Reads `true` or `false`.
+    mutating func readBool(at path: String) throws(APIError) -> Bool {
+        switch peek() {
+        case UInt8(ascii: "t"):
+            try literal("true", at: path)
+            return true
+        case UInt8(ascii: "f"):
+            try literal("false", at: path)
+            return false
+        default: throw typeError(path, expected: "a boolean")
+        }
+    }
+
+    private mutating func literal(_ text: StaticString, at path: String) throws(APIError) {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw syntaxError(expected: "\(text)", at: path) }
+        for k in 0 ..< count where bytes[index + k] != text.utf8Start[k] {
+            throw syntaxError(expected: "\(text)", at: path)
+        }
+        index += count
+    }
+
+    /// Reads a number or a (nested, rectangular) array of numbers, appending the values in
+    /// row-major order to `values` and returning the shape (`[]` for a scalar).
+    ///
+    /// A ragged array throws naming the first element whose length differs, e.g.
+    /// `inputs[3] has 63 values; model "digits" expects 64` when `innermost` gives the expected
+    /// width of the last dimension, else compared with its first sibling.
+    mutating func readTensor(
+        at path: String, into values: inout [Float], innermost: (count: Int, owner: String)? = nil, maxDepth: Int = 8
+    ) throws(APIError) -> [Int] {
+        // The depth is fixed by the leading brackets of the first element.
+        var depth = 0
+        var probe = index
+        while probe < bytes.count {
+            let byte = bytes[probe]
+            if byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte != 0x20, byte != 0x0A, byte != 0x0D, byte != 0x09 {
+                break
+            }
+            probe += 1
+        }
+        guard depth <= maxDepth else { throw .badRequest("\(path) is nested deeper than \(maxDepth) levels") }
+        var shape = [Int](repeating: -1, count: depth)
+        try readTensorLevel(at: path, level: 0, shape: &shape, values: &values, innermost: innermost)
+        return shape.map { max($0, 0) }
+    }
+
+    private mutating func readTensorLevel(
+        at path: String, level: Int, shape: inout [Int], values: inout [Float], innermost: (count: Int, owner: String)?
+    ) throws(APIError) {
+        if level == shape.count {
+            guard peek() != UInt8(ascii: "[") else {
+                throw .badRequest("\(path) is an array; expected a number like its siblings", code: "ragged_array")
+            }
+            values.append(Float(try readNumber(at: path)))
+            return
+        }
+        guard peek() == UInt8(ascii: "[") else {
+            if peek().map({ $0 == UInt8(ascii: "-") || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }) == true {
+                throw .badRequest("\(path) is a number; expected an array like its siblings", code: "ragged_array")
+            }
+            throw typeError(path, expected: "an array of numbers")
+        }
+        var count = 0
+        try readArray(at: path) { (scanner, position) throws(APIError) in
+            try scanner.readTensorLevel(
+                at: "\(path)[\(position)]", level: level + 1, shape: &shape, values: &values, innermost: innermost)
+            count = position + 1
+        }
+        if level == shape.count - 1, let innermost, level > 0 || shape.count == 1, count != innermost.count {
+            // Well-formed, but wrong for the model: 422, as when the width is checked after parsing.
+            throw APIError(
+                status: .unprocessableContent, code: "shape_mismatch",
+                message: "\(path) has \(count) values; \(innermost.owner) expects \(innermost.count)")
+        }
+        if shape[level] < 0 {
+            shape[level] = count
+        } else if shape[level] != count {
+            throw .badRequest("\(path) has \(count) values; its first sibling has \(shape[level])", code: "ragged_array")
+        }
+    }
+}

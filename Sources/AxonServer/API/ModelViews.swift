@@ -1,0 +1,193 @@
+import Checkpoint
+import ModelKit
+
+/// The JSON shapes of the management routes (snake_case keys throughout).
+struct ModelSummary: Encodable, Sendable {
+    var name: String
+    var version: UInt64
+    var task: String
+    var createdAt: String
+    var parameterCount: Int
+    var inputs: Int
+    var outputs: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, task, inputs, outputs
+        case createdAt = "created_at", parameterCount = "parameter_count"
+    }
+
+    init(_ stored: StoredModel) {
+        name = stored.name
+        version = stored.version
+        task = stored.task.rawValue
+        createdAt = stored.createdAt.iso8601
+        parameterCount = stored.parameterCount
+        inputs = stored.inputWidth
+        outputs = stored.outputWidth
+    }
+}
+
+/// `GET /models`.
+struct ModelList: Encodable, Sendable {
+    var models: [ModelSummary]
+}
+
+/// A tensor in a model's schema: name, FP32, shape with -1 for the row count.
+struct TensorSchema: Encodable, Sendable {
+    var name: String
+    var datatype = "FP32"
+    var shape: [Int]
+    var classes: [String]?
+}
+
+/// Network shape.
+struct ArchitectureView: Encodable, Sendable {
+    var layers: [Int]
+    var activations: [String]
+    var loss: String
+
+    init(_ configuration: ModelConfiguration) {
+        layers = configuration.layerSizes
+        activations = configuration.activations.map(\.rawValue)
+        loss = Self.lossName(configuration.loss)
+    }
+
+    static func lossName(_ loss: Loss) -> String {
+        switch loss {
+        case .softmaxCrossEntropy: "cross_entropy"
+        case .binaryCrossEntropy: "binary_cross_entropy"
+        case .meanSquaredError: "mse"
+        case .meanAbsoluteError: "mae"
+        case .huber: "huber"
+        }
+    }
+}
+
+/// The training settings of a version, in the request's own field names.
+struct TrainingView: Encodable, Sendable {
+    struct Optimizer: Encodable, Sendable {
+        var name: String
+        var learningRate: Float
+        var momentum: Float?
+        var weightDecay: Float?
+        enum CodingKeys: String, CodingKey { case name, momentum, learningRate = "learning_rate", weightDecay = "weight_decay" }
+    }
+
+    struct Stopping: Encodable, Sendable {
+        var patience: Int
+        var minDelta: Float
+        var restoreBestWeights: Bool
+        enum CodingKeys: String, CodingKey { case patience, minDelta = "min_delta", restoreBestWeights = "restore_best_weights" }
+    }
+
+    var epochs: Int
+    var batchSize: Int
+    var seed: UInt64
+    var optimizer: Optimizer
+    var l1: Float
+    var l2: Float
+    var dropout: Float
+    var validationSplit: Double
+    var earlyStopping: Stopping?
+    var normalize: String
+
+    enum CodingKeys: String, CodingKey {
+        case epochs, seed, optimizer, l1, l2, dropout, normalize
+        case batchSize = "batch_size", validationSplit = "validation_split", earlyStopping = "early_stopping"
+    }
+
+    init(_ c: TrainingConfiguration) {
+        epochs = c.epochs
+        batchSize = c.batchSize
+        seed = c.seed
+        optimizer = Optimizer(
+            name: c.optimizer.kind.rawValue, learningRate: c.optimizer.learningRate,
+            momentum: c.optimizer.kind == .sgd ? c.optimizer.momentum : nil,
+            weightDecay: c.optimizer.kind == .adamW ? c.optimizer.weightDecay : nil)
+        l1 = c.regularization.l1
+        l2 = c.regularization.l2
+        dropout = c.regularization.dropout
+        validationSplit = c.validationFraction
+        earlyStopping = c.earlyStopping.map { Stopping(patience: $0.patience, minDelta: $0.minDelta, restoreBestWeights: $0.restoreBestWeights) }
+        normalize = c.normalization.rawValue
+    }
+}
+
+/// One entry of `GET /models/{name}/versions`.
+struct VersionView: Encodable, Sendable {
+    var version: UInt64
+    var current: Bool
+    var createdAt: String?
+    var parentVersion: UInt64?
+    var metrics: MetricsView?
+
+    enum CodingKeys: String, CodingKey { case version, current, metrics, createdAt = "created_at", parentVersion = "parent_version" }
+
+    init(_ info: ModelVersionInfo, classes: [String]) {
+        version = info.version
+        current = info.isCurrent
+        createdAt = info.metadata?.createdAt.iso8601
+        parentVersion = info.metadata?.parentVersion
+        metrics = info.metadata?.metrics.map { MetricsView($0, classes: classes) }
+    }
+}
+
+/// `GET /models/{name}/versions`.
+struct VersionList: Encodable, Sendable {
+    var model: String
+    var currentVersion: UInt64
+    var versions: [VersionView]
+    enum CodingKeys: String, CodingKey { case model, versions, currentVersion = "current_version" }
+}
+
+/// `GET /models/{name}`: everything about the serving version.
+struct ModelDetail: Encodable, Sendable {
+    var name: String
+    var version: UInt64
+    var currentVersion: UInt64
+    var task: String
+    var createdAt: String
+    var parentVersion: UInt64?
+    var parameterCount: Int
+    var architecture: ArchitectureView
+    var input: TensorSchema
+    var output: TensorSchema
+    var versions: [VersionView]
+    var training: TrainingView?
+    var metrics: MetricsView?
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, task, architecture, input, output, versions, training, metrics
+        case currentVersion = "current_version", createdAt = "created_at", parentVersion = "parent_version"
+        case parameterCount = "parameter_count"
+    }
+
+    init(_ stored: StoredModel, versions: [ModelVersionInfo]) {
+        name = stored.name
+        version = stored.version
+        currentVersion = stored.version
+        task = stored.task.rawValue
+        createdAt = stored.createdAt.iso8601
+        parentVersion = stored.parentVersion
+        parameterCount = stored.parameterCount
+        architecture = ArchitectureView(stored.configuration)
+        input = TensorSchema(name: PredictRoutes.inputTensorName, shape: [-1, stored.inputWidth])
+        output = TensorSchema(
+            name: PredictRoutes.outputTensorName, shape: [-1, stored.outputWidth],
+            classes: stored.task == .classification ? ModelDetail.classNames(stored) : nil)
+        self.versions = versions.map { VersionView($0, classes: stored.classLabels) }
+        training = stored.training.map(TrainingView.init)
+        metrics = stored.metrics.map { MetricsView($0, classes: stored.classLabels) }
+    }
+
+    static func classNames(_ stored: StoredModel) -> [String] {
+        stored.classLabels.isEmpty ? (0 ..< max(stored.outputWidth, 2)).map(String.init) : stored.classLabels
+    }
+}
+
+/// `POST /models/{name}/evaluate`.
+struct EvaluationView: Encodable, Sendable {
+    var model: String
+    var version: UInt64
+    var metrics: MetricsView
+}

@@ -1,0 +1,313 @@
+import ModelKit
+
+/// A training request as sent (JSON body or CSV + query), before defaults and validation
+/// against the data. Every optional field falls back to a default in `TrainingPlan`.
+struct TrainRequest: Sendable {
+    /// Targets as sent: class names, numbers (class indices or regression values), or vectors.
+    enum Targets: Sendable {
+        case labels([String])
+        case numbers([Float])
+        case vectors([Float], width: Int)
+
+        var count: Int {
+            switch self {
+            case .labels(let values): values.count
+            case .numbers(let values): values.count
+            case .vectors(let values, let width): width == 0 ? 0 : values.count / width
+            }
+        }
+    }
+
+    var model: String?
+    var task: ModelConfiguration.Task?
+    var layers: [Int]?
+    var activation: Activation?
+    var loss: String?
+    var optimizer: String?
+    var learningRate: Float?
+    var momentum: Float?
+    var weightDecay: Float?
+    var epochs: Int?
+    var batchSize: Int?
+    var seed: UInt64?
+    var l1: Float?
+    var l2: Float?
+    var dropout: Float?
+    var gradientClipNorm: Float?
+    var validationSplit: Double?
+    /// nil: default; `.some(nil)`: explicitly disabled.
+    var earlyStopping: EarlyStopping??
+    var normalize: Normalizer.Kind?
+    var inputs: [Float] = []
+    var inputShape: [Int]?
+    var targets: Targets?
+    /// `?wait=true`.
+    var wait = false
+    /// The top-level JSON keys, in order.
+    var seenKeys: [String] = []
+
+    static let jsonKeys = "model, task, layers, activation, loss, optimizer, epochs, batch_size, seed, l1, l2, dropout, gradient_clip_norm, validation_split, early_stopping, normalize, inputs, targets"
+
+    // MARK: - JSON
+
+    /// Parses a JSON body; every field is type-checked and unknown fields are refused.
+    static func parse(json body: [UInt8]) throws(APIError) -> TrainRequest {
+        var request = TrainRequest()
+        try body.withUnsafeBufferPointer { (bytes) throws(APIError) in
+            var scanner = JSONScanner(bytes)
+            try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
+                try request.read(key, from: &scanner)
+            }
+            try scanner.expectEnd()
+        }
+        return request
+    }
+
+    private mutating func read(_ key: String, from scanner: inout JSONScanner) throws(APIError) {
+        seenKeys.append(key)
+        switch key {
+        case "model": model = try scanner.readString(at: key)
+        case "task":
+            let text = try scanner.readString(at: key)
+            guard let value = ModelConfiguration.Task(rawValue: text) else {
+                throw .badRequest("task must be classification or regression, got \"\(text)\"")
+            }
+            task = value
+        case "layers":
+            var sizes: [Int] = []
+            try scanner.readArray(at: key) { (scanner, k) throws(APIError) in
+                let value = try scanner.readUnsigned(at: "layers[\(k)]")
+                guard value >= 1, value <= UInt64(ModelConfiguration.maximumLayerSize) else {
+                    throw .badRequest("layers[\(k)] is \(value); layer sizes must be in 1...\(ModelConfiguration.maximumLayerSize)")
+                }
+                sizes.append(Int(value))
+            }
+            layers = sizes
+        case "activation":
+            let text = try scanner.readString(at: key)
+            guard let value = Activation(rawValue: text), Activation.hidden.contains(value) else {
+                throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \"\(text)\"")
+            }
+            activation = value
+        case "loss": loss = try scanner.readString(at: key)
+        case "optimizer":
+            if scanner.peek() == UInt8(ascii: "\"") {
+                optimizer = try scanner.readString(at: key)
+            } else {
+                try scanner.readObject(at: key) { (scanner, field) throws(APIError) in
+                    let path = "optimizer." + field
+                    switch field {
+                    case "name": optimizer = try scanner.readString(at: path)
+                    case "learning_rate": learningRate = Float(try scanner.readNumber(at: path))
+                    case "momentum": momentum = Float(try scanner.readNumber(at: path))
+                    case "weight_decay": weightDecay = Float(try scanner.readNumber(at: path))
+                    default: throw PredictRoutes.unknownKey(path, allowed: "name, learning_rate, momentum, weight_decay")
+                    }
+                }
+            }
+        case "learning_rate": learningRate = Float(try scanner.readNumber(at: key))
+        case "epochs": epochs = try Self.integer(&scanner, key)
+        case "batch_size": batchSize = try Self.integer(&scanner, key)
+        case "seed": seed = try scanner.readUnsigned(at: key)
+        case "l1": l1 = Float(try scanner.readNumber(at: key))
+        case "l2": l2 = Float(try scanner.readNumber(at: key))
+        case "dropout": dropout = Float(try scanner.readNumber(at: key))
+        case "gradient_clip_norm": gradientClipNorm = Float(try scanner.readNumber(at: key))
+        case "validation_split": validationSplit = try scanner.readNumber(at: key)
+        case "early_stopping":
+            if scanner.readNull() {
+                earlyStopping = .some(nil)
+            } else if scanner.peek() == UInt8(ascii: "f") || scanner.peek() == UInt8(ascii: "t") {
+                earlyStopping = try scanner.readBool(at: key) ? .some(Self.defaultEarlyStopping) : .some(nil)
+            } else {
+                var rule = Self.defaultEarlyStopping
+                try scanner.readObject(at: key) { (scanner, field) throws(APIError) in
+                    let path = "early_stopping." + field
+                    switch field {
+                    case "patience": rule.patience = try Self.integer(&scanner, path)
+                    case "min_delta": rule.minDelta = Float(try scanner.readNumber(at: path))
+                    case "restore_best_weights": rule.restoreBestWeights = try scanner.readBool(at: path)
+                    default: throw PredictRoutes.unknownKey(path, allowed: "patience, min_delta, restore_best_weights")
+                    }
+                }
+                earlyStopping = .some(rule)
+            }
+        case "normalize":
+            let text = try scanner.readString(at: key)
+            guard let kind = Normalizer.Kind(rawValue: text) else {
+                throw .badRequest("normalize must be standard, min_max or none; got \"\(text)\"")
+            }
+            normalize = kind
+        case "inputs": inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)
+        case "targets": targets = try Self.readTargets(&scanner)
+        default: throw PredictRoutes.unknownKey(key, allowed: Self.jsonKeys)
+        }
+    }
+
+    static let defaultEarlyStopping = EarlyStopping(patience: 10, minDelta: 1e-4, restoreBestWeights: true)
+
+    private static func integer(_ scanner: inout JSONScanner, _ path: String) throws(APIError) -> Int {
+        let value = try scanner.readUnsigned(at: path)
+        guard value <= UInt64(Int32.max) else { throw .badRequest("\(path) is \(value); at most \(Int32.max)") }
+        return Int(value)
+    }
+
+    private static func readTargets(_ scanner: inout JSONScanner) throws(APIError) -> Targets {
+        var labels: [String] = []
+        var numbers: [Float] = []
+        var vectorWidth: Int?
+        var kind: UInt8?
+        try scanner.readArray(at: "targets") { (scanner, k) throws(APIError) in
+            let path = "targets[\(k)]"
+            let next = scanner.peek() ?? 0
+            let current: UInt8 = next == UInt8(ascii: "\"") ? 1 : next == UInt8(ascii: "[") ? 2 : 0
+            if let kind, kind != current {
+                let names = ["a number", "a string", "an array"]
+                throw .badRequest("\(path) is \(names[Int(current)]); targets[0] is \(names[Int(kind)]); use one kind for all targets")
+            }
+            kind = current
+            switch current {
+            case 1: labels.append(try scanner.readString(at: path))
+            case 2:
+                let before = numbers.count
+                let shape = try scanner.readTensor(at: path, into: &numbers, maxDepth: 1)
+                let width = numbers.count - before
+                guard shape.count == 1, width > 0 else { throw .badRequest("\(path) must be a non-empty array of numbers") }
+                if let vectorWidth, vectorWidth != width {
+                    throw .badRequest("\(path) has \(width) values; targets[0] has \(vectorWidth)", code: "ragged_array")
+                }
+                vectorWidth = width
+            default: numbers.append(Float(try scanner.readNumber(at: path)))
+            }
+        }
+        switch kind {
+        case 1: return .labels(labels)
+        case 2: return .vectors(numbers, width: vectorWidth ?? 0)
+        default: return .numbers(numbers)
+        }
+    }
+
+    // MARK: - Query parameters (CSV bodies, and overrides for JSON)
+
+    static let queryKeys = "model, target, task, layers, activation, loss, optimizer, learning_rate, epochs, batch_size, seed, l1, l2, dropout, validation_split, patience, normalize, wait"
+
+    /// Applies query parameters. `csv` allows the training settings; JSON bodies take only `wait`.
+    mutating func apply(query items: [(name: String, value: String)], csv: Bool) throws(APIError) -> String? {
+        var target: String?
+        for (name, value) in items {
+            func number<T: LosslessStringConvertible>(_ type: T.Type) throws(APIError) -> T {
+                guard let parsed = T(value) else { throw .badRequest("query parameter \(name)=\(value) is not a valid number") }
+                return parsed
+            }
+            if name == "wait" {
+                guard value == "true" || value == "false" else { throw .badRequest("query parameter wait must be true or false, got \(value)") }
+                wait = value == "true"
+                continue
+            }
+            guard csv else {
+                throw .badRequest("unknown query parameter \(name); a JSON body takes only wait (settings go in the body)", code: "unknown_field")
+            }
+            switch name {
+            case "model": model = value
+            case "target": target = value
+            case "task":
+                guard let parsed = ModelConfiguration.Task(rawValue: value) else { throw .badRequest("task must be classification or regression, got \(value)") }
+                task = parsed
+            case "layers":
+                var sizes: [Int] = []
+                for part in value.split(separator: ",") {
+                    guard let size = Int(part), size >= 1, size <= ModelConfiguration.maximumLayerSize else {
+                        throw .badRequest("query parameter layers=\(value) must be comma-separated sizes in 1...\(ModelConfiguration.maximumLayerSize)")
+                    }
+                    sizes.append(size)
+                }
+                layers = sizes
+            case "activation":
+                guard let parsed = Activation(rawValue: value), Activation.hidden.contains(parsed) else {
+                    throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \(value)")
+                }
+                activation = parsed
+            case "loss": loss = value
+            case "optimizer": optimizer = value
+            case "learning_rate": learningRate = try number(Float.self)
+            case "epochs": epochs = try number(Int.self)
+            case "batch_size": batchSize = try number(Int.self)
+            case "seed": seed = try number(UInt64.self)
+            case "l1": l1 = try number(Float.self)
+            case "l2": l2 = try number(Float.self)
+            case "dropout": dropout = try number(Float.self)
+            case "validation_split": validationSplit = try number(Double.self)
+            case "patience":
+                let patience = try number(Int.self)
+                earlyStopping = patience == 0 ? .some(nil) : .some(EarlyStopping(patience: patience, minDelta: 1e-4))
+            case "normalize":
+                guard let kind = Normalizer.Kind(rawValue: value) else { throw .badRequest("normalize must be standard, min_max or none; got \(value)") }
+                normalize = kind
+            default: throw .badRequest("unknown query parameter \(name); allowed: \(Self.queryKeys)", code: "unknown_field")
+            }
+        }
+        return target
+    }
+
+    // MARK: - CSV
+
+    /// Reads a CSV body with a header row; `target` names the target column (default: the last).
+    mutating func read(csv body: [UInt8], target: String?) throws(APIError) {
+        guard let text = String(validating: body, as: UTF8.self) else {
+            throw .badRequest("the CSV body is not valid UTF-8", code: "invalid_utf8")
+        }
+        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        guard !lines.isEmpty else { throw .badRequest("the CSV body is empty; expected a header row and data rows") }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.csvField
+        }
+        guard header.count >= 2 else { throw .badRequest("the CSV header has \(header.count) column; expected features and a target") }
+        let targetColumn: Int
+        if let target {
+            guard let found = header.firstIndex(of: target) else {
+                throw .badRequest("target=\(target) is not a CSV column; columns: \(header.joined(separator: ", "))")
+            }
+            targetColumn = found
+        } else {
+            targetColumn = header.count - 1
+        }
+        var labels: [String] = []
+        var numbers: [Float] = []
+        var numericTargets = true
+        inputs.reserveCapacity(lines.count * (header.count - 1))
+        for (k, line) in lines.enumerated() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            let row = k + 2
+            guard fields.count == header.count else {
+                throw .badRequest("CSV line \(row) has \(fields.count) fields; the header has \(header.count)", code: "ragged_array")
+            }
+            for (column, field) in fields.enumerated() {
+                let trimmed = field.csvField
+                if column == targetColumn {
+                    labels.append(trimmed)
+                    if numericTargets {
+                        if let value = Float(trimmed), value.isFinite { numbers.append(value) } else { numericTargets = false }
+                    }
+                    continue
+                }
+                guard let value = Float(trimmed), value.isFinite else {
+                    throw .badRequest("CSV line \(row), column \(header[column]): \"\(trimmed)\" is not a finite number")
+                }
+                inputs.append(value)
+            }
+        }
+        guard !lines.isEmpty else { throw .badRequest("the CSV body has a header but no data rows") }
+        inputShape = [lines.count, header.count - 1]
+        targets = numericTargets ? .numbers(numbers) : .labels(labels)
+    }
+}
+
+extension Substring {
+    /// The field without surrounding blanks and quotes.
+    fileprivate var csvField: String {
+        var slice = self[...]
+        while let first = slice.first, first == " " || first == "\t" || first == "\"" { slice = slice.dropFirst() }
+        while let last = slice.last, last == " " || last == "\t" || last == "\"" { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

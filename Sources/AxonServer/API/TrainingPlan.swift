@@ -1,0 +1,302 @@
+import ModelKit
+
+/// A validated training job: the data set, the network to start from and the settings, with
+/// every default filled in. Built from a `TrainRequest` before the job is queued, so a bad
+/// request is answered at once (400/413/422) instead of failing later in the queue.
+struct TrainingPlan: Sendable {
+    /// The model the result is installed as.
+    var name: String
+    /// The network to train: fresh (seeded) for a new model, the current version to continue.
+    var start: Model
+    /// Epochs, batch size, optimizer, regularization, early stopping.
+    var configuration: TrainingConfiguration
+    /// Training rows (the validation split is taken inside by the seed).
+    var dataset: Dataset
+    /// The version this run continues, if any; its optimizer state is loaded when the job starts.
+    var parentVersion: UInt64?
+
+    /// Default hidden layer: the next power of two above inputs + outputs, within 16...256.
+    static func defaultHiddenWidth(inputs: Int, outputs: Int) -> Int {
+        var width = 16
+        while width < inputs + outputs, width < 256 { width *= 2 }
+        return width
+    }
+
+    /// Distinct integer targets up to this count are read as classes when no task is given.
+    static let maximumInferredClasses = 32
+
+    private static func tooLarge(_ message: String) -> APIError {
+        APIError(status: .contentTooLarge, code: "limit_exceeded", message: message)
+    }
+
+    private static func unprocessable(_ message: String, code: String = "invalid_training_request") -> APIError {
+        APIError(status: .unprocessableContent, code: code, message: message)
+    }
+
+    /// Checks the data against the limits and returns the input matrix.
+    private static func inputMatrix(_ request: TrainRequest, limits: ServerLimits) throws(APIError) -> Matrix {
+        guard let shape = request.inputShape else { throw .badRequest("missing field inputs", code: "missing_field") }
+        guard shape.count == 2, shape[0] > 0, shape[1] > 0 else {
+            throw .badRequest("inputs must be a non-empty array of rows (arrays of numbers), got shape \(shape)")
+        }
+        guard shape[0] <= limits.maxRowsPerRequest else {
+            throw tooLarge("inputs has \(shape[0]) rows; limits.max_rows_per_request is \(limits.maxRowsPerRequest)")
+        }
+        guard shape[1] <= limits.maxFeatures else {
+            throw tooLarge("inputs rows have \(shape[1]) features; limits.max_features is \(limits.maxFeatures)")
+        }
+        do {
+            return try Matrix(rows: shape[0], columns: shape[1], values: request.inputs)
+        } catch {
+            throw .badRequest(DataErrorText.describe(error, field: "inputs"))
+        }
+    }
+
+    /// Encodes the targets for a classifier with `labels` (in output order).
+    private static func classTargets(_ targets: TrainRequest.Targets, labels: [String], model: String?) throws(APIError) -> [Int] {
+        switch targets {
+        case .labels(let values):
+            var index: [String: Int] = [:]
+            for (k, label) in labels.enumerated() { index[label] = k }
+            return try values.enumerated().map { (row, value) throws(APIError) in
+                guard let k = index[value] else {
+                    throw unprocessable("targets[\(row)] is \"\(value)\"; \(model.map { "model \"\($0)\" has" } ?? "known") classes: \(labels.joined(separator: ", "))")
+                }
+                return k
+            }
+        case .numbers(let values):
+            return try values.enumerated().map { (row, value) throws(APIError) in
+                guard value >= 0, value.rounded() == value, Int(value) < labels.count else {
+                    throw unprocessable("targets[\(row)] is \(value); class indices must be integers in 0..<\(labels.count)")
+                }
+                return Int(value)
+            }
+        case .vectors:
+            throw unprocessable("targets are vectors; a classifier takes one class index or label per row")
+        }
+    }
+
+    /// A plan for a new model (or a retrain from scratch of an existing name).
+    static func fresh(_ request: TrainRequest, limits: ServerLimits) throws(APIError) -> TrainingPlan {
+        guard let name = request.model else { throw .badRequest("missing field model", code: "missing_field") }
+        do { _ = try ModelStore.validate(name) } catch { throw .badRequest(error.message, code: error.code) }
+        let inputs = try inputMatrix(request, limits: limits)
+        guard let targets = request.targets else { throw .badRequest("missing field targets", code: "missing_field") }
+        guard targets.count == inputs.rows else {
+            throw .badRequest("targets has \(targets.count) values; inputs has \(inputs.rows) rows")
+        }
+        let task: ModelConfiguration.Task
+        if let given = request.task {
+            task = given
+        } else {
+            switch targets {
+            case .labels: task = .classification
+            case .vectors: task = .regression
+            case .numbers(let values):
+                let integral = values.allSatisfy { $0 >= 0 && $0.rounded() == $0 && $0 < Float(maximumInferredClasses) }
+                task = integral && Set(values).count >= 2 ? .classification : .regression
+            }
+        }
+        let lossName = request.loss ?? (task == .classification ? "cross_entropy" : "mse")
+        let dataset: Dataset
+        let outputs: Int
+        let output: Activation
+        let loss: Loss
+        var classLabels: [String] = []
+        do {
+            switch task {
+            case .classification:
+                switch targets {
+                case .labels(let values): classLabels = Set(values).sorted()
+                case .numbers(let values):
+                    let top = Int(values.max() ?? 0)
+                    guard values.allSatisfy({ $0 >= 0 && $0.rounded() == $0 }), top < 1 << 16 else {
+                        throw unprocessable("classification targets must be class labels or integer class indices")
+                    }
+                    classLabels = (0 ... top).map(String.init)
+                case .vectors: throw unprocessable("targets are vectors; a classifier takes one class index or label per row")
+                }
+                guard classLabels.count >= 2 else {
+                    throw unprocessable("targets hold \(classLabels.count) class; a classifier needs at least 2")
+                }
+                let indices = try classTargets(targets, labels: classLabels, model: nil)
+                switch lossName {
+                case "cross_entropy":
+                    (outputs, output, loss) = (classLabels.count, .softmax, .softmaxCrossEntropy)
+                    dataset = try Dataset(inputs: inputs, classLabels: indices, classCount: classLabels.count)
+                case "binary_cross_entropy":
+                    guard classLabels.count == 2 else {
+                        throw unprocessable("loss binary_cross_entropy needs 2 classes; targets hold \(classLabels.count)")
+                    }
+                    (outputs, output, loss) = (1, .sigmoid, .binaryCrossEntropy)
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
+                default:
+                    throw unprocessable("loss \(lossName) does not fit a classifier; use cross_entropy or binary_cross_entropy")
+                }
+            case .regression:
+                switch lossName {
+                case "mse": loss = .meanSquaredError
+                case "mae": loss = .meanAbsoluteError
+                case "huber": loss = .huber(delta: 1)
+                default: throw unprocessable("loss \(lossName) does not fit regression; use mse, mae or huber")
+                }
+                output = .identity
+                switch targets {
+                case .labels: throw unprocessable("targets are strings; regression needs numbers (or set task to classification)")
+                case .numbers(let values):
+                    outputs = 1
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
+                case .vectors(let values, let width):
+                    outputs = width
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
+                }
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as DataError {
+            throw .badRequest(DataErrorText.describe(error, field: "inputs"))
+        } catch {
+            throw .internalError
+        }
+        var sizes = request.layers ?? [inputs.columns, defaultHiddenWidth(inputs: inputs.columns, outputs: outputs), outputs]
+        if request.layers != nil {
+            guard sizes.count >= 2 else { throw .badRequest("layers must list at least the input and output sizes, got \(sizes)") }
+            guard sizes[0] == inputs.columns else {
+                throw unprocessable("layers[0] is \(sizes[0]); inputs rows have \(inputs.columns) features", code: "shape_mismatch")
+            }
+            guard sizes[sizes.count - 1] == outputs else {
+                throw unprocessable(
+                    "layers[\(sizes.count - 1)] is \(sizes[sizes.count - 1]); the targets need \(outputs) outputs", code: "shape_mismatch")
+            }
+        }
+        sizes[0] = inputs.columns
+        let configuration: ModelConfiguration
+        do {
+            configuration = try ModelConfiguration(
+                layerSizes: sizes, hiddenActivation: request.activation ?? .relu, outputActivation: output, loss: loss,
+                classLabels: classLabels)
+        } catch {
+            throw unprocessable("the network cannot be built: \(error)")
+        }
+        guard configuration.parameterCount <= limits.maxParametersPerModel else {
+            throw tooLarge("layers \(sizes) have \(configuration.parameterCount) parameters; limits.max_parameters_per_model is \(limits.maxParametersPerModel)")
+        }
+        let training = try settings(request, base: nil, rows: inputs.rows, limits: limits)
+        let start = Model(configuration: configuration, seed: training.seed)
+        return TrainingPlan(name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil)
+    }
+
+    /// A plan that continues `current` on new data from its weights and optimizer state.
+    static func continuing(_ request: TrainRequest, current: StoredModel, limits: ServerLimits) throws(APIError) -> TrainingPlan {
+        for (given, field) in [(request.layers != nil, "layers"), (request.activation != nil, "activation"), (request.loss != nil, "loss"),
+                               (request.task != nil, "task"), (request.normalize != nil, "normalize"), (request.model != nil, "model")] where given {
+            throw .badRequest("\(field) is fixed by the existing model \"\(current.name)\" and cannot be given when continuing training", code: "unknown_field")
+        }
+        let inputs = try inputMatrix(request, limits: limits)
+        guard inputs.columns == current.inputWidth else {
+            throw unprocessable("inputs[0] has \(inputs.columns) values; model \"\(current.name)\" expects \(current.inputWidth)", code: "shape_mismatch")
+        }
+        guard let targets = request.targets else { throw .badRequest("missing field targets", code: "missing_field") }
+        guard targets.count == inputs.rows else {
+            throw .badRequest("targets has \(targets.count) values; inputs has \(inputs.rows) rows")
+        }
+        let configuration = current.configuration
+        let dataset: Dataset
+        do {
+            if configuration.task == .classification {
+                let labels = configuration.classLabels.isEmpty
+                    ? (0 ..< max(configuration.outputCount, 2)).map(String.init) : configuration.classLabels
+                let indices = try classTargets(targets, labels: labels, model: current.name)
+                if configuration.outputCount == 1 {
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
+                } else {
+                    dataset = try Dataset(inputs: inputs, classLabels: indices, classCount: configuration.outputCount)
+                }
+            } else {
+                switch targets {
+                case .labels: throw unprocessable("targets are strings; model \"\(current.name)\" is a regression model")
+                case .numbers(let values):
+                    guard configuration.outputCount == 1 else {
+                        throw unprocessable("targets are numbers; model \"\(current.name)\" has \(configuration.outputCount) outputs, so each target needs \(configuration.outputCount) values")
+                    }
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
+                case .vectors(let values, let width):
+                    guard width == configuration.outputCount else {
+                        throw unprocessable("targets[0] has \(width) values; model \"\(current.name)\" has \(configuration.outputCount) outputs", code: "shape_mismatch")
+                    }
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
+                }
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as DataError {
+            throw .badRequest(DataErrorText.describe(error, field: "inputs"))
+        } catch {
+            throw .internalError
+        }
+        let training = try settings(request, base: current.training, rows: inputs.rows, limits: limits)
+        return TrainingPlan(name: current.name, start: current.model, configuration: training, dataset: dataset, parentVersion: current.version)
+    }
+
+    /// The training settings: `base` (the stored run's, when continuing) or the defaults,
+    /// overridden by what the request gives, validated by ModelKit.
+    private static func settings(
+        _ request: TrainRequest, base: TrainingConfiguration?, rows: Int, limits: ServerLimits
+    ) throws(APIError) -> TrainingConfiguration {
+        var training = base ?? TrainingConfiguration(
+            epochs: 100, batchSize: 32, seed: 0, optimizer: .adam(), earlyStopping: TrainRequest.defaultEarlyStopping,
+            validationFraction: rows >= 10 ? 0.2 : 0, normalization: .standard)
+        if let epochs = request.epochs { training.epochs = epochs }
+        if let batchSize = request.batchSize { training.batchSize = batchSize }
+        if let seed = request.seed { training.seed = seed }
+        if let name = request.optimizer {
+            let rate = request.learningRate
+            switch name {
+            case "adam": training.optimizer = .adam(learningRate: rate ?? 1e-3)
+            case "adamw": training.optimizer = .adamW(learningRate: rate ?? 1e-3, weightDecay: request.weightDecay ?? 0.01)
+            case "sgd": training.optimizer = .sgd(learningRate: rate ?? 0.01, momentum: request.momentum ?? 0)
+            default: throw .badRequest("optimizer.name must be adam, adamw or sgd; got \"\(name)\"")
+            }
+        } else if let rate = request.learningRate {
+            training.optimizer.learningRate = rate
+        }
+        if let momentum = request.momentum { training.optimizer.momentum = momentum }
+        if let decay = request.weightDecay { training.optimizer.weightDecay = decay }
+        if let l1 = request.l1 { training.regularization.l1 = l1 }
+        if let l2 = request.l2 { training.regularization.l2 = l2 }
+        if let dropout = request.dropout { training.regularization.dropout = dropout }
+        if let clip = request.gradientClipNorm { training.regularization.gradientClipNorm = clip }
+        if let split = request.validationSplit { training.validationFraction = split }
+        if let rule = request.earlyStopping { training.earlyStopping = rule }
+        if let kind = request.normalize { training.normalization = kind }
+        do {
+            try training.validate()
+        } catch {
+            switch error {
+            case .invalidHyperparameter(let name, let value, let allowed):
+                let field = name == "validation_fraction" ? "validation_split" : name.replacingRegularizationPrefix
+                throw .badRequest("\(field) is \(value); allowed: \(allowed)", code: "invalid_hyperparameter")
+            default:
+                throw .badRequest("invalid training settings: \(error)", code: "invalid_hyperparameter")
+            }
+        }
+        if training.validationFraction > 0 {
+            let held = Int((Double(rows) * training.validationFraction).rounded())
+            guard held >= 1, held < rows else {
+                throw .badRequest("validation_split \(training.validationFraction) leaves no rows on one side of \(rows) rows")
+            }
+        }
+        let work = training.epochs.multipliedReportingOverflow(by: rows)
+        guard !work.overflow, work.partialValue <= limits.maxEpochRowsPerJob else {
+            throw tooLarge("epochs x rows is \(training.epochs) x \(rows); limits.max_epoch_rows_per_job is \(limits.maxEpochRowsPerJob)")
+        }
+        return training
+    }
+}
+
+extension String {
+    /// `regularization.l2` -> `l2`: the request names these fields at the top level.
+    fileprivate var replacingRegularizationPrefix: String {
+        hasPrefix("regularization.") ? String(dropFirst("regularization.".count)) : self
+    }
+}

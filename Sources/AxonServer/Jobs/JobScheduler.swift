@@ -1,0 +1,299 @@
+import Checkpoint
+import Foundation
+import Logging
+import ModelKit
+import Synchronization
+
+/// Runs training jobs: at most `maxRunning` at once, each on a dedicated thread (long CPU work
+/// must not occupy the cooperative pool or the HTTP threads), the rest queued in order.
+///
+/// A job's model keeps serving its previous version throughout: the new one is installed
+/// (checkpointed, then swapped in by the store) only after training and evaluation finished.
+/// Cancellation is a flag the trainer polls between steps.
+public final class JobScheduler: Sendable {
+    private final class CancelFlag: Sendable {
+        let raised = Atomic<Bool>(false)
+    }
+
+    private struct Job {
+        var snapshot: JobSnapshot
+        var plan: TrainingPlan?
+        let cancel = CancelFlag()
+        var started: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        var jobs: [String: Job] = [:]
+        var order: [String] = []
+        var queue: [String] = []
+        var running = 0
+        var waiters: [String: [CheckedContinuation<JobSnapshot, Never>]] = [:]
+        var nextNumber = 1
+    }
+
+    private let store: ModelStore
+    private let maxRunning: Int
+    private let maxQueued: Int
+    private let logger: Logger
+    private let state = Mutex(State())
+    /// Finished jobs kept for `GET /jobs`; older ones are forgotten.
+    static let retainedFinishedJobs = 200
+
+    /// A scheduler installing results into `store`.
+    public init(store: ModelStore, maxRunning: Int, maxQueued: Int, logger: Logger) {
+        precondition(maxRunning >= 1, "at least one training job must be able to run")
+        self.store = store
+        self.maxRunning = maxRunning
+        self.maxQueued = maxQueued
+        self.logger = logger
+    }
+
+    /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait.
+    func submit(_ plan: TrainingPlan) throws(APIError) -> JobSnapshot {
+        let now = Date().iso8601
+        let (snapshot, start) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, [(String, TrainingPlan, CancelFlag)]) in
+            guard state.queue.count < maxQueued else {
+                throw APIError(
+                    status: .conflict, code: "queue_full",
+                    message: "\(state.queue.count) training jobs are queued, limits.max_queued_jobs is \(maxQueued); retry later")
+            }
+            let id = "job-\(state.nextNumber)-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
+            state.nextNumber += 1
+            let snapshot = JobSnapshot(
+                id: id, model: plan.name, kind: plan.parentVersion == nil ? "train" : "continue", status: .queued,
+                createdAt: now, epochs: plan.configuration.epochs, epoch: 0, rows: plan.dataset.count, history: [],
+                parentVersion: plan.parentVersion)
+            state.jobs[id] = Job(snapshot: snapshot, plan: plan)
+            state.order.append(id)
+            state.queue.append(id)
+            return (snapshot, Self.startable(&state, maxRunning: maxRunning))
+        }
+        for (id, plan, flag) in start { launch(id, plan, flag) }
+        return snapshot
+    }
+
+    /// Takes queued jobs while slots are free; marks them running.
+    private static func startable(_ state: inout State, maxRunning: Int) -> [(String, TrainingPlan, CancelFlag)] {
+        var started: [(String, TrainingPlan, CancelFlag)] = []
+        while state.running < maxRunning, !state.queue.isEmpty {
+            let id = state.queue.removeFirst()
+            guard var job = state.jobs[id], let plan = job.plan else { continue }
+            job.plan = nil
+            job.snapshot.status = .running
+            job.snapshot.startedAt = Date().iso8601
+            job.started = ContinuousClock.now
+            state.jobs[id] = job
+            state.running += 1
+            started.append((id, plan, job.cancel))
+        }
+        return started
+    }
+
+    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) {
+        let thread = Thread { [self] in
+            let outcome = self.train(id, plan, flag)
+            self.finish(id, outcome)
+        }
+        thread.name = "axon-train"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// The job `id`, or nil.
+    public func job(_ id: String) -> JobSnapshot? {
+        state.withLock { $0.jobs[id]?.snapshot }
+    }
+
+    /// Every retained job, newest first.
+    public func list() -> [JobSnapshot] {
+        state.withLock { state in state.order.reversed().compactMap { state.jobs[$0]?.snapshot } }
+    }
+
+    /// Jobs not yet finished.
+    public var activeCount: Int {
+        state.withLock { state in state.jobs.values.filter { !$0.snapshot.status.isFinished }.count }
+    }
+
+    /// Cancels `id`: a queued job ends at once, a running one at its next step boundary.
+    /// Returns the job as it is now, or nil if unknown.
+    public func cancel(_ id: String) -> JobSnapshot? {
+        let (snapshot, waiters) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>]) in
+            guard var job = state.jobs[id] else { return (nil, []) }
+            switch job.snapshot.status {
+            case .queued:
+                state.queue.removeAll { $0 == id }
+                job.plan = nil
+                job.snapshot.status = .cancelled
+                job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
+                job.snapshot.finishedAt = Date().iso8601
+                state.jobs[id] = job
+                return (job.snapshot, state.waiters.removeValue(forKey: id) ?? [])
+            case .running:
+                job.cancel.raised.store(true, ordering: .releasing)
+                return (job.snapshot, [])
+            case .succeeded, .failed, .cancelled:
+                return (job.snapshot, [])
+            }
+        }
+        if let snapshot { for waiter in waiters { waiter.resume(returning: snapshot) } }
+        return snapshot
+    }
+
+    /// Waits until `id` has finished and returns it (nil if unknown).
+    public func wait(_ id: String) async -> JobSnapshot? {
+        guard job(id) != nil else { return nil }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<JobSnapshot, Never>) in
+            let finished = state.withLock { state -> JobSnapshot? in
+                guard let job = state.jobs[id] else { return nil }
+                if job.snapshot.status.isFinished { return job.snapshot }
+                state.waiters[id, default: []].append(continuation)
+                return nil
+            }
+            if let finished { continuation.resume(returning: finished) }
+        }
+    }
+
+    // MARK: - Running a job (on its own thread)
+
+    private enum Outcome {
+        case installed(StoredModel, TrainingReport, MetricsView)
+        case cancelled(TrainingReport?)
+        case failed(code: String, message: String)
+    }
+
+    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) -> Outcome {
+        do {
+            return try trainThrowing(id, plan, flag)
+        } catch {
+            return failure(id, error)
+        }
+    }
+
+    private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) throws -> Outcome {
+        let store = self.store
+        var optimizerState: OptimizerState?
+        if let parent = plan.parentVersion {
+            optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
+        }
+        let trainer = try Trainer(model: plan.start, configuration: plan.configuration, optimizerState: optimizerState)
+        var training = plan.dataset
+        var validation: Dataset?
+        if plan.configuration.validationFraction > 0 {
+            (training, validation) = try plan.dataset.split(validationFraction: plan.configuration.validationFraction, seed: plan.configuration.seed)
+        }
+        let trainingRows = training.count
+        state.withLock { $0.jobs[id]?.snapshot.rows = trainingRows }
+        let epochs = plan.configuration.epochs
+        var done = 0
+        let report = try trainer.fit(
+            training, validation: validation,
+            shouldCancel: { flag.raised.load(ordering: .acquiring) },
+            progress: { [self] progress in
+                done += 1
+                let finished = done
+                state.withLock { state in
+                    guard var job = state.jobs[id] else { return }
+                    job.snapshot.epoch = finished
+                    job.snapshot.history.append(JobSnapshot.Epoch(
+                        epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
+                        samplesPerSecond: finite(progress.samplesPerSecond)))
+                    job.snapshot.samplesPerSecond = finite(progress.samplesPerSecond)
+                    if let started = job.started {
+                        let elapsed = ContinuousClock.now - started
+                        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                        job.snapshot.etaSeconds = seconds / Double(finished) * Double(max(epochs - finished, 0))
+                    }
+                    state.jobs[id] = job
+                }
+            })
+        if report.stopReason == .cancelled { return .cancelled(report) }
+        let model = trainer.model
+        let evaluated = validation ?? training
+        let evaluation = try model.evaluate(evaluated)
+        let last = report.history.last
+        let metrics = ModelMetrics(
+            trainLoss: last?.trainLoss, validationLoss: report.restoredEpoch.flatMap { epoch in
+                report.history.first { $0.epoch == epoch }?.validationLoss } ?? last?.validationLoss,
+            epochs: (optimizerState?.epoch ?? 0) + report.history.count, stopReason: report.stopReason,
+            samplesPerSecond: report.samplesPerSecond, trainingSeconds: report.seconds,
+            evaluationLoss: evaluation.loss.isFinite ? evaluation.loss : nil,
+            regression: evaluation.regression, classification: evaluation.classification)
+        let metadata = ModelMetadata(
+            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id])
+        if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
+        let optimizer = trainer.optimizerState
+        let stored = try waitForTask {
+            try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer)
+        }
+        var view = MetricsView(metrics, classes: model.configuration.classLabels)
+        view.rows = evaluated.count
+        return .installed(stored, report, view)
+    }
+
+    private func failure(_ id: String, _ error: any Error) -> Outcome {
+        if let error = error as? TrainingError {
+            switch error {
+            case .diverged(let epoch, let step):
+                return .failed(code: "diverged", message: "training diverged (loss not finite) in epoch \(epoch), step \(step); lower the learning rate or normalize the inputs")
+            case .invalidHyperparameter(let name, let value, let allowed):
+                return .failed(code: "invalid_hyperparameter", message: "\(name) is \(value); allowed: \(allowed)")
+            case .optimizerStateMismatch(let reason):
+                return .failed(code: "optimizer_mismatch", message: "cannot continue training: \(reason)")
+            }
+        }
+        if let error = error as? DataError {
+            return .failed(code: "invalid_data", message: DataErrorText.describe(error, field: "inputs"))
+        }
+        if let error = error as? any HTTPResponseError {
+            logger.warning("training job failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
+            return .failed(code: error.code, message: error.message)
+        }
+        logger.error("training job failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
+        return .failed(code: "internal", message: "training failed with an internal error; see the server log")
+    }
+
+    private func finish(_ id: String, _ outcome: Outcome) {
+        let (snapshot, waiters, start) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], [(String, TrainingPlan, CancelFlag)]) in
+            state.running -= 1
+            if var job = state.jobs[id] {
+                job.snapshot.finishedAt = Date().iso8601
+                job.snapshot.etaSeconds = nil
+                switch outcome {
+                case .installed(let stored, let report, let metrics):
+                    job.snapshot.status = .succeeded
+                    job.snapshot.version = stored.version
+                    job.snapshot.stopReason = report.stopReason.rawValue
+                    job.snapshot.restoredEpoch = report.restoredEpoch
+                    job.snapshot.samplesPerSecond = finite(report.samplesPerSecond)
+                    job.snapshot.metrics = metrics
+                case .cancelled(let report):
+                    job.snapshot.status = .cancelled
+                    job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
+                    if let report { job.snapshot.samplesPerSecond = finite(report.samplesPerSecond) }
+                case .failed(let code, let message):
+                    job.snapshot.status = .failed
+                    job.snapshot.error = JobSnapshot.Failure(code: code, message: message)
+                }
+                state.jobs[id] = job
+            }
+            Self.forgetOld(&state)
+            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], Self.startable(&state, maxRunning: maxRunning))
+        }
+        if let snapshot {
+            logger.info(
+                "training job finished",
+                metadata: ["job.id": "\(id)", "model.name": "\(snapshot.model)", "job.status": "\(snapshot.status.rawValue)",
+                           "model.version": "\(snapshot.version.map(String.init) ?? "-")"])
+            for waiter in waiters { waiter.resume(returning: snapshot) }
+        }
+        for (next, plan, flag) in start { launch(next, plan, flag) }
+    }
+
+    private static func forgetOld(_ state: inout State) {
+        let finished = state.order.filter { state.jobs[$0]?.snapshot.status.isFinished == true }
+        guard finished.count > retainedFinishedJobs else { return }
+        let drop = Set(finished.prefix(finished.count - retainedFinishedJobs))
+        state.order.removeAll { drop.contains($0) }
+        for id in drop { state.jobs[id] = nil }
+    }
+}

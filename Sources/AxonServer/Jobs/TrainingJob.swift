@@ -1,0 +1,97 @@
+import Foundation
+import ModelKit
+
+/// The life of a training job.
+public enum JobStatus: String, Sendable, Codable, Equatable {
+    /// Waiting for a training slot (`--max-training-jobs`).
+    case queued
+    /// Training on its own thread.
+    case running
+    /// Trained, installed and checkpointed: `version` serves.
+    case succeeded
+    /// Stopped by an error (see `error`); the model keeps its previous version.
+    case failed
+    /// Cancelled by `DELETE /jobs/{id}`; nothing was installed.
+    case cancelled
+
+    /// Whether the job has ended.
+    public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// What `GET /jobs/{id}` answers: a consistent copy of one job's state.
+public struct JobSnapshot: Sendable, Encodable {
+    /// One finished epoch of the loss curve.
+    public struct Epoch: Sendable, Encodable, Equatable {
+        /// Zero-based epoch index (counted across warm starts).
+        public var epoch: Int
+        /// Mean training loss.
+        public var trainLoss: Double?
+        /// Validation loss, when there is a validation split.
+        public var validationLoss: Double?
+        /// Rows per second in that epoch.
+        public var samplesPerSecond: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case epoch, trainLoss = "train_loss", validationLoss = "validation_loss", samplesPerSecond = "samples_per_second"
+        }
+    }
+
+    /// An error that ended the job.
+    public struct Failure: Sendable, Encodable, Equatable {
+        /// Machine-readable code.
+        public var code: String
+        /// What went wrong.
+        public var message: String
+    }
+
+    /// The job id.
+    public var id: String
+    /// The model it trains.
+    public var model: String
+    /// `train` (a new network) or `continue` (warm start from the current version).
+    public var kind: String
+    /// Where the job is.
+    public var status: JobStatus
+    /// When it was submitted, started and finished (ISO 8601).
+    public var createdAt: String
+    /// When it started running.
+    public var startedAt: String?
+    /// When it ended.
+    public var finishedAt: String?
+    /// Epochs requested.
+    public var epochs: Int
+    /// Epochs finished so far.
+    public var epoch: Int
+    /// Training rows (after the validation split).
+    public var rows: Int
+    /// The loss curve.
+    public var history: [Epoch]
+    /// Why training stopped: completed, early_stopped or cancelled.
+    public var stopReason: String?
+    /// Early stopping restored the weights of this epoch.
+    public var restoredEpoch: Int?
+    /// Recent throughput in rows per second.
+    public var samplesPerSecond: Double?
+    /// Estimated seconds until the last epoch ends (running jobs).
+    public var etaSeconds: Double?
+    /// The version installed (succeeded jobs).
+    public var version: UInt64?
+    /// The version it continued from.
+    public var parentVersion: UInt64?
+    /// Metrics of the installed version on the validation split (or the training rows).
+    var metrics: MetricsView?
+    /// The error of a failed job.
+    public var error: Failure?
+
+    enum CodingKeys: String, CodingKey {
+        case id, model, kind, status, epochs, epoch, rows, history, version, metrics, error
+        case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
+        case stopReason = "stop_reason", restoredEpoch = "restored_epoch", samplesPerSecond = "samples_per_second"
+        case etaSeconds = "eta_seconds", parentVersion = "parent_version"
+    }
+}
+
+extension Date {
+    /// ISO 8601 in UTC, to the second.
+    var iso8601: String { ISO8601Format() }
+}

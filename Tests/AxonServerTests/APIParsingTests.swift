@@ -1,0 +1,138 @@
+import Foundation
+import ModelKit
+import Testing
+
+@testable import AxonServer
+
+/// The hand-written body parser and writer of the inference routes, in-process.
+@Suite("API parsing")
+struct APIParsingTests {
+    func tensor(_ text: String, innermost: (count: Int, owner: String)? = nil) throws(APIError) -> (values: [Float], shape: [Int]) {
+        var values: [Float] = []
+        var shape: [Int] = []
+        try Array(text.utf8).withUnsafeBufferPointer { (bytes) throws(APIError) in
+            var scanner = JSONScanner(bytes)
+            shape = try scanner.readTensor(at: "x", into: &values, innermost: innermost)
+            try scanner.expectEnd()
+        }
+        return (values, shape)
+    }
+
+    func message(_ text: String, innermost: (count: Int, owner: String)? = nil) -> String? {
+        do {
+            _ = try tensor(text, innermost: innermost)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func numbersMatchTheStandardLibraryBitForBit() throws {
+        var generator = RandomGenerator(seed: 42)
+        var texts: [String] = ["0", "-0", "1", "16", "0.1", "1e-7", "-2.5E+3", "123456789012345678901234", "3.4028234e38",
+                               "1.17549435e-38", "0.000000000000000000000000000001", "9007199254740993", "0.30000000000000004"]
+        for _ in 0 ..< 2000 {
+            let value = (generator.nextUnitFloat() - 0.5) * Float(1 << 20) * generator.nextUnitFloat()
+            texts.append(value.description)
+            texts.append(String(Double(value) * 1e-9))
+        }
+        for text in texts {
+            let parsed = try tensor(text)
+            #expect(parsed.shape == [])
+            let expected = Float(Double(text)!)
+            #expect(parsed.values[0].bitPattern == expected.bitPattern, "\(text): \(parsed.values[0]) != \(expected)")
+        }
+    }
+
+    @Test func shapesOfNestedArrays() throws {
+        #expect(try tensor("[1,2,3]").shape == [3])
+        #expect(try tensor(" [ [1, 2] , [3,4], [5,6] ] ").shape == [3, 2])
+        #expect(try tensor("[[1,2],[3,4]]").values == [1, 2, 3, 4])
+        #expect(try tensor("[[[1],[2]],[[3],[4]]]").shape == [2, 2, 1])
+        #expect(try tensor("[]").shape == [0])
+    }
+
+    @Test func raggedAndMistypedArraysNameTheElement() {
+        #expect(message("[[1,2],[3]]") == "x[1] has 1 values; its first sibling has 2")
+        #expect(message("[[1,2],[3,4,5]]", innermost: (2, "model \"m\"")) == "x[1] has 3 values; model \"m\" expects 2")
+        #expect(message("[[1,2],3]") == "x[1] is a number; expected an array like its siblings")
+        #expect(message("[1,[2]]") == "x[1] is an array; expected a number like its siblings")
+        #expect(message("[[1,true]]") == "x[0][1] must be a number, got a boolean")
+        #expect(message("[[1,NaN]]") == "x[0][1] is NaN; only finite numbers are accepted")
+        #expect(message("[-Infinity]") == "x[0] is -Infinity; only finite numbers are accepted")
+        #expect(message("[1e39]")?.contains("outside the 32-bit float range") == true)
+        #expect(message("[1.]")?.contains("expected a digit after '.'") == true)
+        #expect(message("[1,]")?.contains("malformed JSON") == true)
+    }
+
+    @Test func stringsAreUnescapedAndMustBeUTF8() throws {
+        func read(_ bytes: [UInt8]) throws(APIError) -> String {
+            try bytes.withUnsafeBufferPointer { (buffer) throws(APIError) in
+                var scanner = JSONScanner(buffer)
+                return try scanner.readString(at: "s")
+            }
+        }
+        #expect(try read(Array(#""a\"b\\c\n\u00e9\ud83d\ude00""#.utf8)) == "a\"b\\c\né😀")
+        #expect(try read(Array("\"héllo\"".utf8)) == "héllo")
+        #expect(throws: APIError.self) { try read([0x22, 0xFF, 0x22]) }
+        #expect(throws: APIError.self) { try read(Array(#""\ud83d""#.utf8)) }
+    }
+
+    @Test func writerEscapesAndRoundTripsFloats() throws {
+        var writer = JSONWriter(capacity: 64)
+        writer.byte(UInt8(ascii: "["))
+        writer.string("q\"\\\n\u{01}")
+        writer.byte(UInt8(ascii: ","))
+        let values: [Float] = [0.1, -3, 1e-7, 3.4028235e38, 0]
+        values.withUnsafeBufferPointer { writer.floatArray($0) }
+        writer.byte(UInt8(ascii: "]"))
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [Any])
+        #expect(decoded[0] as? String == "q\"\\\n\u{01}")
+        let numbers = try #require(decoded[1] as? [Double])
+        #expect(numbers.map { Float($0) } == values)
+    }
+
+    @Test func csvBodiesBecomeRowsAndLabels() throws {
+        var request = TrainRequest()
+        let target = try request.apply(query: [("model", "iris"), ("target", "species"), ("epochs", "5")], csv: true)
+        try request.read(csv: Array("a,species,b\n1,x,2\n3,y,4\r\n".utf8), target: target)
+        #expect(request.inputShape == [2, 2] && request.inputs == [1, 2, 3, 4] && request.epochs == 5)
+        guard case .labels(let labels) = request.targets else {
+            Issue.record("expected string labels")
+            return
+        }
+        #expect(labels == ["x", "y"])
+        var broken = TrainRequest()
+        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\n1,2\n3\n".utf8), target: nil) }
+        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\nfoo,2\n".utf8), target: nil) }
+        #expect(throws: APIError.self) { _ = try broken.apply(query: [("bogus", "1")], csv: true) }
+    }
+
+    @Test func trainingDefaultsAreInferredFromTheData() throws {
+        let request = try TrainRequest.parse(json: Array(#"{"model":"d","inputs":[[1,2],[2,1],[3,3],[0,1]],"targets":[0,2,1,2]}"#.utf8))
+        let plan = try TrainingPlan.fresh(request, limits: ServerLimits())
+        #expect(plan.start.configuration.task == .classification)
+        #expect(plan.start.configuration.layerSizes == [2, 16, 3])
+        #expect(plan.start.configuration.classLabels == ["0", "1", "2"])
+        #expect(plan.configuration.optimizer.kind == .adam && plan.configuration.normalization == .standard)
+        #expect(plan.configuration.earlyStopping != nil && plan.configuration.validationFraction == 0)
+        let regression = try TrainingPlan.fresh(
+            try TrainRequest.parse(json: Array(#"{"model":"r","inputs":[[1],[2],[3]],"targets":[0.5,1.5,2.25]}"#.utf8)),
+            limits: ServerLimits())
+        #expect(regression.start.configuration.task == .regression && regression.start.configuration.outputCount == 1)
+    }
+
+    @Test func openAPIGeneratedFilesMatchTheYAML() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/openapi.py").path, "--check"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "openapi.json or OpenAPIDocument.swift is stale: run python3 scripts/openapi.py")
+        let served = try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json)) as? [String: Any]
+        let paths = try #require(served?["paths"] as? [String: Any])
+        for template in ["/train", "/predict", "/v1/models/{name}:predict", "/v2/models/{name}/infer", "/models/{name}/evaluate", "/jobs/{id}"] {
+            #expect(paths[template] != nil, "\(template) missing from the OpenAPI document")
+        }
+    }
+}
