@@ -78,9 +78,12 @@ struct StoreTests {
             var seen: Set<UInt64> = []
             // Bounded: the installs finish long before this many reads.
             for _ in 0..<20_000_000 {
-                if tally.done.load(ordering: .acquiring) { break }
+                // `done` is set after the last install returned, so the read that follows seeing
+                // it must find the last version: take that read, then stop.
+                let finishing = tally.done.load(ordering: .acquiring)
                 guard let snapshot = store.current("m") else {
                     tally.mixed.add(1, ordering: .relaxed)
+                    if finishing { break }
                     continue
                 }
                 let version = snapshot.version
@@ -93,6 +96,7 @@ struct StoreTests {
                 last = version
                 seen.insert(version)
                 // Let other tests' threads run too: this suite shares two cores with them.
+                if finishing { break }
                 if tally.reads.add(1, ordering: .relaxed).newValue % 256 == 0 { sched_yield() }
             }
             tally.highest.max(last, ordering: .relaxed)
