@@ -7,14 +7,20 @@ import ServiceLifecycle
 public struct Daemon: Sendable {
     /// The configuration it runs with.
     public let configuration: DaemonConfiguration
-    /// Readiness, marked `ready` once state has loaded.
-    public let readiness = Readiness()
+    /// Readiness, marked `ready` once state has loaded; its transitions reach systemd.
+    public let readiness: Readiness
+    /// systemd's notify socket (`READY=1`, `STOPPING=1`, `WATCHDOG=1`, `STATUS=`); a no-op
+    /// when not run by systemd.
+    public let notifier: SystemdNotifier
     private let logger: Logger
 
-    /// A daemon for `configuration`, logging through `logger`.
-    public init(configuration: DaemonConfiguration, logger: Logger) {
+    /// A daemon for `configuration`, logging through `logger`, notifying systemd through
+    /// `notifier` (read from the process environment by default).
+    public init(configuration: DaemonConfiguration, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
         self.configuration = configuration
         self.logger = logger
+        self.notifier = notifier
+        readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -32,9 +38,16 @@ public struct Daemon: Sendable {
         let server = HTTPServer(configuration: configuration.http, router: makeRouter(), logger: logger)
         try server.start()
         let readiness = self.readiness
+        // READY=1 goes out from markReady, i.e. only after the port is bound (and, once the
+        // store loads checkpoints before this point, after they are loaded).
         let service = HTTPServerService(
             server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger,
-            onListening: { _ in readiness.markReady() })
+            onListening: { [notifier] address in
+                notifier.status("listening on \(address)")
+                readiness.markReady()
+            })
+        let watchdog = SystemdWatchdog(notifier: notifier, logger: logger)
+        defer { watchdog?.stop() }
         var group = ServiceGroupConfiguration(services: [service], logger: logger)
         // Cancellation is the fallback if the drain itself hangs past its own deadline.
         group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(5)
