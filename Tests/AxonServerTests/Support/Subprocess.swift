@@ -68,6 +68,15 @@ final class Subprocess: @unchecked Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Returns whatever output arrives next (waiting up to 10 s for some); "" at end of output.
+    func readSome() throws -> String {
+        var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, 10_000) > 0 else { throw TestFailure("no output from pid \(pid) within 10 s") }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let n = read(output, &chunk, chunk.count)
+        return n > 0 ? String(decoding: chunk[0..<n], as: UTF8.self) : ""
+    }
+
     /// Waits for the exit (bounded); returns the exit status, or 128 + signal.
     func wait(timeout: Duration = .seconds(30)) throws -> Int32 {
         if let finished { return finished }
