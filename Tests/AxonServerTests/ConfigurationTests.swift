@@ -230,3 +230,16 @@ struct ConfigurationTests {
         #expect(try load(shipped) == DaemonConfiguration())
     }
 }
+
+@Suite("limit errors name the key")
+struct LimitErrorTests {
+    @Test("request sizes are 413, a full store or queue 429; the message names the key and both numbers")
+    func limitExceeded() {
+        let rows = APIError.limitExceeded(key: "limits.max_rows_per_request", limit: 10, got: 11, what: "rows")
+        #expect(rows.status == .contentTooLarge && rows.code == "limit_exceeded")
+        #expect(rows.message == "11 rows exceeds limits.max_rows_per_request = 10")
+        let models = APIError.limitExceeded(key: "limits.max_models", limit: 3, got: 4, what: "models")
+        #expect(models.status.code == 429 && models.message.contains("limits.max_models"))
+        #expect(APIError.contentTooLarge(limit: 5).message.contains("limits.max_body_bytes"))
+    }
+}
