@@ -100,13 +100,15 @@ struct CheckConfig: AsyncParsableCommand {
     @Argument(help: "JSON configuration file; omit to check the defaults and the environment only.")
     var file: String?
 
-    @Flag(help: "List every key with its environment variable and allowed values instead.")
+    @Flag(help: "List every key (tab-separated: key, environment variable, default, accepted values, meaning) instead.")
     var keys = false
 
     func run() async throws {
         if keys {
+            let defaults = DaemonConfiguration()
             for key in ConfigurationKey.all {
-                print("\(key.name)\t\(key.environmentVariable)\t\(key.allowed)\t\(key.summary)")
+                let variables = ([key.environmentVariable] + key.environmentAliases).joined(separator: ", ")
+                print("\(key.name)\t\(variables)\t\(key.value(in: defaults).json)\t\(key.allowed)\t\(key.summary)")
             }
             return
         }

@@ -49,7 +49,7 @@ public enum ConfigurationValue: Sendable, Equatable, Decodable {
     }
 
     /// The value as JSON text (single line; objects with sorted keys).
-    var json: String {
+    public var json: String {
         switch self {
         case .null: "null"
         case .bool(let value): value ? "true" : "false"
