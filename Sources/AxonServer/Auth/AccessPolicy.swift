@@ -59,9 +59,9 @@ public struct AccessPolicy: Sendable, Equatable {
             return .unauthorized("this route needs a bearer token (Authorization: Bearer <token>)", code: "missing_token")
         }
         // Both comparisons always run, so timing does not tell which token was close.
-        let bytes = Array(presented.utf8)
-        let isAdmin = adminToken.map { ConstantTime.equals(bytes, Array($0.utf8)) } ?? false
-        let isReader = readToken.map { ConstantTime.equals(bytes, Array($0.utf8)) } ?? false
+        // UTF-8 views compare in place: no per-request copies of the secrets.
+        let isAdmin = adminToken.map { ConstantTime.equals(presented.utf8, $0.utf8) } ?? false
+        let isReader = readToken.map { ConstantTime.equals(presented.utf8, $0.utf8) } ?? false
         switch scope {
         case .open:
             return nil
