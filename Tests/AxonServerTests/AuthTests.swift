@@ -61,6 +61,8 @@ struct AuthTests {
         let p = policy()
         #expect(p.denial(for: .read, authorization: "Bearer \(reader)") == nil)
         #expect(p.denial(for: .read, authorization: "bearer \(admin)") == nil)
+        #expect(p.denial(for: .read, authorization: "BEARER  \(reader)\t ") == nil)
+        #expect(p.denial(for: .read, authorization: "Bearer \(reader) x") != nil)
         #expect(p.denial(for: .admin, authorization: "Bearer \(admin)") == nil)
         let forbidden = try #require(p.denial(for: .admin, authorization: "Bearer \(reader)"))
         #expect(forbidden.status == .forbidden && forbidden.code == "insufficient_scope")

@@ -60,8 +60,8 @@ public struct AccessPolicy: Sendable, Equatable {
         }
         // Both comparisons always run, so timing does not tell which token was close.
         // UTF-8 views compare in place: no per-request copies of the secrets.
-        let isAdmin = adminToken.map { ConstantTime.equals(presented.utf8, $0.utf8) } ?? false
-        let isReader = readToken.map { ConstantTime.equals(presented.utf8, $0.utf8) } ?? false
+        let isAdmin = adminToken.map { ConstantTime.equals(presented, $0.utf8) } ?? false
+        let isReader = readToken.map { ConstantTime.equals(presented, $0.utf8) } ?? false
         switch scope {
         case .open:
             return nil
@@ -74,19 +74,20 @@ public struct AccessPolicy: Sendable, Equatable {
         }
     }
 
-    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else nil.
-    static func bearerToken(_ header: String?) -> String? {
+    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else
+    /// nil. Works on the UTF-8 bytes in place: this runs on every protected request.
+    static func bearerToken(_ header: String?) -> Substring.UTF8View? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, String(parts[0]).caseInsensitiveEquals("Bearer") else { return nil }
-        let token = parts[1].trimmingSpaces
+        let bytes = Substring(header).utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = bytes[..<space]
+        // ORing 0x20 lower-cases ASCII letters; only 'B'/'b' etc. map onto these letters.
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        var token = bytes[bytes.index(after: space)...]
+        let blank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while let first = token.first, blank(first) { token = token.dropFirst() }
+        while let last = token.last, blank(last) { token = token.dropLast() }
         return token.isEmpty ? nil : token
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
 

@@ -57,7 +57,9 @@ extension Router {
 
     /// The scope attached to `method` + `template` at registration, if any (`HEAD` uses `GET`'s).
     public func attachedScope(method: HTTPMethod, template: String) -> AccessScope? {
-        scopes[Self.scopeKey(method, template)] ?? (method == .head ? scopes[Self.scopeKey(.get, template)] : nil)
+        // Runs per request: skip the key's allocation when no route attached a scope.
+        guard !scopes.isEmpty else { return nil }
+        return scopes[Self.scopeKey(method, template)] ?? (method == .head ? scopes[Self.scopeKey(.get, template)] : nil)
     }
 
     /// The scope a request needs: the one attached to its route, else the policy's default by
@@ -69,9 +71,8 @@ extension Router {
         return policy.defaultScope(method: method, path: path)
     }
 
+    // `match` reports templates exactly as registered, so they key the table as they are.
     private static func scopeKey(_ method: HTTPMethod, _ template: String) -> String {
-        // Keyed by the normalized template, the form `match` reports.
-        let text = (try? RouteTemplate(template))?.text ?? template
-        return "\(method.rawValue) \(text)"
+        "\(method.rawValue) \(template)"
     }
 }
