@@ -101,7 +101,21 @@ if [ "$status" = 404 ]; then
     exit 0
 fi
 [ "$status" = 200 ] || fail "POST /train?wait=true answered $status: $(cat "$WORK/train.json")"
-version=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("version") or d.get("result",{}).get("version") or "")' "$WORK/train.json")
+# The answer's "version", wherever the job result nests it.
+version=$(python3 -c 'import json,sys
+def find(v):
+    if isinstance(v, dict):
+        if "version" in v and not isinstance(v["version"], (dict, list)): return v["version"]
+        for x in v.values():
+            r = find(x)
+            if r is not None: return r
+    if isinstance(v, list):
+        for x in v:
+            r = find(x)
+            if r is not None: return r
+    return None
+r = find(json.load(open(sys.argv[1])))
+print("" if r is None else r)' "$WORK/train.json")
 [ -n "$version" ] || fail "no version in the training answer: $(cat "$WORK/train.json")"
 pass "trained $MODEL through nginx: version $version"
 
