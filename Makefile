@@ -129,3 +129,47 @@ bench-predict: deps-test
 # Regenerates openapi.json and the served copy from openapi.yaml (a test checks they agree).
 openapi:
 	python3 scripts/openapi.py
+
+# --- Operations (issue 7): install, unit verification, replicas behind nginx ------------------
+.PHONY: install uninstall verify-unit replicas-check
+
+# The TLS test generates a certificate with openssl; replicas-check runs Debian's nginx.
+APT_TEST += openssl nginx
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/axon
+
+# Binary, unit (its paths rewritten for PREFIX), README; the config only when none exists, so
+# a reinstall never overwrites local settings (the shipped defaults go next to it instead).
+install: build
+	install -Dm755 .build/release/axond $(DESTDIR)$(BINDIR)/axond
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/bin/axond|$(BINDIR)/axond|g' -e 's|/usr/local/share/doc/axon|$(DOCDIR)|g' \
+	  deploy/axond.service > $(DESTDIR)$(UNITDIR)/axond.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/axond.service
+	install -Dm644 config/axond.json $(DESTDIR)$(SYSCONFDIR)/axon/axond.json.default
+	[ -e $(DESTDIR)$(SYSCONFDIR)/axon/axond.json ] || install -m644 config/axond.json $(DESTDIR)$(SYSCONFDIR)/axon/axond.json
+	install -Dm644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@echo "installed; as root: systemctl daemon-reload && systemctl enable --now axond"
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/axond $(DESTDIR)$(UNITDIR)/axond.service $(DESTDIR)$(DOCDIR)/README.md \
+	  $(DESTDIR)$(SYSCONFDIR)/axon/axond.json.default
+
+# systemd-analyze verify on the unit with ExecStart pointing at the built binary; any message
+# fails (verify exits 0 on some parse errors and only prints them).
+verify-unit:
+	$(SWIFT) build --product axond
+	@tmp=$$(mktemp -d); bin=$$($(SWIFT) build --show-bin-path)/axond; \
+	sed "s|/usr/local/bin/axond|$$bin|g" deploy/axond.service > $$tmp/axond.service; \
+	out=$$(systemd-analyze verify $$tmp/axond.service 2>&1); rc=$$?; rm -rf $$tmp; \
+	if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; echo "verify-unit: FAILED"; exit 1; fi; \
+	echo "verify-unit: systemd-analyze verify is clean"
+
+# Two replicas sharing a state directory behind nginx on loopback (deploy/replicas-check.sh).
+REQUIRE_TRAINING ?= 0
+replicas-check: deps-test
+	$(SWIFT) build --product axond
+	REQUIRE_TRAINING=$(REQUIRE_TRAINING) deploy/replicas-check.sh

@@ -479,7 +479,20 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
         return rc;
     }
 
-    struct MHD_OptionItem options[8];
+    bool tls = config->tls_cert_pem != NULL || config->tls_key_pem != NULL;
+    if (tls) {
+        if (config->tls_cert_pem == NULL || config->tls_key_pem == NULL) {
+            free_server(s);
+            return -EINVAL;
+        }
+        if (!hs_tls_supported()) {
+            free_server(s);
+            return -ENOTSUP;
+        }
+        flags |= MHD_USE_TLS;
+    }
+
+    struct MHD_OptionItem options[10];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
@@ -490,6 +503,12 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)config->connection_timeout_seconds, NULL};
     if (config->connection_limit > 0)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)config->connection_limit, NULL};
+    if (tls) {
+        /* GnuTLS parses both PEMs inside MHD_start_daemon (gnutls_certificate_set_x509_key_mem
+         * copies them), so the caller's strings need to live only for this call. */
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)config->tls_key_pem};
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)config->tls_cert_pem};
+    }
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     /* MHD_start_daemon is variadic, which is why this shim exists; MHD_OPTION_ARRAY keeps
@@ -507,6 +526,7 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
 }
 
 uint16_t hs_server_port(const hs_server *server) { return server->port; }
+int hs_tls_supported(void) { return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES ? 1 : 0; }
 int hs_server_is_draining(const hs_server *server) { return atomic_load(&server->draining) ? 1 : 0; }
 uint64_t hs_server_active_requests(const hs_server *server) { return atomic_load(&server->active); }
 uint64_t hs_server_suspended_requests(const hs_server *server) { return atomic_load(&server->suspended); }

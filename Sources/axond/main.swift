@@ -1,5 +1,6 @@
 import ArgumentParser
 import AxonServer
+import Foundation
 import Logging
 
 /// `axond`: arguments -> configuration -> logging -> run. Everything else lives in AxonServer.
@@ -9,105 +10,133 @@ struct Axond: AsyncParsableCommand {
         commandName: "axond",
         abstract: "Axon: trains multilayer perceptrons over HTTP and serves their predictions.",
         version: AxonVersion.current,
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, CheckConfig.self]
     )
 }
 
+/// sysexits.h EX_CONFIG: what systemd and scripts see for a configuration that cannot be used.
+let exitConfigurationError = ExitCode(78)
+
+/// Loads the configuration (file < environment < overrides) or prints the error naming the key.
+func loadConfiguration(file: String?, overrides: [ConfigurationOverride]) throws -> DaemonConfiguration {
+    do {
+        return try ConfigurationLoader.load(
+            file: file, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+    } catch {
+        FileHandle.standardError.write(Data("axond: \(error.description)\n".utf8))
+        throw exitConfigurationError
+    }
+}
+
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP daemon until SIGTERM or SIGINT, then drain.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP daemon until SIGTERM or SIGINT, then drain.",
+        discussion: "Settings come from the defaults, then --config, then AXON_<KEY> environment variables, then these flags.")
 
-    @Option(help: "Numeric address to bind (loopback by default).")
-    var host = "127.0.0.1"
+    @Option(help: "JSON configuration file (see config/axond.json).")
+    var config: String?
 
-    @Option(help: "TCP port (0 picks a free one; the log says which).")
-    var port = 8080
+    @Option(help: "Numeric address to bind (http.host; loopback by default).")
+    var host: String?
 
-    @Option(help: "Directory for checkpoints and state (created when missing).")
-    var stateDir = "./var"
+    @Option(help: "TCP port (http.port; 0 picks a free one, the log says which).")
+    var port: String?
 
-    @Option(help: "Versions kept on disk per model (at least 1); older ones are pruned.")
-    var retainVersions = 5
+    @Option(help: "Directory for checkpoints and state (state_dir; created when missing).")
+    var stateDir: String?
 
-    @Option(help: "Seconds between rescans of the state directory for versions other processes wrote (0: never).")
-    var watchInterval: Double = 0
+    @Option(help: "Versions kept on disk per model (retain_versions); older ones are pruned.")
+    var retainVersions: String?
 
-    @Option(help: "libmicrohttpd polling threads (default: one per core).")
-    var threads = HTTPServerConfiguration.defaultThreads
+    @Option(help: "Seconds between rescans of the state directory for versions other processes wrote (watch_interval_seconds).")
+    var watchInterval: String?
 
-    @Option(help: "Largest request body in bytes; larger ones get 413.")
-    var maxBodyBytes: UInt64 = 64 << 20
+    @Option(help: "Training jobs that run at once (max_training_jobs); the others queue.")
+    var maxTrainingJobs: String?
 
-    @Option(help: "Seconds in-flight requests get to finish on SIGTERM/SIGINT.")
-    var drainTimeout: Double = 30
+    @Option(help: "libmicrohttpd polling threads (http.threads; default: one per core).")
+    var threads: String?
 
-    @Option(help: "Idle connection timeout in seconds (0: none).")
-    var connectionTimeout = 30
+    @Option(help: "Largest request body in bytes (limits.max_body_bytes); larger ones get 413.")
+    var maxBodyBytes: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Seconds in-flight requests get to finish on SIGTERM/SIGINT (drain_timeout_seconds).")
+    var drainTimeout: String?
 
-    @Flag(inversion: .prefixedNo, help: "Write one log line per request.")
-    var accessLog = true
+    @Option(help: "Idle connection timeout in seconds (http.connection_timeout_seconds; 0: none).")
+    var connectionTimeout: String?
 
-    @Flag(help: "Add the benchmark/test routes under /debug/.")
+    @Option(help: "Log level (log.level): trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Flag(inversion: .prefixedNo, help: "Write one log line per request (log.access).")
+    var accessLog: Bool?
+
+    @Flag(help: "Add the benchmark/test routes under /debug/ (debug_routes).")
     var enableDebugRoutes = false
 
-    @Option(help: "Log line format: text or json (one object per line).")
-    var logFormat = "text"
+    @Option(help: "Log line format (log.format): text or json (one object per line).")
+    var logFormat: String?
 
-    @Flag(inversion: .prefixedNo, help: "Instrument requests and serve GET /metrics.")
-    var metrics = true
+    @Flag(inversion: .prefixedNo, help: "Instrument requests and serve GET /metrics (metrics.enabled).")
+    var metrics: Bool?
 
-    @Option(help: "Request/predict duration histogram buckets, comma-separated seconds (default 0.00005 ... 10).")
+    @Option(help: "Request/predict duration histogram buckets, comma-separated seconds (metrics.duration_buckets_seconds).")
     var metricsDurationBuckets: String?
 
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
-        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json, got \(logFormat)") }
-        if let metricsDurationBuckets {
-            do { _ = try MetricsConfiguration.parseBuckets(metricsDurationBuckets) } catch { throw ValidationError(error.description) }
-        }
-        guard drainTimeout >= 0, drainTimeout <= 86_400 else { throw ValidationError("--drain-timeout must be 0...86400 seconds") }
-        guard retainVersions >= 1, retainVersions <= 1_000_000 else { throw ValidationError("--retain-versions must be 1...1000000") }
-        guard watchInterval == 0 || (watchInterval >= 0.01 && watchInterval <= 86_400) else {
-            throw ValidationError("--watch-interval must be 0 (off) or 0.01...86400 seconds")
-        }
-        var http = httpConfiguration
-        http.port = port
-        do { try http.validate() } catch { throw ValidationError(error.description) }
-    }
-
-    private var httpConfiguration: HTTPServerConfiguration {
-        var http = HTTPServerConfiguration()
-        http.host = host
-        http.port = port
-        http.threads = threads
-        http.maxBodyBytes = maxBodyBytes
-        http.connectionTimeoutSeconds = connectionTimeout
-        http.accessLog = accessLog
-        return http
+    /// Only flags actually given override the file and the environment.
+    var overrides: [ConfigurationOverride] {
+        let given: [(String, String?, String)] = [
+            ("http.host", host, "--host"), ("http.port", port, "--port"), ("state_dir", stateDir, "--state-dir"),
+            ("retain_versions", retainVersions, "--retain-versions"),
+            ("watch_interval_seconds", watchInterval, "--watch-interval"),
+            ("max_training_jobs", maxTrainingJobs, "--max-training-jobs"),
+            ("http.threads", threads, "--threads"), ("limits.max_body_bytes", maxBodyBytes, "--max-body-bytes"),
+            ("drain_timeout_seconds", drainTimeout, "--drain-timeout"),
+            ("http.connection_timeout_seconds", connectionTimeout, "--connection-timeout"),
+            ("log.level", logLevel, "--log-level"), ("log.access", accessLog.map { String($0) }, "--[no-]access-log"),
+            ("log.format", logFormat, "--log-format"), ("metrics.enabled", metrics.map { String($0) }, "--[no-]metrics"),
+            ("metrics.duration_buckets_seconds", metricsDurationBuckets, "--metrics-duration-buckets"),
+            ("debug_routes", enableDebugRoutes ? "true" : nil, "--enable-debug-routes"),
+        ]
+        return given.compactMap { key, value, flag in value.map { ConfigurationOverride(key: key, value: $0, source: "flag \(flag)") } }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        let format = LogFormat(rawValue: logFormat) ?? .text
+        let configuration = try loadConfiguration(file: config, overrides: overrides)
+        let level = configuration.logLevel
+        let format = configuration.logFormat
         LoggingSystem.bootstrap { label in AxonLogHandler(label: label, format: format, level: level) }
         // Buffered lines must reach stderr however run ends.
         defer { LogOutput.standardError.flush() }
-        var metricsConfiguration = MetricsConfiguration()
-        metricsConfiguration.enabled = metrics
-        if let metricsDurationBuckets {
-            metricsConfiguration.durationBuckets = try MetricsConfiguration.parseBuckets(metricsDurationBuckets)
-        }
-        let axonMetrics = AxonMetrics(configuration: metricsConfiguration)
+        let axonMetrics = AxonMetrics(configuration: configuration.metrics)
         axonMetrics.bootstrapMetricsSystem()
-        var configuration = DaemonConfiguration()
-        configuration.http = httpConfiguration
-        configuration.stateDirectory = stateDir
-        configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
-        configuration.enableDebugRoutes = enableDebugRoutes
-        configuration.retainedVersions = retainVersions
-        configuration.watchInterval = watchInterval > 0 ? .milliseconds(Int64(watchInterval * 1000)) : nil
         try await Daemon(configuration: configuration, logger: Logger(label: "axond"), metrics: axonMetrics).run()
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Print the effective configuration (FILE, then AXON_* environment), or the error naming the key.",
+        discussion: "Exits 0 when the configuration is usable, 78 (EX_CONFIG) otherwise. Tokens print as <redacted>.")
+
+    @Argument(help: "JSON configuration file; omit to check the defaults and the environment only.")
+    var file: String?
+
+    @Flag(help: "List every key (tab-separated: key, environment variable, default, accepted values, meaning) instead.")
+    var keys = false
+
+    func run() async throws {
+        if keys {
+            let defaults = DaemonConfiguration()
+            for key in ConfigurationKey.all {
+                let variables = ([key.environmentVariable] + key.environmentAliases).joined(separator: ", ")
+                print("\(key.name)\t\(variables)\t\(key.value(in: defaults).json)\t\(key.allowed)\t\(key.summary)")
+            }
+            return
+        }
+        let configuration = try loadConfiguration(file: file, overrides: [])
+        print(ConfigurationLoader.render(configuration), terminator: "")
     }
 }

@@ -8,21 +8,30 @@ import ServiceLifecycle
 public struct Daemon: Sendable {
     /// The configuration it runs with.
     public let configuration: DaemonConfiguration
-    /// Readiness, marked `ready` once state has loaded.
-    public let readiness = Readiness()
+    /// Readiness, marked `ready` once state has loaded; its transitions reach systemd.
+    public let readiness: Readiness
+    /// systemd's notify socket (`READY=1`, `STOPPING=1`, `WATCHDOG=1`, `STATUS=`); a no-op
+    /// when not run by systemd.
+    public let notifier: SystemdNotifier
     /// Every metric family; `metrics.configuration.enabled` decides instrumentation and `/metrics`.
     public let metrics: AxonMetrics
     /// Every model; loaded from `configuration.stateDirectory` when `run()` starts.
     public let store: ModelStore
-    /// The training queue (`--max-training-jobs` at once).
+    /// The training queue (`max_training_jobs` at once).
     public let jobs: JobScheduler
     private let logger: Logger
 
-    /// A daemon for `configuration`, logging through `logger` and recording into `metrics`.
-    public init(configuration: DaemonConfiguration, logger: Logger, metrics: AxonMetrics = AxonMetrics()) {
+    /// A daemon for `configuration`, logging through `logger`, recording into `metrics` and
+    /// notifying systemd through `notifier` (read from the process environment by default).
+    public init(
+        configuration: DaemonConfiguration, logger: Logger, metrics: AxonMetrics? = nil,
+        notifier: SystemdNotifier = SystemdNotifier()
+    ) {
         self.configuration = configuration
         self.logger = logger
-        self.metrics = metrics
+        self.notifier = notifier
+        self.metrics = metrics ?? AxonMetrics(configuration: configuration.metrics)
+        readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
         store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger)
@@ -54,9 +63,13 @@ public struct Daemon: Sendable {
         try server.start()
         let service = HTTPServerService(
             server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger)
-        // The store marks the daemon ready once every model has loaded; listed first, it stops last.
+        notifier.status("listening on \(configuration.http.host):\(server.port ?? configuration.http.port)")
+        // The store marks the daemon ready (and so sends READY=1) once every model has loaded,
+        // which happens after the port is bound; listed first, it stops last.
         let storeService = ModelStoreService(
             store: store, readiness: readiness, watchInterval: configuration.watchInterval, logger: logger)
+        let watchdog = SystemdWatchdog(notifier: notifier, logger: logger)
+        defer { watchdog?.stop() }
         var group = ServiceGroupConfiguration(services: [storeService, service], logger: logger)
         // Cancellation is the fallback if the drain itself hangs past its own deadline.
         group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(5)

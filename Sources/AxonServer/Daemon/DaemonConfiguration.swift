@@ -1,3 +1,5 @@
+import Logging
+
 /// Everything `axond serve` configures.
 public struct DaemonConfiguration: Sendable, Equatable {
     /// The HTTP server settings.
@@ -16,6 +18,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxTrainingJobs = 1
     /// Size limits on what requests may ask for; exceeding one is a 4xx naming the key.
     public var limits = ServerLimits()
+    /// Lowest level the log writes (`log.level`).
+    public var logLevel: Logger.Level = .info
+    /// Text lines for people or JSON objects for machines (`log.format`).
+    public var logFormat: LogFormat = .text
+    /// Instrumentation and `/metrics` (`metrics.*`).
+    public var metrics = MetricsConfiguration()
 
     /// The defaults: loopback:8080, state in ./var, 30 s drain, no debug routes.
     public init() {}

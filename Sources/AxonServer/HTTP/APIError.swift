@@ -59,7 +59,7 @@ public struct APIError: HTTPResponseError, Equatable, CustomStringConvertible {
     public static func contentTooLarge(limit: UInt64) -> APIError {
         APIError(
             status: .contentTooLarge, code: "content_too_large",
-            message: "request body exceeds the limit of \(limit) bytes (axond --max-body-bytes)")
+            message: "request body exceeds the limit of \(limit) bytes (limits.max_body_bytes, axond --max-body-bytes)")
     }
 
     /// 503: the server is shutting down.

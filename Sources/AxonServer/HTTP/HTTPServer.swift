@@ -42,7 +42,7 @@ public final class HTTPServer: Sendable {
         self.logger = logger
         self.responder = Responder(
             router: router, logger: logger, accessLog: configuration.accessLog, maxBodyBytes: configuration.maxBodyBytes,
-            metrics: metrics)
+            access: configuration.access, cors: configuration.cors, metrics: metrics)
         // Weak: the metrics outlive the server in tests and would otherwise keep it alive.
         metrics?.observeInFlight { [weak self] in self?.inFlight.active ?? 0 }
     }
@@ -50,6 +50,7 @@ public final class HTTPServer: Sendable {
     /// Binds and starts serving. Throws for invalid settings or a port that cannot be bound.
     public func start() throws(HTTPServerError) {
         try configuration.validate()
+        let pem = configuration.tls.isEnabled ? try Self.readPEM(configuration.tls) : nil
         let forced = ErrorEnvelope(code: APIError.draining.code, message: "the drain deadline passed before this request finished")
         let internalError = ErrorEnvelope(code: APIError.internalError.code, message: APIError.internalError.message)
         let context = Unmanaged.passRetained(responder)
@@ -63,8 +64,16 @@ public final class HTTPServer: Sendable {
                             max_body_bytes: configuration.maxBodyBytes,
                             connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
                             connection_limit: UInt32(configuration.connectionLimit), error_content_type: contentType,
-                            forced_unavailable_body: forcedBody, internal_error_body: internalBody)
-                        return hs_server_start(&config, shimHandler, context.toOpaque(), &server)
+                            forced_unavailable_body: forcedBody, internal_error_body: internalBody,
+                            tls_cert_pem: nil, tls_key_pem: nil)
+                        guard let pem else { return hs_server_start(&config, shimHandler, context.toOpaque(), &server) }
+                        return pem.certificate.withCString { certificate in
+                            pem.key.withCString { key in
+                                config.tls_cert_pem = certificate
+                                config.tls_key_pem = key
+                                return hs_server_start(&config, shimHandler, context.toOpaque(), &server)
+                            }
+                        }
                     }
                 }
             }
@@ -72,6 +81,12 @@ public final class HTTPServer: Sendable {
         guard result == 0, let server else {
             context.release()
             if result == -EINVAL { throw .invalidConfiguration("host \(configuration.host) is not a numeric IPv4 or IPv6 address") }
+            if result == -ENOTSUP { throw .invalidConfiguration("tls: this libmicrohttpd was built without TLS support") }
+            if pem != nil && result == -EADDRINUSE {
+                throw .invalidConfiguration(
+                    "tls: libmicrohttpd refused the certificate or key, or port \(configuration.port) is in use "
+                        + "(check that tls.cert_file and tls.key_file are a matching unencrypted PEM pair)")
+            }
             throw .bindFailed(host: configuration.host, port: configuration.port, errno: -result)
         }
         let port = Int(hs_server_port(server))
@@ -86,6 +101,23 @@ public final class HTTPServer: Sendable {
             context.release()
             throw .alreadyStarted
         }
+    }
+
+    /// Whether the linked libmicrohttpd supports HTTPS.
+    public static var isTLSSupported: Bool { hs_tls_supported() == 1 }
+
+    private static func readPEM(_ tls: TLSConfiguration) throws(HTTPServerError) -> (certificate: String, key: String) {
+        func read(_ path: String, key: String) throws(HTTPServerError) -> String {
+            guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else {
+                throw .invalidConfiguration("\(key): cannot read \(path) (missing, empty or unreadable)")
+            }
+            // A NUL inside would silently truncate the PEM the C side sees.
+            guard !data.contains(0), let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN ") else {
+                throw .invalidConfiguration("\(key): \(path) is not a PEM file")
+            }
+            return text
+        }
+        return (try read(tls.certificateFile ?? "", key: "tls.cert_file"), try read(tls.keyFile ?? "", key: "tls.key_file"))
     }
 
     /// The bound port once started (the ephemeral one when configured with port 0), else nil.

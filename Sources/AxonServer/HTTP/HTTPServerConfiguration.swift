@@ -20,6 +20,12 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var connectionLimit: Int = 0
     /// Whether every request writes one access-log line.
     public var accessLog: Bool = true
+    /// Bearer-token access control; off unless a token is configured.
+    public var access = AccessPolicy()
+    /// Cross-origin headers and preflights; off by default.
+    public var cors = CORSPolicy()
+    /// HTTPS certificate and key; unset serves plain HTTP.
+    public var tls = TLSConfiguration()
 
     /// The defaults: loopback, port 8080, one thread per core, 64 MiB bodies, access log on.
     public init() {}

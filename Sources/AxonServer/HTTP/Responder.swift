@@ -20,17 +20,27 @@ final class Responder: Sendable {
     let maxBodyBytes: UInt64
     /// Request metrics; nil when instrumentation is off.
     let metrics: HTTPMetrics?
+    let access: AccessPolicy
+    let cors: CORSPolicy
+    private let capturedHeaders: [String]
 
-    init(router: Router, logger: Logger, accessLog: Bool, maxBodyBytes: UInt64, metrics: HTTPMetrics? = nil) {
+    init(
+        router: Router, logger: Logger, accessLog: Bool, maxBodyBytes: UInt64, access: AccessPolicy = AccessPolicy(),
+        cors: CORSPolicy = CORSPolicy(), metrics: HTTPMetrics? = nil
+    ) {
         self.router = router
         self.logger = logger
         self.accessLog = accessLog
         self.maxBodyBytes = maxBodyBytes
         self.metrics = metrics
+        self.access = access
+        self.cors = cors
+        // The CORS headers cost three lookups per request, so only a CORS-enabled server reads them.
+        capturedHeaders = Self.baseHeaders + (cors.enabled ? CORSPolicy.requestHeaders : [])
     }
 
     // Headers are only readable during the shim callback, so the ones Axon uses are copied here.
-    private static let capturedHeaders = ["Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id"]
+    private static let baseHeaders = ["Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id"]
 
     /// Called by the shim on a libmicrohttpd thread, once per request.
     func handle(_ handle: RequestHandle) {
@@ -39,7 +49,7 @@ final class Responder: Sendable {
         let path = String(
             decoding: UnsafeRawBufferPointer(start: hs_request_path(p), count: hs_request_path_length(p)), as: UTF8.self)
         var headers = HTTPHeaders()
-        for name in Self.capturedHeaders {
+        for name in capturedHeaders {
             // Explicit withCString: the implicit String-to-pointer conversion allocates for
             // small strings, and this runs five times per request.
             if let value = name.withCString({ hs_request_header(p, $0) }) {
@@ -69,7 +79,17 @@ final class Responder: Sendable {
             return send(APIError.internalError.response, for: request, start: start, to: handle)
         }
 
-        switch router.match(method: method, path: path) {
+        if let preflight = cors.preflightResponse(for: request) {
+            return send(preflight, for: request, start: start, to: handle)
+        }
+        let match = router.match(method: method, path: path)
+        if access.isEnabled {
+            let scope = router.requiredScope(for: match, method: method, path: path, policy: access)
+            if let denial = access.denial(for: scope, authorization: headers["Authorization"]) {
+                return send(denial.response, for: request, start: start, to: handle)
+            }
+        }
+        switch match {
         case .found(let endpoint, let template, let parameters):
             request.route = template
             request.parameters = parameters
@@ -127,6 +147,8 @@ final class Responder: Sendable {
 
     /// Hands the response to the shim. Consumes the handle: it is never touched afterwards.
     private func send(_ response: Response, for request: Request, start: UInt64, to handle: RequestHandle) {
+        var response = response
+        cors.decorate(&response, for: request)
         var status = response.status
         var built: OpaquePointer? = build(response, id: request.id)
         if built == nil {

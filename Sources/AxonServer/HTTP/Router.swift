@@ -51,6 +51,8 @@ public struct Router: Sendable {
     // Templates without captures, keyed by their path: one hash lookup instead of a walk, for
     // the hot fixed routes (probes, metrics). Paths with a '%' take the walk to be decoded.
     private var exact: [String: Node] = [:]
+    // Access scopes attached at registration ("METHOD template"), see Router+Scope.swift.
+    var scopes: [String: AccessScope] = [:]
 
     /// An empty router.
     public init() {}

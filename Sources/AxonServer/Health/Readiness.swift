@@ -23,10 +23,13 @@ public final class Readiness: Sendable {
     }
 
     private let value: Atomic<UInt8>
+    private let onChange: @Sendable (Phase) -> Void
 
-    /// A readiness flag in the `starting` phase.
-    public init(_ phase: Phase = .starting) {
+    /// A readiness flag in `phase`; `onChange` runs once per transition (e.g. to tell systemd),
+    /// on the thread that made it.
+    public init(_ phase: Phase = .starting, onChange: @escaping @Sendable (Phase) -> Void = { _ in }) {
         value = Atomic(phase.rawValue)
+        self.onChange = onChange
     }
 
     /// The current phase.
@@ -34,11 +37,14 @@ public final class Readiness: Sendable {
 
     /// Marks the daemon ready, unless it is already draining (a drain is never undone).
     public func markReady() {
-        _ = value.compareExchange(expected: Phase.starting.rawValue, desired: Phase.ready.rawValue, ordering: .acquiringAndReleasing)
+        let (exchanged, _) = value.compareExchange(
+            expected: Phase.starting.rawValue, desired: Phase.ready.rawValue, ordering: .acquiringAndReleasing)
+        if exchanged { onChange(.ready) }
     }
 
     /// Marks the daemon draining.
     public func markDraining() {
-        value.store(Phase.draining.rawValue, ordering: .releasing)
+        let previous = value.exchange(Phase.draining.rawValue, ordering: .acquiringAndReleasing)
+        if previous != Phase.draining.rawValue { onChange(.draining) }
     }
 }

@@ -66,11 +66,19 @@ typedef struct hs_config {
     const char *forced_unavailable_body;
     /** Body of the 500 the shim sends when an answer is missing or could not be built. */
     const char *internal_error_body;
+    /** PEM certificate (chain) for HTTPS, NUL-terminated; NULL (with tls_key_pem NULL) serves plain HTTP. */
+    const char *tls_cert_pem;
+    /** PEM private key matching tls_cert_pem; both or neither must be set. */
+    const char *tls_key_pem;
 } hs_config;
+
+/** 1 when the linked libmicrohttpd was built with TLS (HTTPS) support, else 0. */
+int hs_tls_supported(void);
 
 /**
  * Starts a daemon. On success stores the handle in *out and returns 0; otherwise returns
- * -EINVAL (bad configuration), -ENOMEM, or -EADDRINUSE (libmicrohttpd could not bind or start).
+ * -EINVAL (bad configuration), -ENOTSUP (TLS asked for but libmicrohttpd lacks it), -ENOMEM,
+ * or -EADDRINUSE (libmicrohttpd could not bind or start; also a certificate or key it refused).
  * `context` is passed to every handler call; the caller keeps it alive until hs_server_destroy.
  */
 int hs_server_start(const hs_config *config, hs_handler handler, void *context, hs_server **out);
