@@ -1,4 +1,5 @@
 import AxonServer
+import Checkpoint
 import Foundation
 import Testing
 
@@ -50,5 +51,74 @@ struct JobsTests {
         _ = jobs.cancel(queued.id)
         _ = jobs.cancel(running.id)
         #expect(await jobs.wait(running.id)?.status == .cancelled)
+    }
+
+    func shortPlan(_ name: String) throws -> TrainingPlan {
+        let body = #"{"model":"\#(name)","inputs":[[0],[1],[2],[3]],"targets":[[1],[3],[5],[7]],"epochs":5,"validation_split":0,"seed":3}"#
+        return try TrainingPlan.fresh(try TrainRequest.parse(json: Array(body.utf8)), limits: ServerLimits())
+    }
+
+    /// Two schedulers over two stores on one state directory stand for two replicas: while one
+    /// trains model "m", the other's job for "m" waits at epoch 0, then trains once it is free.
+    @Test func replicasTrainAModelOneAtATime() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let storeA = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        let storeB = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await storeA.load()
+        await storeB.load()
+        let replicaA = JobScheduler(store: storeA, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let replicaB = JobScheduler(store: storeB, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let long = try replicaA.submit(try longPlan("m"))
+        #expect(await eventually { (replicaA.job(long.id)?.epoch ?? 0) >= 1 })
+        let short = try replicaB.submit(try shortPlan("m"))
+        #expect(await eventually { replicaB.job(short.id)?.status == .running })
+        // Replica A keeps training; unlocked, B's five-epoch job would long have finished.
+        let epochA = replicaA.job(long.id)?.epoch ?? 0
+        #expect(await eventually { (replicaA.job(long.id)?.epoch ?? 0) >= epochA + 20 })
+        let waiting = try #require(replicaB.job(short.id))
+        #expect(waiting.status == .running && waiting.epoch == 0)
+        #expect(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")) == nil)
+
+        _ = replicaA.cancel(long.id)
+        #expect(await replicaA.wait(long.id)?.status == .cancelled)
+        let finished = try #require(await replicaB.wait(short.id))
+        #expect(finished.status == .succeeded && finished.version == 1)
+        #expect(storeB.current("m")?.version == 1)
+        // Released after the install: the lock is free again.
+        #expect(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")) != nil)
+    }
+
+    @Test func aLockHeldPastTheTimeoutFailsTheJobNamingTheModel() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))
+        defer { held.unlock() }
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, lockTimeout: .milliseconds(200), logger: quietLogger)
+        let job = try jobs.submit(try shortPlan("m"))
+        let failed = try #require(await jobs.wait(job.id))
+        #expect(failed.status == .failed && failed.epoch == 0 && failed.version == nil)
+        #expect(failed.error?.code == "training_locked")
+        let message = failed.error?.message ?? ""
+        #expect(message.contains(#"model "m""#) && message.contains("pid \(getpid())"))
+        #expect(store.current("m") == nil)
+        // Another model's lock is independent of "m".
+        let other = try jobs.submit(try shortPlan("n"))
+        #expect(await jobs.wait(other.id)?.status == .succeeded)
+    }
+
+    @Test func aJobWaitingForTheLockCanBeCancelled() async throws {
+        let directory = try StoreTemporaryDirectory()
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))
+        defer { held.unlock() }
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let job = try jobs.submit(try shortPlan("m"))
+        #expect(await eventually { jobs.job(job.id)?.status == .running })
+        _ = jobs.cancel(job.id)
+        let cancelled = try #require(await jobs.wait(job.id))
+        #expect(cancelled.status == .cancelled && cancelled.version == nil)
+        #expect(store.current("m") == nil)
     }
 }

@@ -10,6 +10,12 @@ import Synchronization
 /// A job's model keeps serving its previous version throughout: the new one is installed
 /// (checkpointed, then swapped in by the store) only after training and evaluation finished.
 /// Cancellation is a flag the trainer polls between steps.
+///
+/// Replicas sharing one state directory train a given model one at a time: a job holds the
+/// model's `TrainingLock` from before its first step until its version is installed. A job
+/// whose model another process (or another job here) is training waits for the lock on its
+/// own thread, running at epoch 0 and cancellable, for at most `lockTimeout`, and then fails
+/// with `training_locked` naming the model and the holder.
 public final class JobScheduler: Sendable {
     private final class CancelFlag: Sendable {
         let raised = Atomic<Bool>(false)
@@ -35,16 +41,23 @@ public final class JobScheduler: Sendable {
     private let maxRunning: Int
     private let maxQueued: Int
     private let logger: Logger
+    private let lockTimeout: Duration
     private let state = Mutex(State())
+    /// Seconds between the attempts of a job waiting for its model's training lock.
+    static let lockPollSeconds = 0.05
     /// Finished jobs kept for `GET /jobs`; older ones are forgotten.
     static let retainedFinishedJobs = 200
 
     /// A scheduler installing results into `store`.
-    public init(store: ModelStore, maxRunning: Int, maxQueued: Int, logger: Logger) {
+    ///
+    /// - Parameter lockTimeout: how long a job waits for its model's training lock (held by
+    ///   another replica training the same model) before it fails with `training_locked`.
+    public init(store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), logger: Logger) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
         self.store = store
         self.maxRunning = maxRunning
         self.maxQueued = maxQueued
+        self.lockTimeout = lockTimeout
         self.logger = logger
     }
 
@@ -171,6 +184,8 @@ public final class JobScheduler: Sendable {
 
     private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) throws -> Outcome {
         let store = self.store
+        guard let lock = try trainingLock(id, plan.name, flag) else { return .cancelled(nil) }
+        defer { lock.unlock() }
         var optimizerState: OptimizerState?
         if let parent = plan.parentVersion {
             optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
@@ -230,7 +245,49 @@ public final class JobScheduler: Sendable {
         return .installed(stored, report, view)
     }
 
+    /// Waits (polling, on the job's own thread) for the lock on `name` until `lockTimeout`;
+    /// nil when the job is cancelled meanwhile.
+    private func trainingLock(_ id: String, _ name: String, _ flag: CancelFlag) throws -> TrainingLock? {
+        let modelName = try ModelName(name)
+        let path = TrainingLock.path(stateDirectory: store.directory.root, model: modelName)
+        let deadline = ContinuousClock.now + lockTimeout
+        var logged = false
+        while true {
+            if flag.raised.load(ordering: .acquiring) { return nil }
+            if let lock = try TrainingLock.tryAcquire(path: path) {
+                // The ETA counts training time, not the wait.
+                if logged { state.withLock { $0.jobs[id]?.started = ContinuousClock.now } }
+                return lock
+            }
+            let holder = TrainingLock.holder(path: path)
+            guard ContinuousClock.now < deadline else { throw TrainingLockWait.timedOut(model: name, holder: holder, waited: lockTimeout) }
+            if !logged {
+                logger.info(
+                    "training job waits for the model's training lock",
+                    metadata: ["job.id": "\(id)", "model.name": "\(name)", "lock.holder": "\(holder ?? "unknown")"])
+                logged = true
+            }
+            Thread.sleep(forTimeInterval: Self.lockPollSeconds)
+        }
+    }
+
+    /// The training lock stayed taken for the whole wait.
+    private enum TrainingLockWait: Error {
+        case timedOut(model: String, holder: String?, waited: Duration)
+    }
+
     private func failure(_ id: String, _ error: any Error) -> Outcome {
+        if case TrainingLockWait.timedOut(let model, let holder, let waited) = error {
+            logger.warning("training job gave up waiting for the model's training lock", metadata: ["job.id": "\(id)", "model.name": "\(model)"])
+            return .failed(
+                code: "training_locked",
+                message: "model \"\(model)\" is being trained by another job" + (holder.map { " (\($0))" } ?? "")
+                    + "; waited \(Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18) s for its training lock; retry when that job has finished")
+        }
+        if let error = error as? TrainingLockError {
+            logger.error("training lock failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
+            return .failed(code: "training_lock_failed", message: "cannot take the model's training lock: \(error)")
+        }
         if let error = error as? TrainingError {
             switch error {
             case .diverged(let epoch, let step):
