@@ -169,7 +169,7 @@ verify-unit:
 	echo "verify-unit: systemd-analyze verify is clean"
 
 # Two replicas sharing a state directory behind nginx on loopback (deploy/replicas-check.sh).
-REQUIRE_TRAINING ?= 0
+REQUIRE_TRAINING ?= 1
 replicas-check: deps-test
 	$(SWIFT) build --product axond
 	REQUIRE_TRAINING=$(REQUIRE_TRAINING) deploy/replicas-check.sh

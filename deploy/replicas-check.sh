@@ -5,12 +5,13 @@
 # replica then serves the new version (picked up through watch_interval_seconds).
 #
 # Usage: deploy/replicas-check.sh [path/to/axond]   (default: the debug build)
-# REQUIRE_TRAINING=1 fails instead of skipping when this build has no POST /train.
+# Training is required (a build without POST /train fails); REQUIRE_TRAINING=0 skips the
+# training and version checks instead, for builds that predate the training routes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 AXOND=${1:-${AXOND:-$(swift build --show-bin-path)/axond}}
-REQUIRE_TRAINING=${REQUIRE_TRAINING:-0}
+REQUIRE_TRAINING=${REQUIRE_TRAINING:-1}
 ADMIN_TOKEN=replicas-check-admin-0123456789
 READ_TOKEN=replicas-check-read-0123456789
 MODEL=replicas-check
@@ -104,7 +105,7 @@ fi
 if [ "$TRAINED" = 1 ]; then
 [ "$status" = 200 ] || fail "POST /train?wait=true answered $status: $(cat "$WORK/train.json")"
 # The answer's "version", wherever the job result nests it.
-version=$(python3 -c 'import json,sys
+job_version() { python3 -c 'import json,sys
 def find(v):
     if isinstance(v, dict):
         if "version" in v and not isinstance(v["version"], (dict, list)): return v["version"]
@@ -117,29 +118,57 @@ def find(v):
             if r is not None: return r
     return None
 r = find(json.load(open(sys.argv[1])))
-print("" if r is None else r)' "$WORK/train.json")
+print("" if r is None else r)' "$1"; }
+version=$(job_version "$WORK/train.json")
 [ -n "$version" ] || fail "no version in the training answer: $(cat "$WORK/train.json")"
 pass "trained $MODEL through nginx: version $version"
 
-# Every replica, asked directly, serves that version within a bounded time.
-for port in "$PORT_A" "$PORT_B"; do
-    served=""
-    for _ in $(seq 1 100); do
+# Every replica, asked directly, serves that version within a bounded time (measured from the
+# training answer).
+trained_at=$(date +%s.%N)
+seconds_since() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$(date +%s.%N)"; }
+serves() { # port version: waits (bounded, 20 s) until the replica lists version as AVAILABLE
+    local port=$1 version=$2 served=""
+    for _ in $(seq 1 200); do
         served=$(curl -s -H "Authorization: Bearer $READ_TOKEN" "http://127.0.0.1:$port/v1/models/$MODEL" |
             python3 -c 'import json,sys
 try:
     d=json.load(sys.stdin)
     print(" ".join(s["version"] for s in d.get("model_version_status",[]) if s.get("state")=="AVAILABLE"))
 except Exception: print("")' || true)
-        case " $served " in *" $version "*) break ;; esac
+        case " $served " in *" $version "*) return 0 ;; esac
         sleep 0.1
     done
-    case " $served " in *" $version "*) ;; *) fail "replica on port $port does not serve version $version (saw '$served')" ;; esac
+    fail "replica on port $port does not serve version $version (saw '$served')"
+}
+for port in "$PORT_A" "$PORT_B"; do
+    serves "$port" "$version"
+    elapsed=$(seconds_since "$trained_at")
     status=$(curl -s -o "$WORK/predict-$port.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $READ_TOKEN" \
         -d '{"instances":[[2.5]]}' "http://127.0.0.1:$port/v1/models/$MODEL:predict")
     [ "$status" = 200 ] || fail "predict on port $port answered $status: $(cat "$WORK/predict-$port.json")"
-    pass "replica on port $port serves version $version: $(cat "$WORK/predict-$port.json")"
+    pass "replica on port $port serves version $version ${elapsed}s after the training answer: $(cat "$WORK/predict-$port.json")"
 done
+
+# Both replicas train the same model at once, asked directly: the training lock makes one wait
+# for the other, and both versions are committed (no version number is taken twice).
+TRAINERS=()
+for port in "$PORT_A" "$PORT_B"; do
+    curl -s -o "$WORK/train-$port.json" -w '%{http_code}' --max-time 120 -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+        -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$port/train?wait=true" >"$WORK/train-$port.status" &
+    TRAINERS+=($!)
+done
+for pid in "${TRAINERS[@]}"; do wait "$pid" || true; done
+versions=()
+for port in "$PORT_A" "$PORT_B"; do
+    [ "$(cat "$WORK/train-$port.status")" = 200 ] || fail "concurrent POST /train on port $port answered $(cat "$WORK/train-$port.status"): $(cat "$WORK/train-$port.json")"
+    versions+=("$(job_version "$WORK/train-$port.json")")
+done
+[ "${versions[0]}" != "${versions[1]}" ] || fail "both replicas committed version ${versions[0]}"
+latest=$(printf '%s\n' "${versions[@]}" | sort -n | tail -1)
+trained_at=$(date +%s.%N)
+for port in "$PORT_A" "$PORT_B"; do serves "$port" "$latest"; done
+pass "both replicas trained $MODEL at once: versions ${versions[*]}; both serve version $latest $(seconds_since "$trained_at")s later"
 fi
 
 # Fail-over: SIGKILL one replica (a crash, no drain); nginx retries the refused connections on
