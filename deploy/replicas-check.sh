@@ -94,7 +94,7 @@ pass "POST /train: 401 without a token, 403 with the read token"
 
 # Train y = 2x + 1 through nginx and wait for the job.
 body='{"model":"'$MODEL'","inputs":[[0],[1],[2],[3],[4],[5],[6],[7]],"targets":[[1],[3],[5],[7],[9],[11],[13],[15]],"epochs":20,"seed":7}'
-status=$(curl -s -o "$WORK/train.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+status=$(curl -s -o "$WORK/train.json" -D "$WORK/train.headers" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' -d "$body" "$LB/train?wait=true")
 TRAINED=1
 if [ "$status" = 404 ]; then
@@ -121,7 +121,8 @@ r = find(json.load(open(sys.argv[1])))
 print("" if r is None else r)' "$1"; }
 version=$(job_version "$WORK/train.json")
 [ -n "$version" ] || fail "no version in the training answer: $(cat "$WORK/train.json")"
-pass "trained $MODEL through nginx: version $version"
+trainer=$(tr -d '\r' <"$WORK/train.headers" | awk -F': ' 'tolower($1)=="x-axon-upstream"{print $2}')
+pass "trained $MODEL through nginx on $trainer: version $version"
 
 # Every replica, asked directly, serves that version within a bounded time (measured from the
 # training answer).
@@ -147,7 +148,8 @@ for port in "$PORT_A" "$PORT_B"; do
     status=$(curl -s -o "$WORK/predict-$port.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $READ_TOKEN" \
         -d '{"instances":[[2.5]]}' "http://127.0.0.1:$port/v1/models/$MODEL:predict")
     [ "$status" = 200 ] || fail "predict on port $port answered $status: $(cat "$WORK/predict-$port.json")"
-    pass "replica on port $port serves version $version ${elapsed}s after the training answer: $(cat "$WORK/predict-$port.json")"
+    role=$([ "$trainer" = "127.0.0.1:$port" ] && echo "trained it" || echo "watched")
+    pass "replica on port $port ($role) serves version $version ${elapsed}s after the training answer: $(cat "$WORK/predict-$port.json")"
 done
 
 # Both replicas train the same model at once, asked directly: the training lock makes one wait
