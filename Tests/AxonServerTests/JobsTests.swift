@@ -116,6 +116,12 @@ struct JobsTests {
         let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
         let job = try jobs.submit(try shortPlan("m"))
         #expect(await eventually { jobs.job(job.id)?.status == .running })
+        // A whole job for another model runs meanwhile; the waiting one has not started training.
+        let other = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let meanwhile = try other.submit(try shortPlan("n"))
+        #expect(await other.wait(meanwhile.id)?.status == .succeeded)
+        let waiting = try #require(jobs.job(job.id))
+        #expect(waiting.status == .running && waiting.epoch == 0)
         _ = jobs.cancel(job.id)
         let cancelled = try #require(await jobs.wait(job.id))
         #expect(cancelled.status == .cancelled && cancelled.version == nil)
