@@ -79,6 +79,16 @@ struct MetricsWiringTests {
             #expect(!after.contains { $0.contains(#"model="iris""#) })
             #expect(after.contains("axon_store_models_loaded 0.0"))
             #expect(after.contains("axon_store_versions_on_disk 0.0"))
+
+            // A model trained again under the name starts from fresh series.
+            let retrained = try await call(port, "POST", Self.trainPath, body: try repositoryFile("examples/iris.csv"), contentType: "text/csv")
+            #expect(retrained.status == 200)
+            let version = try #require(retrained.object["version"] as? Int)
+            #expect(try await call(port, "POST", "/predict", json: #"{"model": "iris", "inputs": [\#(Self.row)]}"#).status == 200)
+            let again = scrape(daemon)
+            #expect(again.contains(#"axon_inference_rows_total{model="iris",version="\#(version)"} 1"#))
+            #expect(again.filter { $0.hasPrefix("axon_inference_rows_total{") }.count == 1)
+            #expect(again.contains(#"axon_training_jobs_total{outcome="succeeded"} 2"#))
         }
     }
 

@@ -42,9 +42,21 @@ public struct APIContext: Sendable {
         guard let inference else { return try Inference.run(stored, input) }
         let start = ContinuousClock.now
         let outputs = try Inference.run(stored, input)
-        inference.observe(
-            model: stored.name, version: Int(clamping: stored.version), rows: input.rows, duration: ContinuousClock.now - start)
+        let duration = ContinuousClock.now - start
+        series(of: stored, in: inference).record(rows: input.rows, duration: duration)
         return outputs
+    }
+
+    /// The series `stored` records into: kept on the snapshot after the first lookup, so a
+    /// prediction costs no lock or hashing of the name. A snapshot resolved by another metrics
+    /// instance (two daemons over one store, in tests) falls back to the lookup.
+    private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series {
+        let kept = stored.inferenceSeries.load()
+        if let kept, kept.owner == ObjectIdentifier(inference) { return kept }
+        let resolved = inference.series(model: stored.name, version: Int(clamping: stored.version))
+        guard kept == nil else { return resolved }
+        let stored = stored.inferenceSeries.storeIfNil(resolved)
+        return stored.owner == resolved.owner ? stored : resolved
     }
 
     /// Parses a version path segment.
