@@ -4,8 +4,8 @@
 #
 # Bounded: everything lives in a temp dir that is removed on exit, both processes are stopped on
 # every path, and the wait for Prometheus to ingest is capped at DEADLINE seconds (60).
-# Per-model families need a model: the debug route POST /debug/metrics/models/{name} records one
-# predict, one epoch and one checkpoint through the same calls the store and jobs make.
+# Per-model families need a model: a small real one (iris, 20 epochs) is trained through
+# POST /train?wait=true and asked for predictions on all three inference routes.
 #
 # Environment: AXOND (default: the debug build), PORT_BASE (19190), DEADLINE (60).
 set -euo pipefail
@@ -51,7 +51,14 @@ P_AXOND=$PORT_BASE P_PROM=$((PORT_BASE + 1))
     --no-access-log --log-level warning 2>"$WORK/axond.log" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$P_AXOND/healthz"
-curl -sf -o /dev/null -X POST "http://127.0.0.1:$P_AXOND/debug/metrics/models/probe"
+BASE="http://127.0.0.1:$P_AXOND"
+curl -sf -o /dev/null --max-time 120 -X POST -H 'Content-Type: text/csv' --data-binary @examples/iris.csv \
+    "$BASE/train?model=iris&target=species&epochs=20&seed=1&wait=true"
+curl -sf -o /dev/null -X POST -d '{"model": "iris", "inputs": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}' "$BASE/predict"
+curl -sf -o /dev/null -X POST -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' "$BASE/v1/models/iris:predict"
+curl -sf -o /dev/null -X POST \
+    -d '{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}' \
+    "$BASE/v2/models/iris/infer"
 curl -sf -o /dev/null -X POST -d 'hello' "http://127.0.0.1:$P_AXOND/debug/echo"
 
 curl -sf "http://127.0.0.1:$P_AXOND/metrics" >"$WORK/scrape.txt"

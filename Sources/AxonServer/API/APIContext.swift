@@ -10,14 +10,18 @@ public struct APIContext: Sendable {
     public let jobs: JobScheduler
     /// Request and model size limits (`limits.*`).
     public let limits: ServerLimits
+    /// Where predictions are recorded; nil records nothing.
+    public let inference: InferenceMetrics?
     /// Non-current versions asked for by number on the synchronous inference routes.
     let pinned: PinnedVersions
 
-    /// A context over `store` and `jobs` enforcing `limits`.
-    public init(store: ModelStore, jobs: JobScheduler, limits: ServerLimits) {
+    /// A context over `store` and `jobs` enforcing `limits`, recording predictions into
+    /// `metrics` (nil records nothing).
+    public init(store: ModelStore, jobs: JobScheduler, limits: ServerLimits, metrics: AxonMetrics? = nil) {
         self.store = store
         self.jobs = jobs
         self.limits = limits
+        self.inference = metrics?.inference
         self.pinned = PinnedVersions(store: store)
     }
 
@@ -30,6 +34,29 @@ public struct APIContext: Sendable {
         }
         guard let version, version != current.version else { return current }
         return try pinned.model(name, version: version)
+    }
+
+    /// Runs `input` through `stored` and records the call (rows, compute time, batch size)
+    /// when metrics are on. Only the compute is timed, so every route measures the same thing.
+    func predict(_ stored: StoredModel, _ input: InferenceRows) throws(APIError) -> [Float] {
+        guard let inference else { return try Inference.run(stored, input) }
+        let start = ContinuousClock.now
+        let outputs = try Inference.run(stored, input)
+        let duration = ContinuousClock.now - start
+        series(of: stored, in: inference).record(rows: input.rows, duration: duration)
+        return outputs
+    }
+
+    /// The series `stored` records into: kept on the snapshot after the first lookup, so a
+    /// prediction costs no lock or hashing of the name. A snapshot resolved by another metrics
+    /// instance (two daemons over one store, in tests) falls back to the lookup.
+    private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series {
+        let kept = stored.inferenceSeries.load()
+        if let kept, kept.owner == ObjectIdentifier(inference) { return kept }
+        let resolved = inference.series(model: stored.name, version: Int(clamping: stored.version))
+        guard kept == nil else { return resolved }
+        let stored = stored.inferenceSeries.storeIfNil(resolved)
+        return stored.owner == resolved.owner ? stored : resolved
     }
 
     /// Parses a version path segment.

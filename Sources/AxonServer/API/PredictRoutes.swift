@@ -45,7 +45,7 @@ enum PredictRoutes {
         guard let shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
         let stored = try context.model(name, version: version)
         let input = try Inference.rows(values: values, shape: shape, field: "inputs", model: stored, limits: context.limits, vectorIsRow: true)
-        let outputs = try Inference.run(stored, input)
+        let outputs = try context.predict(stored, input)
         let width = stored.outputWidth
         let isClassifier = stored.task == .classification
         var writer = Inference.writer(floats: outputs.count * (isClassifier ? 2 : 1))
@@ -124,7 +124,7 @@ enum PredictRoutes {
         // TF-Serving semantics: each element of the list is one instance, so a flat list is
         // one scalar per instance (a model with one input).
         let input = try Inference.rows(values: values, shape: shape, field: field, model: stored, limits: context.limits, vectorIsRow: false)
-        let outputs = try Inference.run(stored, input)
+        let outputs = try context.predict(stored, input)
         var writer = Inference.writer(floats: outputs.count)
         writer.raw(columnar ? #"{"outputs":"# : #"{"predictions":"#)
         Inference.writeRows(outputs, width: stored.outputWidth, to: &writer)
@@ -229,7 +229,7 @@ enum PredictRoutes {
                 "inputs[0].data has \(values.count) values in shape \(dataShape); shape \(declaredShape) needs \(rows * width)",
                 code: "shape_mismatch")
         }
-        let outputs = try Inference.run(stored, InferenceRows(values: values, rows: rows, width: width))
+        let outputs = try context.predict(stored, InferenceRows(values: values, rows: rows, width: width))
         var writer = Inference.writer(floats: outputs.count)
         writer.raw(#"{"model_name":"#)
         writer.string(stored.name)

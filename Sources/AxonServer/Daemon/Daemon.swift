@@ -30,13 +30,17 @@ public struct Daemon: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.notifier = notifier
-        self.metrics = metrics ?? AxonMetrics(configuration: configuration.metrics)
+        let metrics = metrics ?? AxonMetrics(configuration: configuration.metrics)
+        self.metrics = metrics
+        // With metrics off nothing records: the store, jobs and routes get no instance.
+        let recorder = metrics.configuration.enabled ? metrics : nil
         readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
         store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
-            maxModels: configuration.limits.maxModels, logger: logger)
+            maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder)
         jobs = JobScheduler(
-            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs, logger: logger)
+            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs, logger: logger,
+            metrics: recorder)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -45,9 +49,12 @@ public struct Daemon: Sendable {
         HealthRoutes.register(on: &router, readiness: readiness)
         if configuration.enableDebugRoutes { DebugRoutes.register(on: &router) }
         if metrics.configuration.enabled {
-            MetricsRoutes.register(on: &router, metrics: metrics, debug: configuration.enableDebugRoutes)
+            MetricsRoutes.register(on: &router, metrics: metrics)
         }
-        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, limits: configuration.limits))
+        let context = APIContext(
+            store: store, jobs: jobs, limits: configuration.limits,
+            metrics: metrics.configuration.enabled ? metrics : nil)
+        APIRoutes.register(on: &router, context: context)
         return router
     }
 

@@ -42,23 +42,35 @@ public final class JobScheduler: Sendable {
     private let maxQueued: Int
     private let logger: Logger
     private let lockTimeout: Duration
+    /// Where job counts, epochs and outcomes are recorded; nil records nothing.
+    private let metrics: TrainingMetrics?
     private let state = Mutex(State())
     /// Seconds between the attempts of a job waiting for its model's training lock.
     static let lockPollSeconds = 0.05
     /// Finished jobs kept for `GET /jobs`; older ones are forgotten.
     static let retainedFinishedJobs = 200
 
-    /// A scheduler installing results into `store`.
+    /// A scheduler installing results into `store`, recording into `metrics` (nil records nothing).
     ///
     /// - Parameter lockTimeout: how long a job waits for its model's training lock (held by
     ///   another replica training the same model) before it fails with `training_locked`.
-    public init(store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), logger: Logger) {
+    public init(
+        store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), logger: Logger,
+        metrics: AxonMetrics? = nil
+    ) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
         self.store = store
         self.maxRunning = maxRunning
         self.maxQueued = maxQueued
         self.lockTimeout = lockTimeout
         self.logger = logger
+        self.metrics = metrics?.training
+    }
+
+    /// Publishes the queued and running counts. Called inside the state lock so that two
+    /// transitions cannot publish their counts out of order.
+    private func recordCounts(_ state: State) {
+        metrics?.setJobs(queued: state.queue.count, running: state.running)
     }
 
     /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait.
@@ -79,7 +91,9 @@ public final class JobScheduler: Sendable {
             state.jobs[id] = Job(snapshot: snapshot, plan: plan)
             state.order.append(id)
             state.queue.append(id)
-            return (snapshot, Self.startable(&state, maxRunning: maxRunning))
+            let start = Self.startable(&state, maxRunning: maxRunning)
+            recordCounts(state)
+            return (snapshot, start)
         }
         for (id, plan, flag) in start { launch(id, plan, flag) }
         return snapshot
@@ -140,6 +154,9 @@ public final class JobScheduler: Sendable {
                 job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
                 job.snapshot.finishedAt = Date().iso8601
                 state.jobs[id] = job
+                recordCounts(state)
+                // It never ran: counted by outcome, with no wall time.
+                metrics?.jobFinished(outcome: .cancelled, duration: .zero, samples: 0, earlyStopped: false)
                 return (job.snapshot, state.waiters.removeValue(forKey: id) ?? [])
             case .running:
                 job.cancel.raised.store(true, ordering: .releasing)
@@ -206,6 +223,7 @@ public final class JobScheduler: Sendable {
             progress: { [self] progress in
                 done += 1
                 let finished = done
+                self.metrics?.epochCompleted(model: plan.name, trainLoss: progress.trainLoss, validationLoss: progress.validationLoss)
                 state.withLock { state in
                     guard var job = state.jobs[id] else { return }
                     job.snapshot.epoch = finished
@@ -333,8 +351,11 @@ public final class JobScheduler: Sendable {
                 }
                 state.jobs[id] = job
             }
+            if let metrics, let job = state.jobs[id] { Self.record(job, outcome, into: metrics) }
             Self.forgetOld(&state)
-            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], Self.startable(&state, maxRunning: maxRunning))
+            let start = Self.startable(&state, maxRunning: maxRunning)
+            recordCounts(state)
+            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], start)
         }
         if let snapshot {
             logger.info(
@@ -344,6 +365,20 @@ public final class JobScheduler: Sendable {
             for waiter in waiters { waiter.resume(returning: snapshot) }
         }
         for (next, plan, flag) in start { launch(next, plan, flag) }
+    }
+
+    /// Records a job that ran: outcome, wall time since it started, epochs x training rows.
+    private static func record(_ job: Job, _ outcome: Outcome, into metrics: TrainingMetrics) {
+        let duration = job.started.map { ContinuousClock.now - $0 } ?? .zero
+        let samples = job.snapshot.history.count * job.snapshot.rows
+        switch outcome {
+        case .installed(_, let report, _):
+            metrics.jobFinished(outcome: .succeeded, duration: duration, samples: samples, earlyStopped: report.stopReason == .earlyStopped)
+        case .cancelled:
+            metrics.jobFinished(outcome: .cancelled, duration: duration, samples: samples, earlyStopped: false)
+        case .failed:
+            metrics.jobFinished(outcome: .failed, duration: duration, samples: samples, earlyStopped: false)
+        }
     }
 
     private static func forgetOld(_ state: inout State) {

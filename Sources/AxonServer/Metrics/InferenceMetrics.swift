@@ -14,6 +14,30 @@ public final class InferenceMetrics: Sendable {
     /// Bounds of the rows-per-call histogram: powers of four from 1 to 65536.
     public static let batchBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536]
 
+    /// The series one model version records into, resolved once by `series(model:version:)`:
+    /// recording through it takes no lock and allocates nothing. It stays valid until
+    /// `forget(model:)` drops the model; after that it records into series no scrape shows.
+    public final class Series: Sendable {
+        let owner: ObjectIdentifier
+        private let rows: Counter
+        private let duration: DurationHistogram
+        private let batch: ValueHistogram
+
+        init(owner: ObjectIdentifier, rows: Counter, duration: DurationHistogram, batch: ValueHistogram) {
+            self.owner = owner
+            self.rows = rows
+            self.duration = duration
+            self.batch = batch
+        }
+
+        /// Records one predict call that predicted `rows` rows in `duration`.
+        public func record(rows: Int, duration: Duration) {
+            self.rows.increment(by: Int64(max(0, rows)))
+            self.duration.record(duration)
+            batch.record(Double(rows))
+        }
+    }
+
     private final class ModelSeries: Sendable {
         let duration: DurationHistogram
         let rows = Mutex<[(version: Int, counter: Counter)]>([])
@@ -33,7 +57,13 @@ public final class InferenceMetrics: Sendable {
     }
 
     /// Records one predict call on `model` at `version` that predicted `rows` rows in `duration`.
+    /// Looks the series up each time; hot paths keep `series(model:version:)` instead.
     public func observe(model: String, version: Int, rows: Int, duration: Duration) {
+        series(model: model, version: version).record(rows: rows, duration: duration)
+    }
+
+    /// The series of `model` at `version`, created on first use.
+    public func series(model: String, version: Int) -> Series {
         let series = models.withLock { models in
             if let found = models[model] { return found }
             let created = ModelSeries(
@@ -49,9 +79,7 @@ public final class InferenceMetrics: Sendable {
             list.append((version, counter))
             return counter
         }
-        counter.increment(by: Int64(max(0, rows)))
-        series.duration.record(duration)
-        batch.record(Double(rows))
+        return Series(owner: ObjectIdentifier(self), rows: counter, duration: series.duration, batch: batch)
     }
 
     /// Drops every series labelled with `model` (after it is unloaded or deleted).

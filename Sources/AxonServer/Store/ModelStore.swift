@@ -19,6 +19,10 @@ public actor ModelStore {
 
     private let table = ServingTable()
     private let logger: Logger
+    /// Where store events are recorded; nil records nothing (metrics off, or a test).
+    private let metrics: AxonMetrics?
+    /// Retained versions per model as last seen, summed into `axon_store_versions_on_disk`.
+    private var versionCounts: [String: Int] = [:]
     private let executor = StoreExecutor()
     /// What the last scan or rescan saw on disk, the baseline of the next watch rescan.
     private var snapshot = StateSnapshot()
@@ -50,15 +54,18 @@ public actor ModelStore {
     ///     install, never the current one.
     ///   - maxModels: how many models `install` accepts.
     ///   - limits: size limits applied to every checkpoint read or written.
+    ///   - metrics: records models loaded, versions on disk, checkpoint writes and
+    ///     quarantined files; nil records nothing.
     public init(
         stateDirectory: String, retainedVersions: Int = 5, maxModels: Int = 1_000,
-        limits: CheckpointLimits = .standard, logger: Logger
+        limits: CheckpointLimits = .standard, logger: Logger, metrics: AxonMetrics? = nil
     ) {
         precondition(retainedVersions >= 1, "retainedVersions must be at least 1")
         precondition(maxModels >= 1, "maxModels must be at least 1")
         directory = StateDirectory(root: stateDirectory, limits: limits, retention: retainedVersions)
         self.maxModels = maxModels
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Mutations block in fsync; they run on the store's own queue, not the cooperative pool.
@@ -116,6 +123,9 @@ public actor ModelStore {
             if let stored = stored ?? servable(loaded, report: &report) { models.append(stored) }
         }
         table.replaceAll(models)
+        versionCounts = Dictionary(result.models.map { ($0.name.rawValue, $0.versions.count) }, uniquingKeysWith: +)
+        metrics?.store.filesQuarantined(report.quarantined)
+        recordCounts()
         snapshot = result.snapshot
         versionCache = [:]
         versionCacheOrder = []
@@ -172,6 +182,7 @@ public actor ModelStore {
         remember(modelName, version: version)
         logger.info("model installed", metadata: ["model.name": "\(name)", "model.version": "\(version)"])
         prune(modelName)
+        countVersions(modelName)
         return stored
     }
 
@@ -224,6 +235,9 @@ public actor ModelStore {
         table.remove(name)
         snapshot.models[modelName] = nil
         forget(name)
+        versionCounts[name] = nil
+        recordCounts()
+        metrics?.forget(model: name)
         logger.info("model deleted", metadata: ["model.name": "\(name)"])
     }
 
@@ -310,7 +324,13 @@ public actor ModelStore {
         var attempt = 1
         while true {
             do {
-                return try directory.commit(file, to: modelName)
+                let start = ContinuousClock.now
+                let version = try directory.commit(file, to: modelName)
+                if let metrics {
+                    let duration = ContinuousClock.now - start
+                    metrics.store.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: duration)
+                }
+                return version
             } catch {
                 switch error {
                 case .versionExists(_, let version):
@@ -320,6 +340,7 @@ public actor ModelStore {
                 case .invalidCheckpoint(let cause):
                     throw .modelNotStorable(name: name, reason: cause.description)
                 default:
+                    metrics?.store.checkpointFailed()
                     logger.error(
                         "model could not be saved; the previous version keeps serving",
                         metadata: ["model.name": "\(name)", "store.error": "\(error)"])
@@ -342,6 +363,7 @@ public actor ModelStore {
                 var reason = cause.description
                 do {
                     let destination = try directory.quarantine(modelName, version: version, reason: reason)
+                    metrics?.store.filesQuarantined(1)
                     reason += ", quarantined to \(destination)"
                 } catch {
                     reason += ", quarantine failed: \(error)"
@@ -452,6 +474,27 @@ public actor ModelStore {
         }
     }
 
+    /// The size of a committed version file, for `axon_store_checkpoint_written_bytes_total`
+    /// (`StateDirectory.commit` encodes internally and does not report it); 0 if unreadable.
+    private func fileSize(_ modelName: ModelName, version: UInt64) -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory.path(of: modelName, version: version))
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    /// Re-reads how many versions of `modelName` are retained (after an install and its prune).
+    private func countVersions(_ modelName: ModelName) {
+        guard metrics != nil else { return }
+        versionCounts[modelName.rawValue] = (try? directory.versions(of: modelName).count) ?? 0
+        recordCounts()
+    }
+
+    /// Publishes the loaded-model and versions-on-disk gauges.
+    private func recordCounts() {
+        guard let metrics else { return }
+        metrics.store.setModelsLoaded(table.count)
+        metrics.store.setVersionsOnDisk(versionCounts.values.reduce(0, +))
+    }
+
     /// Records the file this process just made current, so watch rescans skip it.
     private func remember(_ modelName: ModelName, version: UInt64) {
         if let identity = try? directory.fileIdentity(of: modelName, version: version) {
@@ -498,12 +541,14 @@ public actor ModelStore {
             if !watchProblems.contains(problem.description) { record(problem, in: &ignored) }
         }
         watchProblems = problems
+        metrics?.store.filesQuarantined(ignored.quarantined)
         for change in update.changes {
             switch change {
             case .added(let loaded), .updated(let loaded, _):
                 let name = loaded.name.rawValue
                 let isNew = table.current(name) == nil
                 forget(name)
+                versionCounts[name] = loaded.versions.count
                 guard let stored = servable(loaded, report: &ignored) else { continue }
                 table.set(stored)
                 if isNew { report.added.append(name) } else { report.updated.append(name) }
@@ -514,11 +559,14 @@ public actor ModelStore {
                 let name = modelName.rawValue
                 table.remove(name)
                 forget(name)
+                versionCounts[name] = nil
+                metrics?.forget(model: name)
                 report.removed.append(name)
                 logger.info("model deleted on disk, no longer serving", metadata: ["model.name": "\(name)"])
             }
         }
         snapshot = update.snapshot
+        if !update.changes.isEmpty { recordCounts() }
         return report
     }
 
