@@ -248,13 +248,21 @@ struct MetricsLiveTests {
     @Test func scrapeIsPrometheusTextAndCountsRequestsExactly() async throws {
         let metrics = AxonMetrics()
         try await withInstrumentedDaemon(metrics: metrics) { port in
-            let scrape = try await onThread {
+            let (scrape, polls) = try await onThread {
                 let c = try TestConnection(port: port)
-                for _ in 0..<5 { _ = try c.request("GET", "/healthz") }
+                // An async route is counted by its Task just after the answer is handed over, so
+                // the client can see the answer first: poll (bounded) until the count shows.
                 _ = try c.request("POST", "/debug/echo", body: Array("hello".utf8))
+                var polls = 0
+                while polls < 500 {
+                    polls += 1
+                    let text = try c.request("GET", "/metrics").text
+                    if text.contains(#"axon_http_requests_total{route="/debug/echo",method="POST",status="200"} 1"#) { break }
+                }
+                for _ in 0..<5 { _ = try c.request("GET", "/healthz") }
                 _ = try c.request("DELETE", "/healthz")
                 _ = try c.request("GET", "/no/such/path")
-                return try c.request("GET", "/metrics")
+                return (try c.request("GET", "/metrics"), polls)
             }
             #expect(scrape.status == 200)
             #expect(scrape.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
@@ -270,7 +278,7 @@ struct MetricsLiveTests {
             #expect(text.contains("axon_http_requests_in_flight 1.0"))
 
             let second = try await onThread { try TestConnection(port: port).request("GET", "/metrics") }
-            #expect(lines(second.text).contains(#"axon_http_requests_total{route="/metrics",method="GET",status="200"} 1"#))
+            #expect(lines(second.text).contains(#"axon_http_requests_total{route="/metrics",method="GET",status="200"} \#(polls + 1)"#))
         }
     }
 

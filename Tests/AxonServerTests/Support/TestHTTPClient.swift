@@ -65,9 +65,10 @@ final class TestConnection: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
-            let code = errno
-            close(fd)
-            throw TestClientError.connect(port: port, errno: code)
+            // No close here: every stored property is set, so deinit runs when init throws and
+            // closes fd. Closing it twice closed whatever descriptor another test had opened
+            // under the same number meanwhile (seen as EBADF in unrelated tests).
+            throw TestClientError.connect(port: port, errno: errno)
         }
     }
 
