@@ -206,3 +206,34 @@ struct AuthLiveTests {
         }
     }
 }
+
+@Suite("Tokens on the daemon's real routes")
+struct DaemonAuthTests {
+    @Test("with tokens configured, POST /train needs the admin token: 401 without, 403 with the read token")
+    func trainNeedsTheAdminToken() async throws {
+        let state = try StoreTemporaryDirectory()
+        let read = "read-token-0123456789", admin = "admin-token-0123456789"
+        let daemon = await loadedDaemon(stateDirectory: state.path) { configuration in
+            configuration.http.access.readToken = read
+            configuration.http.access.adminToken = admin
+        }
+        var http = testConfiguration(maxBodyBytes: 1 << 20)
+        http.access = daemon.configuration.http.access
+        let body = Array(#"{"model": "m", "inputs": [[0], [1], [2], [3]], "targets": [0, 1, 0, 1], "epochs": 1}"#.utf8)
+        try await withServer(router: daemon.makeRouter(), configuration: http) { _, port in
+            let (missing, wrongScope, granted) = try await onThread {
+                let headers = [("Content-Type", "application/json")]
+                let missing = try TestConnection(port: port).request("POST", "/train", headers: headers, body: body)
+                let wrongScope = try TestConnection(port: port).request(
+                    "POST", "/train", headers: headers + [("Authorization", "Bearer \(read)")], body: body)
+                let granted = try TestConnection(port: port).request(
+                    "POST", "/train?wait=true", headers: headers + [("Authorization", "Bearer \(admin)")], body: body)
+                return (missing, wrongScope, granted)
+            }
+            #expect(missing.status == 401)
+            #expect(missing.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+            #expect(wrongScope.status == 403)
+            #expect(granted.status == 200, "\(granted.text)")
+        }
+    }
+}
