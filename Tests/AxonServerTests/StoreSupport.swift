@@ -13,7 +13,7 @@ final class StoreTemporaryDirectory: Sendable {
     init() throws {
         var template = Array("/tmp/axon-store-test-XXXXXX".utf8CString)
         guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StoreTestFailure("mkdtemp failed: errno \(errno)")
+            throw TestFailure("mkdtemp failed: errno \(errno)")
         }
         path = String(cString: created)
     }
@@ -22,11 +22,6 @@ final class StoreTemporaryDirectory: Sendable {
         // Test clean-up only (may hold a read-only mount's leftovers): a recursive remove.
         _ = system("rm -rf '\(path)'")
     }
-}
-
-struct StoreTestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 enum StoreFixtures {
@@ -92,7 +87,7 @@ func runCheckpointStress(_ arguments: [String]) throws -> String {
         }
     }
     guard let executable else {
-        throw StoreTestFailure("checkpoint-stress not found near the test binary; run `swift build` or set AXON_CHECKPOINT_STRESS")
+        throw TestFailure("checkpoint-stress not found near the test binary; run `swift build` or set AXON_CHECKPOINT_STRESS")
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -104,7 +99,7 @@ func runCheckpointStress(_ arguments: [String]) throws -> String {
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
     guard process.terminationStatus == 0 else {
-        throw StoreTestFailure("checkpoint-stress \(arguments) exited \(process.terminationStatus): \(text)")
+        throw TestFailure("checkpoint-stress \(arguments) exited \(process.terminationStatus): \(text)")
     }
     return text
 }

@@ -250,7 +250,7 @@ struct StoreTests {
     func diskFullKeepsServing() async throws {
         let directory = try StoreTemporaryDirectory()
         guard mount("tmpfs", directory.path, "tmpfs", 0, "size=256k") == 0 else {
-            throw StoreTestFailure("mount tmpfs failed: errno \(errno)")
+            throw TestFailure("mount tmpfs failed: errno \(errno)")
         }
         defer { umount2(directory.path, Int32(MNT_DETACH)) }
         let store = await Self.loadedStore(directory)
