@@ -11,7 +11,7 @@ struct APIErrorTests {
     /// A daemon with one 4-input classifier "m", 4 rows per request at most and no room in the
     /// training queue, so every error class is reachable without training.
     func withErrorServer(_ body: (Int) async throws -> Void) async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let daemon = await loadedDaemon(stateDirectory: directory.path) { configuration in
             configuration.limits.maxRowsPerRequest = 4
             configuration.limits.maxQueuedJobs = 0
@@ -151,7 +151,7 @@ struct APIErrorTests {
     }
 
     @Test func cancellingAFinishedJobAnswersItsState() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let daemon = await loadedDaemon(stateDirectory: directory.path)
         try await withAPIServer(daemon) { port in
             let body = #"{"model":"tiny","inputs":[[0],[1],[2],[3]],"targets":[0,1,0,1],"epochs":2,"validation_split":0}"#

@@ -7,7 +7,7 @@ import Testing
 @Suite("Inference protocols")
 struct APIProtocolTests {
     func withModel(_ body: (Int) async throws -> Void) async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let daemon = await loadedDaemon(stateDirectory: directory.path)
         try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
         try await withAPIServer(daemon, body)

@@ -211,7 +211,7 @@ struct AuthLiveTests {
 struct DaemonAuthTests {
     @Test("with tokens configured, POST /train needs the admin token: 401 without, 403 with the read token")
     func trainNeedsTheAdminToken() async throws {
-        let state = try StoreTemporaryDirectory()
+        let state = try TemporaryDirectory()
         let read = "read-token-0123456789", admin = "admin-token-0123456789"
         let daemon = await loadedDaemon(stateDirectory: state.path) { configuration in
             configuration.http.access.readToken = read

@@ -17,7 +17,7 @@ struct JobsTests {
     }
 
     @Test func oneSlotQueuesTheRestAndCancelStopsBoth() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
         let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
@@ -40,7 +40,7 @@ struct JobsTests {
     }
 
     @Test func aFullQueueRefusesWithTheLimitKey() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
         let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 1, logger: quietLogger)
@@ -61,7 +61,7 @@ struct JobsTests {
     /// Two schedulers over two stores on one state directory stand for two replicas: while one
     /// trains model "m", the other's job for "m" waits at epoch 0, then trains once it is free.
     @Test func replicasTrainAModelOneAtATime() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let storeA = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         let storeB = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await storeA.load()
@@ -89,7 +89,7 @@ struct JobsTests {
     }
 
     @Test func aLockHeldPastTheTimeoutFailsTheJobNamingTheModel() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
         let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))
@@ -108,7 +108,7 @@ struct JobsTests {
     }
 
     @Test func aJobWaitingForTheLockCanBeCancelled() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
         let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))

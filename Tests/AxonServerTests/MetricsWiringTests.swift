@@ -39,7 +39,7 @@ struct MetricsWiringTests {
     }
 
     @Test func trainingAndPredictionsMoveTheirFamilies() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let daemon = await loadedDaemon(stateDirectory: directory.path)
         try await withAPIServer(daemon) { port in
             let job = try await trainAndPredict(port)
@@ -93,7 +93,7 @@ struct MetricsWiringTests {
     }
 
     @Test func aRestartCountsTheModelsAndVersionsItLoads() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let first = await loadedDaemon(stateDirectory: directory.path)
         try await withAPIServer(first) { port in _ = try await trainAndPredict(port) }
         let second = await loadedDaemon(stateDirectory: directory.path)
@@ -104,7 +104,7 @@ struct MetricsWiringTests {
     }
 
     @Test func disabledMetricsRecordNothing() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let daemon = await loadedDaemon(stateDirectory: directory.path) { $0.metrics.enabled = false }
         try await withAPIServer(daemon) { port in _ = try await trainAndPredict(port) }
         let lines = scrape(daemon)

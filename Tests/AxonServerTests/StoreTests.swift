@@ -10,7 +10,7 @@ import Testing
 
 @Suite("ModelStore")
 struct StoreTests {
-    static func loadedStore(_ directory: StoreTemporaryDirectory, retained: Int = 5, maxModels: Int = 1_000) async -> ModelStore {
+    static func loadedStore(_ directory: TemporaryDirectory, retained: Int = 5, maxModels: Int = 1_000) async -> ModelStore {
         let store = ModelStore(stateDirectory: directory.path, retainedVersions: retained, maxModels: maxModels, logger: quietLogger)
         await store.load()
         return store
@@ -35,7 +35,7 @@ struct StoreTests {
 
     @Test("install persists first, then serves the new version")
     func installServes() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         #expect(store.current("iris") == nil)
         let first = try await store.install(name: "iris", model: StoreFixtures.model(seed: 1), metadata: StoreFixtures.metadata())
@@ -57,7 +57,7 @@ struct StoreTests {
 
     @Test("readers on many threads during installs see whole versions, never a mix or a step back")
     func concurrentReadersSeeWholeSnapshots() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory, retained: 3)
         let installs: UInt64 = 40
         let expected = try (1...installs).map { try StoreFixtures.model(seed: $0).parameters }
@@ -123,7 +123,7 @@ struct StoreTests {
 
     @Test("a new store on the same directory predicts bit for bit the same")
     func restartIsBitIdentical() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let (model, state, training) = try StoreFixtures.trained()
         let metadata = StoreFixtures.metadata(training: training)
         let rows = try StoreFixtures.rows(50, seed: 99)
@@ -147,7 +147,7 @@ struct StoreTests {
 
     @Test("loading many models decodes them on every core and serves each one")
     func loadsManyModels() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let path = directory.path
         // More than 64 models per core, so the load splits the decoding across workers.
         let count = 64 * max(2, ProcessInfo.processInfo.activeProcessorCount) + 3
@@ -164,7 +164,7 @@ struct StoreTests {
 
     @Test("a corrupt current file is quarantined and the previous version serves")
     func corruptFileFallsBack() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let v1 = try StoreFixtures.model(seed: 1)
         do {
             let store = await Self.loadedStore(directory)
@@ -193,7 +193,7 @@ struct StoreTests {
 
     @Test("an intact file that is not a valid model is skipped without quarantine; the previous version serves")
     func invalidModelFallsBack() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let v1 = try StoreFixtures.model(seed: 1)
         do {
             let store = await Self.loadedStore(directory)
@@ -211,7 +211,7 @@ struct StoreTests {
 
     @Test("a failed commit throws, is logged, and the previous version keeps serving")
     func failedCommitKeepsServing() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let capture = LogCapture()
         let store = ModelStore(stateDirectory: directory.path, logger: capture.logger)
         await store.load()
@@ -240,7 +240,7 @@ struct StoreTests {
     /// Mounting a tiny tmpfs needs root with CAP_SYS_ADMIN; elsewhere the EISDIR test above
     /// covers the same path without a real full disk.
     static let canMountTmpfs: Bool = {
-        guard geteuid() == 0, let probe = try? StoreTemporaryDirectory() else { return false }
+        guard geteuid() == 0, let probe = try? TemporaryDirectory() else { return false }
         guard mount("tmpfs", probe.path, "tmpfs", 0, "size=64k") == 0 else { return false }
         umount(probe.path)
         return true
@@ -248,7 +248,7 @@ struct StoreTests {
 
     @Test("a full disk (ENOSPC) answers 507, leaves no temporary, and the old version serves", .enabled(if: canMountTmpfs))
     func diskFullKeepsServing() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         guard mount("tmpfs", directory.path, "tmpfs", 0, "size=256k") == 0 else {
             throw TestFailure("mount tmpfs failed: errno \(errno)")
         }
@@ -293,7 +293,7 @@ struct StoreTests {
 
     @Test("rollback serves a retained version, persists it, and new versions keep counting up")
     func rollback() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         for seed: UInt64 in 1...3 {
             try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
@@ -313,7 +313,7 @@ struct StoreTests {
 
     @Test("delete removes the model from memory and disk")
     func delete() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         try await store.install(name: "gone", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         try await store.install(name: "kept", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
@@ -331,7 +331,7 @@ struct StoreTests {
 
     @Test("retention keeps the newest K versions and always the current one")
     func retention() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory, retained: 2)
         for seed: UInt64 in 1...4 {
             try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
@@ -346,7 +346,7 @@ struct StoreTests {
 
     @Test("versions lists metadata; an older version loads on demand, verified and cached")
     func versionsAndOlderModels() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         for seed: UInt64 in 1...3 {
             try await store.install(
@@ -370,7 +370,7 @@ struct StoreTests {
 
     @Test("a corrupt older version asked for by number is quarantined and reported")
     func corruptOlderVersion() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         for seed: UInt64 in 1...2 {
             try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
@@ -394,7 +394,7 @@ struct StoreTests {
 
     @Test("invalid names are refused with 400 naming the rule", arguments: ["", ".hidden", "a/b", "x y", String(repeating: "n", count: 65), "ü"])
     func invalidNames(name: String) async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         let error = await Self.storeError {
             try await store.install(name: name, model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
@@ -412,7 +412,7 @@ struct StoreTests {
 
     @Test("valid names of every allowed character work")
     func validNames() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         for name in ["a", "A-z_0.9", "model.v2", String(repeating: "n", count: 64), "x."] {
             try await store.install(name: name, model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
@@ -422,7 +422,7 @@ struct StoreTests {
 
     @Test("limits.max_models bounds new models but not new versions")
     func maxModels() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory, maxModels: 2)
         try await store.install(name: "a", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         try await store.install(name: "b", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
@@ -469,7 +469,7 @@ struct StoreTests {
 
     @Test("refresh picks up versions, rollbacks, new and deleted models written by another store")
     func refreshSeesOtherWriters() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let writer = await Self.loadedStore(directory)
         try await writer.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         let reader = await Self.loadedStore(directory)
@@ -497,7 +497,7 @@ struct StoreTests {
 
     @Test("a corrupt file written by another process never replaces the serving version")
     func refreshIgnoresCorruptFiles() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = await Self.loadedStore(directory)
         let v1 = try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         let disk = StateDirectory(root: directory.path)
@@ -514,7 +514,7 @@ struct StoreTests {
 
     @Test("a lasting problem is logged by the first rescan only")
     func watchLogsLastingProblemsOnce() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let capture = LogCapture()
         let store = ModelStore(stateDirectory: directory.path, logger: capture.logger)
         await store.load()
@@ -531,7 +531,7 @@ struct StoreTests {
 
     @Test("watch mode swaps in a version another store wrote and stops when cancelled")
     func watchLoop() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let writer = await Self.loadedStore(directory)
         try await writer.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         let watcher = await Self.loadedStore(directory)
@@ -546,7 +546,7 @@ struct StoreTests {
 
     @Test("watch mode serves exactly the model a second process committed")
     func watchSeesSecondProcess() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let watcher = await Self.loadedStore(directory)
         let task = Task { await watcher.watch(every: .milliseconds(5)) }
         let path = directory.path
@@ -579,7 +579,7 @@ struct StoreTests {
 
     @Test("the store service loads, then marks ready, and stops on graceful shutdown")
     func serviceMarksReadyAfterLoad() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let store = await Self.loadedStore(directory)
             try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))

@@ -10,7 +10,7 @@ struct WalkthroughTests {
     static let irisRow = "[5.1,3.5,1.4,0.2]"
 
     @Test func walkthrough() async throws {
-        let directory = try StoreTemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let contract = try OpenAPIContract()
         func conforms(_ response: TestResponse, _ method: String, _ template: String) {
             let problems = contract.problems(response, method: method, template: template)
