@@ -32,8 +32,7 @@ public struct Daemon: Sendable {
         self.notifier = notifier
         let metrics = metrics ?? AxonMetrics(configuration: configuration.metrics)
         self.metrics = metrics
-        // With metrics off nothing records: the store, jobs and routes get no instance.
-        let recorder = metrics.configuration.enabled ? metrics : nil
+        let recorder = Self.recorder(metrics)
         readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
         store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
@@ -53,9 +52,14 @@ public struct Daemon: Sendable {
         }
         let context = APIContext(
             store: store, jobs: jobs, limits: configuration.limits,
-            metrics: metrics.configuration.enabled ? metrics : nil)
+            metrics: Self.recorder(metrics))
         APIRoutes.register(on: &router, context: context)
         return router
+    }
+
+    /// With metrics off nothing records: the store, jobs, routes and server get no instance.
+    private static func recorder(_ metrics: AxonMetrics) -> AxonMetrics? {
+        metrics.configuration.enabled ? metrics : nil
     }
 
     /// Runs until SIGTERM or SIGINT, then drains within the drain timeout and returns.
@@ -66,7 +70,7 @@ public struct Daemon: Sendable {
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         let server = HTTPServer(
             configuration: configuration.http, router: makeRouter(), logger: logger,
-            metrics: metrics.configuration.enabled ? metrics.http : nil)
+            metrics: Self.recorder(metrics)?.http)
         try server.start()
         let service = HTTPServerService(
             server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger)
