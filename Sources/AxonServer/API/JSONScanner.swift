@@ -80,9 +80,9 @@ struct JSONScanner {
 
     /// Iterates the elements of an array, calling `element` with each zero-based position.
     mutating func readArray(
-        at path: String, _ element: (inout JSONScanner, Int) throws(APIError) -> Void
+        at path: @autoclosure () -> String, _ element: (inout JSONScanner, Int) throws(APIError) -> Void
     ) throws(APIError) {
-        guard peek() == UInt8(ascii: "[") else { throw typeError(path, expected: "an array") }
+        guard peek() == UInt8(ascii: "[") else { throw typeError(path(), expected: "an array") }
         index += 1
         if peek() == UInt8(ascii: "]") {
             index += 1
@@ -97,7 +97,7 @@ struct JSONScanner {
             case UInt8(ascii: "]"):
                 index += 1
                 return
-            default: throw syntaxError(expected: "',' or ']'", at: "\(path)[\(position - 1)]")
+            default: throw syntaxError(expected: "',' or ']'", at: "\(path())[\(position - 1)]")
             }
         }
     }
@@ -227,7 +227,7 @@ struct JSONScanner {
     }
 
     /// Reads a number, rejecting NaN/Infinity tokens with a message that says so.
-    mutating func readNumber(at path: String) throws(APIError) -> Double {
+    mutating func readNumber(at path: @autoclosure () -> String) throws(APIError) -> Double {
         skipWhitespace()
         let start = index
         var negative = false
@@ -235,14 +235,14 @@ struct JSONScanner {
             negative = true
             index += 1
         }
-        guard index < bytes.count else { throw syntaxError(expected: "a number", at: path) }
+        guard index < bytes.count else { throw syntaxError(expected: "a number", at: path()) }
         let first = bytes[index]
         if first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") || first == UInt8(ascii: "n") && !negative && !isNullAhead() {
-            throw .badRequest("\(path) is \(negative ? "-" : "")\(first == UInt8(ascii: "N") || first == UInt8(ascii: "n") ? "NaN" : "Infinity"); only finite numbers are accepted", code: "non_finite_number")
+            throw .badRequest("\(path()) is \(negative ? "-" : "")\(first == UInt8(ascii: "N") || first == UInt8(ascii: "n") ? "NaN" : "Infinity"); only finite numbers are accepted", code: "non_finite_number")
         }
         guard first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else {
             index = start
-            throw typeError(path, expected: "a number")
+            throw typeError(path(), expected: "a number")
         }
         // Digits accumulate into a 64-bit mantissa; beyond 19 digits or a large exponent the
         // token goes to strtod, which rounds correctly in every case.
@@ -276,7 +276,7 @@ struct JSONScanner {
                 }
                 index += 1
             }
-            guard index > fractionStart else { throw syntaxError(expected: "a digit after '.'", at: path) }
+            guard index > fractionStart else { throw syntaxError(expected: "a digit after '.'", at: path()) }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
@@ -291,7 +291,7 @@ struct JSONScanner {
                 if value < 100_000 { value = value * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
                 index += 1
             }
-            guard index > exponentStart else { throw syntaxError(expected: "a digit in the exponent", at: path) }
+            guard index > exponentStart else { throw syntaxError(expected: "a digit in the exponent", at: path()) }
             exponent += negativeExponent ? -value : value
         }
         var result: Double
@@ -303,7 +303,7 @@ struct JSONScanner {
             result = slowParse(start ..< index)
         }
         guard result.isFinite, abs(result) <= Double(Float.greatestFiniteMagnitude) else {
-            throw .badRequest("\(path) is \(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)), outside the 32-bit float range", code: "non_finite_number")
+            throw .badRequest("\(path()) is \(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)), outside the 32-bit float range", code: "non_finite_number")
         }
         return result
     }
@@ -385,42 +385,55 @@ struct JSONScanner {
         }
         guard depth <= maxDepth else { throw .badRequest("\(path) is nested deeper than \(maxDepth) levels") }
         var shape = [Int](repeating: -1, count: depth)
-        try readTensorLevel(at: path, level: 0, shape: &shape, values: &values, innermost: innermost)
+        // Element paths such as `inputs[3][17]` are only spelled out for an error message:
+        // formatting one per number would cost more than parsing it.
+        var position = [Int](repeating: 0, count: depth)
+        try readTensorLevel(base: path, position: &position, level: 0, shape: &shape, values: &values, innermost: innermost)
         return shape.map { max($0, 0) }
     }
 
+    /// `base` followed by the first `level` indices of `position`, e.g. `inputs[3][17]`.
+    private static func elementPath(_ base: String, _ position: [Int], _ level: Int) -> String {
+        var path = base
+        for index in position.prefix(level) { path += "[\(index)]" }
+        return path
+    }
+
     private mutating func readTensorLevel(
-        at path: String, level: Int, shape: inout [Int], values: inout [Float], innermost: (count: Int, owner: String)?
+        base: String, position: inout [Int], level: Int, shape: inout [Int], values: inout [Float],
+        innermost: (count: Int, owner: String)?
     ) throws(APIError) {
         if level == shape.count {
             guard peek() != UInt8(ascii: "[") else {
-                throw .badRequest("\(path) is an array; expected a number like its siblings", code: "ragged_array")
+                throw .badRequest("\(Self.elementPath(base, position, level)) is an array; expected a number like its siblings", code: "ragged_array")
             }
-            values.append(Float(try readNumber(at: path)))
+            values.append(Float(try readNumber(at: Self.elementPath(base, position, level))))
             return
         }
         guard peek() == UInt8(ascii: "[") else {
+            let path = Self.elementPath(base, position, level)
             if peek().map({ $0 == UInt8(ascii: "-") || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }) == true {
                 throw .badRequest("\(path) is a number; expected an array like its siblings", code: "ragged_array")
             }
             throw typeError(path, expected: "an array of numbers")
         }
         var count = 0
-        try readArray(at: path) { (scanner, position) throws(APIError) in
+        try readArray(at: Self.elementPath(base, position, level)) { (scanner, index) throws(APIError) in
+            position[level] = index
             try scanner.readTensorLevel(
-                at: "\(path)[\(position)]", level: level + 1, shape: &shape, values: &values, innermost: innermost)
-            count = position + 1
+                base: base, position: &position, level: level + 1, shape: &shape, values: &values, innermost: innermost)
+            count = index + 1
         }
         if level == shape.count - 1, let innermost, level > 0 || shape.count == 1, count != innermost.count {
             // Well-formed, but wrong for the model: 422, as when the width is checked after parsing.
             throw APIError(
                 status: .unprocessableContent, code: "shape_mismatch",
-                message: "\(path) has \(count) values; \(innermost.owner) expects \(innermost.count)")
+                message: "\(Self.elementPath(base, position, level)) has \(count) values; \(innermost.owner) expects \(innermost.count)")
         }
         if shape[level] < 0 {
             shape[level] = count
         } else if shape[level] != count {
-            throw .badRequest("\(path) has \(count) values; its first sibling has \(shape[level])", code: "ragged_array")
+            throw .badRequest("\(Self.elementPath(base, position, level)) has \(count) values; its first sibling has \(shape[level])", code: "ragged_array")
         }
     }
 }
