@@ -16,6 +16,13 @@
  * last one; so a responder never touches freed memory even if libmicrohttpd completes the
  * request the instant it is resumed, and a late answer after a forced 503 is still safe.
  *
+ * Accepting: the shim owns the listening socket and one acceptor thread, which hands each
+ * connection to libmicrohttpd with MHD_add_connection. libmicrohttpd then spreads connections
+ * over its pool by descriptor number, so consecutive connections alternate between threads.
+ * With its own listening socket in every worker's epoll set, whichever worker woke first
+ * accepted the whole burst: wrk's 16 connections were seen split 16/0 and 13/3 over two
+ * threads, which left one thread idle and doubled the tail latency of the other.
+ *
  * Locks: the request lock guards state and answer; the server lock guards the list of
  * suspended requests. The only nesting is request lock -> server lock (in the final call);
  * hs_server_stop takes them one at a time, never nested.
@@ -83,7 +90,9 @@ struct hs_server {
     void *context;
     uint64_t max_body_bytes;
     uint16_t port;
-    int listen_fd;
+    int listen_fd;                  /* ours, not libmicrohttpd's: see accept_loop */
+    pthread_t acceptor;
+    bool acceptor_running;
     atomic_bool draining;
     atomic_uint_fast64_t active;    /* URI seen, not yet completed */
     atomic_uint_fast64_t suspended; /* suspended, not yet re-entered and queued */
@@ -437,22 +446,93 @@ static int make_fallback(unsigned int status, const char *content_type, const ch
     return 0;
 }
 
+/* Accepts until the listening socket is shut down (accept then fails with EINVAL). */
+static void *accept_loop(void *argument) {
+    hs_server *s = argument;
+    for (;;) {
+        struct sockaddr_storage peer;
+        socklen_t length = sizeof peer;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            /* On refusal (connection limit, no memory) libmicrohttpd closes fd itself. */
+            (void)MHD_add_connection(s->daemon, fd, (const struct sockaddr *)&peer, length);
+            continue;
+        }
+        switch (errno) {
+        case EINTR:
+        case ECONNABORTED:
+        case EAGAIN:
+        case EPROTO:
+            continue;
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+            /* Out of descriptors or memory: pending connections wait in the backlog
+             * rather than the thread spinning on the same error. */
+            sleep_ms(10);
+            continue;
+        default:
+            return NULL;
+        }
+    }
+}
+
+/* Stops accepting: the blocked accept returns, the thread ends and the port refuses new
+ * connections. libmicrohttpd never saw the listening socket, so it can be closed at once. */
+static void stop_accepting(hs_server *s) {
+    if (!s->acceptor_running) return;
+    (void)shutdown(s->listen_fd, SHUT_RDWR);
+    pthread_join(s->acceptor, NULL);
+    s->acceptor_running = false;
+    close(s->listen_fd);
+    s->listen_fd = -1;
+}
+
+static int open_listener(const struct sockaddr_storage *address, socklen_t length, int *out) {
+    int fd = socket(address->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int on = 1;
+    /* As libmicrohttpd does for its own socket: a restart can bind while old connections
+     * sit in TIME_WAIT; IPv6 stays IPv6-only, like MHD_USE_IPv6 without dual stack. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (address->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+        bind(fd, (const struct sockaddr *)address, length) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int error = errno;
+        close(fd);
+        return error == EADDRINUSE || error == EACCES || error == EADDRNOTAVAIL ? -EADDRINUSE : -error;
+    }
+    *out = fd;
+    return 0;
+}
+
+static uint16_t bound_port(int fd) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return 0;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+}
+
 int hs_server_start(const hs_config *config, hs_handler handler, void *context, hs_server **out) {
     if (config == NULL || handler == NULL || out == NULL || config->threads < 1 || config->threads > 1024)
         return -EINVAL;
 
     struct sockaddr_storage address;
     memset(&address, 0, sizeof address);
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
+    socklen_t address_length;
     const char *host = config->host != NULL ? config->host : "127.0.0.1";
     struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(config->port);
+        address_length = sizeof *v4;
     } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(config->port);
+        address_length = sizeof *v6;
         flags |= MHD_USE_IPv6;
     } else {
         return -EINVAL;
@@ -494,7 +574,6 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
 
     struct MHD_OptionItem options[10];
     int n = 0;
-    options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
     if (config->threads > 1)
@@ -513,14 +592,26 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
 
     /* MHD_start_daemon is variadic, which is why this shim exists; MHD_OPTION_ARRAY keeps
      * the option list data instead of code. No MHD_USE_ERROR_LOG: the shim never prints. */
-    s->daemon = MHD_start_daemon(flags, config->port, NULL, NULL, on_access, s,
+    rc = open_listener(&address, address_length, &s->listen_fd);
+    if (rc != 0) {
+        free_server(s);
+        return rc;
+    }
+    s->port = bound_port(s->listen_fd);
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
                                  MHD_OPTION_ARRAY, options, MHD_OPTION_END);
     if (s->daemon == NULL) {
+        close(s->listen_fd);
         free_server(s);
         return -EADDRINUSE;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info != NULL ? info->port : config->port;
+    if (pthread_create(&s->acceptor, NULL, accept_loop, s) != 0) {
+        MHD_stop_daemon(s->daemon);
+        close(s->listen_fd);
+        free_server(s);
+        return -ENOMEM;
+    }
+    s->acceptor_running = true;
     *out = s;
     return 0;
 }
@@ -590,8 +681,7 @@ int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned in
     if (!atomic_load(&s->draining)) {
         /* Stop accepting first, so the Connection: close answers below make clients
          * reconnect into a refused port rather than into a backlog nobody accepts. */
-        s->listen_fd = (int)MHD_quiesce_daemon(s->daemon);
-        if (s->listen_fd >= 0) (void)shutdown(s->listen_fd, SHUT_RDWR);
+        stop_accepting(s);
         atomic_store(&s->draining, true);
     }
     uint64_t deadline = hs_monotonic_ns() + (uint64_t)drain_timeout_ms * 1000000u;
@@ -602,11 +692,9 @@ int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned in
      * request counts as suspended until MHD re-entered the handler and queued its answer. */
     uint64_t grace = hs_monotonic_ns() + 1000000000u;
     if (!wait_for_zero(&s->suspended, grace) || !wait_for_zero(&s->resuming, grace)) return -EBUSY;
+    stop_accepting(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
-    /* The quiesced listen socket is ours, but may only be closed after the threads stopped. */
-    if (s->listen_fd >= 0) close(s->listen_fd);
-    s->listen_fd = -1;
     s->stopped = true;
     return 0;
 }

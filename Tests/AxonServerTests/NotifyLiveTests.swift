@@ -4,7 +4,7 @@ import Testing
 @testable import AxonServer
 
 /// Plays systemd: a datagram socket that `NOTIFY_SOCKET` points at. Used from one thread at a time.
-private final class NotifySocket: @unchecked Sendable {
+final class NotifySocket: @unchecked Sendable {
     let fd: Int32
     let path: String
 
