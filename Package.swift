@@ -59,9 +59,11 @@ let package = Package(
             ]
         ),
         // Second process for the checkpoint crash-safety and watch tests.
-        .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint", "ModelKit"]),
+        .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint", "ModelKit", "StressFixture"]),
+        // What checkpoint-stress writes, shared with the tests that verify it.
+        .target(name: "StressFixture", dependencies: ["Checkpoint"]),
         .testTarget(name: "ModelKitTests", dependencies: ["ModelKit"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit", "StressFixture"]),
         .testTarget(
             name: "AxonServerTests",
             dependencies: [

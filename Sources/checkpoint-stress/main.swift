@@ -24,22 +24,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import ModelKit
-
-/// The checkpoint for commit `seq` of `model`; CheckpointTests recomputes it to verify files.
-func stressCheckpoint(model: String, seq: UInt64, floats: Int) -> CheckpointFile {
-    // Cheap to build (the child must spend its time writing, not computing), yet every block
-    // of 1,024 values differs between commits, so a mixed-up or torn file cannot match.
-    var values = [Float](repeating: Float(seq % 1000) / 7, count: floats)
-    for index in stride(from: 0, to: floats, by: 1024) { values[index] = Float(seq &* 31 &+ UInt64(index)) }
-    let bias = (0..<8).map { Float(seq % 97) + Float($0) }
-    let metadata = #"{"model":"\#(model)","seq":\#(seq)}"#
-    return CheckpointFile(
-        metadata: Array(metadata.utf8),
-        tensors: [
-            Tensor(name: "weight", shape: [floats], values: values),
-            Tensor(name: "bias", shape: [8], values: bias),
-        ])
-}
+import StressFixture
 
 /// Writes one line straight to fd 1: the parent must see it even if SIGKILL follows at once.
 func report(_ line: String) {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Checkpoint
+import StressFixture
 import Testing
 
 @Suite("State directory")
