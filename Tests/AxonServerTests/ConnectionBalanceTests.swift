@@ -23,22 +23,14 @@ private func watchedConnections(pid: Int32) throws -> [Int: Int] {
 struct ConnectionBalanceTests {
     @Test("8 connections opened at once reach a 2-thread daemon as 4 and 4")
     func burstIsBalanced() async throws {
-        let axond = try Subprocess.builtProduct("axond")
         let state = try TemporaryDirectory()
         defer { state.remove() }
-        let socket = try NotifySocket()
-        let process = try Subprocess(
-            axond,
-            ["serve", "--port", "0", "--threads", "2", "--state-dir", state.path, "--log-level", "warning", "--no-access-log"],
-            environment: ["NOTIFY_SOCKET": socket.path])
+        let daemon = try await NotifiedDaemon.start(state: state.path, ["--threads", "2"])
+        let (process, port) = (daemon.process, daemon.port)
         defer {
             kill(process.pid, SIGTERM)
             _ = try? process.wait()
         }
-        let untilReady = try await onThread { try socket.receive(until: "READY=1") }
-        let listening = try #require(
-            untilReady.joined().first { $0.hasPrefix("STATUS=listening on 127.0.0.1:") }, "\(untilReady)")
-        let port = try #require(Int(listening.split(separator: ":").last ?? ""))
 
         let before = try watchedConnections(pid: process.pid)
         // All connected before any request: they wait in the backlog together, the case in

@@ -51,24 +51,40 @@ final class NotifySocket: @unchecked Sendable {
     }
 }
 
+/// The real axond under a fake systemd: it binds port 0 and reports the port in a STATUS line
+/// before READY=1, which is how a test learns it without polling.
+struct NotifiedDaemon {
+    let process: Subprocess
+    let socket: NotifySocket
+    let port: Int
+    /// The datagrams up to and including READY=1.
+    let untilReady: [[String]]
+
+    static func start(
+        state: String, _ arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws -> NotifiedDaemon {
+        let socket = try NotifySocket()
+        let process = try Subprocess(
+            try Subprocess.builtProduct("axond"),
+            ["serve", "--port", "0", "--state-dir", state, "--log-level", "warning", "--no-access-log"] + arguments,
+            environment: environment.merging(["NOTIFY_SOCKET": socket.path]) { _, notify in notify })
+        let untilReady = try await onThread { try socket.receive(until: "READY=1") }
+        let listening = try #require(
+            untilReady.joined().first { $0.hasPrefix("STATUS=listening on 127.0.0.1:") }, "\(untilReady)")
+        let port = try #require(Int(listening.split(separator: ":").last ?? ""))
+        return NotifiedDaemon(process: process, socket: socket, port: port, untilReady: untilReady)
+    }
+}
+
 @Suite("systemd notify: the real axond under a fake systemd")
 struct NotifyLiveTests {
     @Test("READY=1 only once the port answers, WATCHDOG=1 heartbeats, STOPPING=1 on SIGTERM, exit 0")
     func lifecycle() async throws {
-        let axond = try Subprocess.builtProduct("axond")
         let state = try TemporaryDirectory()
         defer { state.remove() }
-        let socket = try NotifySocket()
-        let process = try Subprocess(
-            axond,
-            ["serve", "--port", "0", "--state-dir", state.path, "--log-level", "warning", "--no-access-log", "--drain-timeout", "2"],
-            environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "200000"])
-
-        let untilReady = try await onThread { try socket.receive(until: "READY=1") }
-        // The daemon reports its bound address before READY=1; with port 0 that is how we learn it.
-        let listening = try #require(
-            untilReady.joined().first { $0.hasPrefix("STATUS=listening on 127.0.0.1:") }, "\(untilReady)")
-        let port = try #require(Int(listening.split(separator: ":").last ?? ""))
+        let daemon = try await NotifiedDaemon.start(
+            state: state.path, ["--drain-timeout", "2"], environment: ["WATCHDOG_USEC": "200000"])
+        let (process, socket, port) = (daemon.process, daemon.socket, daemon.port)
         let ready = try await onThread { try TestConnection(port: port).request("GET", "/readyz") }
         #expect(ready.status == 200)
 
