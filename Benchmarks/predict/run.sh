@@ -3,7 +3,10 @@
 # method of ../shared/peers/bench_predict.sh (wrk -t2 -c16 -d10s --latency, post.lua, single-row
 # raw digits requests), then predictions while a training job runs at full speed.
 #
-#   Benchmarks/predict/run.sh [-d SECONDS] [-r REPS] [--no-peers]
+#   Benchmarks/predict/run.sh [-d SECONDS] [-r REPS] [--no-peers] [--quiet-max SECONDS]
+#
+# Before every wrk round, Axon's and the peers' alike, it waits up to --quiet-max seconds (5)
+# for the machine to be under 10% busy (the peers' sysnoise.py).
 #
 # Steps:
 #   1. release axond on 127.0.0.1:$PORT (state in a temp dir, access log off), trains
@@ -25,11 +28,13 @@ PORT="${PORT:-8090}"
 DURATION=10
 REPS=3
 PEER_RUN=1
+QUIET_MAX=5
 while [ $# -gt 0 ]; do
   case "$1" in
     -d) DURATION="$2"; shift 2 ;;
     -r) REPS="$2"; shift 2 ;;
     --no-peers) PEER_RUN=0; shift ;;
+    --quiet-max) QUIET_MAX="$2"; shift 2 ;;
     *) echo "unknown arg $1" >&2; exit 2 ;;
   esac
 done
@@ -67,13 +72,22 @@ json.dump({"inputs": [{"name": "input", "shape": [1, len(row)], "datatype": "FP3
 PYEOF
 curl -sf -X POST "$BASE/predict" -H 'Content-Type: application/json' --data-binary @"$OUT/predict_1.json" > "$OUT/sanity.json"
 
+# Server CPU seconds (user + system) so far, from /proc: CPU per request does not depend on how
+# much of the 2 cores wrk and other jobs take, unlike requests/s and the tail.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.4f", ($14 + $15) / hz }' "/proc/$AXON_PID/stat"; }
+
 run_wrk() {  # $1 name $2 url $3 body $4 rep
-  local out="$OUT/$1.$4.txt"
+  local out="$OUT/$1.$4.txt" cpu_before cpu_after
+  # As bench_predict.sh does before each peer round: wait (bounded) for a quiet machine.
+  "$VENV/bin/python" "$PEERS/sysnoise.py" wait --max "$QUIET_MAX" > /dev/null || true
+  cpu_before=$(server_cpu)
   BODY_FILE="$3" timeout $((DURATION + 20)) wrk -t2 -c16 -d"${DURATION}s" --latency --timeout 5s \
     -s "$PEERS/post.lua" "$2" > "$out" 2>&1 || true
-  "$VENV/bin/python" - "$1" "$4" "$out" <<'PYEOF' | tee -a "$RESULTS"
+  cpu_after=$(server_cpu)
+  "$VENV/bin/python" - "$1" "$4" "$out" "$cpu_before" "$cpu_after" <<'PYEOF' | tee -a "$RESULTS"
 import json, re, sys
 name, rep, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cpu_seconds = float(sys.argv[5]) - float(sys.argv[4])
 txt = open(path).read()
 m = re.search(r"LUA_SUMMARY (.*)", txt)
 kv = dict(p.split("=") for p in m.group(1).split()) if m else {}
@@ -82,7 +96,8 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", txt)
 errors = sum(int(kv.get(k, 0)) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
 print(json.dumps({"server": name, "rep": rep, "rps": float(rps.group(1)) if rps else None,
                   "p50_ms": int(kv.get("p50_us", 0)) / 1000, "p99_ms": int(kv.get("p99_us", 0)) / 1000,
-                  "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors}))
+                  "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors,
+                  "server_cpu_us_per_request": round(cpu_seconds * 1e6 / int(kv["requests"]), 1) if kv.get("requests") else None}))
 PYEOF
 }
 
@@ -110,7 +125,7 @@ kill -TERM "$AXON_PID"; wait "$AXON_PID" 2>/dev/null || true; AXON_PID=""
 if [ "$PEER_RUN" = 1 ]; then
   log "peers (bench_predict.sh)"
   PEERS_VENV="$VENV" PEERS_DATA="$DATA" bash "$PEERS/bench_predict.sh" -d "$DURATION" -r "$REPS" \
-    --servers fastapi-async,mlserver-pw0 --out "$OUT/peers" --quiet-max 5 > /dev/null 2>"$OUT/peers.log" || true
+    --servers fastapi-async,mlserver-pw0 --out "$OUT/peers" --quiet-max "$QUIET_MAX" > /dev/null 2>"$OUT/peers.log" || true
   "$VENV/bin/python" - "$OUT/peers/serve.jsonl" <<'PYEOF' | tee -a "$RESULTS"
 import json, sys
 for line in open(sys.argv[1]):
@@ -128,9 +143,14 @@ by = {}
 for r in rows: by.setdefault(r["server"], []).append(r)
 med = {k: {m: statistics.median([x[m] for x in v if x[m] is not None]) for m in ("rps", "p50_ms", "p99_ms")} for k, v in by.items()}
 fails = {k: sum(x["non2xx"] + x["socket_errors"] for x in v) for k, v in by.items()}
-print("\nserver                   median rps   p50 ms   p99 ms   failed")
+cpu = {k: statistics.median([x["server_cpu_us_per_request"] for x in v]) for k, v in by.items()
+       if all(x.get("server_cpu_us_per_request") for x in v)}
+print("\nserver                   median rps   p50 ms   p99 ms   p99 range ms   failed   server CPU us/request")
 for k in by:
-    print(f"{k:24s} {med[k]['rps']:10.0f} {med[k]['p50_ms']:8.2f} {med[k]['p99_ms']:8.2f} {fails[k]:8d}")
+    p99s = sorted(x["p99_ms"] for x in by[k] if x["p99_ms"] is not None)
+    spread = f"{p99s[0]:.2f}-{p99s[-1]:.2f}" if p99s else "-"
+    print(f"{k:24s} {med[k]['rps']:10.0f} {med[k]['p50_ms']:8.2f} {med[k]['p99_ms']:8.2f} {spread:>14s} {fails[k]:8d}   "
+          f"{cpu[k] if k in cpu else '-'}")
 peers = [k for k in med if not k.startswith("axon")]
 if peers:
     best = max(peers, key=lambda k: med[k]["rps"])
