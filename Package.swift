@@ -63,11 +63,13 @@ let package = Package(
         // What checkpoint-stress writes, shared with the tests that verify it.
         .target(name: "StressFixture", dependencies: ["Checkpoint"]),
         .testTarget(name: "ModelKitTests", dependencies: ["ModelKit"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit", "StressFixture"]),
+        // Subprocesses, temporary directories and failures, shared by the test targets.
+        .target(name: "TestKit", path: "Tests/TestKit"),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit", "StressFixture", "TestKit"]),
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
-                "AxonServer", "CHTTPShim",
+                "AxonServer", "CHTTPShim", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -3,6 +3,7 @@ import Checkpoint
 import Foundation
 import ModelKit
 import Testing
+import TestKit
 
 /// One test per class of error: each answers its status with a code and a message naming the
 /// field, the expected and the received value.

@@ -2,6 +2,7 @@ import AxonServer
 import Checkpoint
 import Foundation
 import Testing
+import TestKit
 
 /// The request and answer variants of the three inference protocols, on a stored classifier.
 @Suite("Inference protocols")

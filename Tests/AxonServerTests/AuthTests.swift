@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 private let admin = "admin-0123456789abcdef"
 private let reader = "read-0123456789abcdef"

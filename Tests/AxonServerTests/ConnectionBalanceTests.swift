@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 /// The connections each epoll set of process `pid` watches, by epoll descriptor number.
 /// libmicrohttpd gives every polling thread its own epoll set, so this is the per-thread load.

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 /// The training queue: slots, order, cancellation, and that nothing is installed when a job
 /// does not succeed.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 /// The inference, training and store families as the daemon records them: a real training job
 /// and real predictions through the live API, then the exact exposition lines.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 /// Plays systemd: a datagram socket that `NOTIFY_SOCKET` points at. Used from one thread at a time.
 final class NotifySocket: @unchecked Sendable {

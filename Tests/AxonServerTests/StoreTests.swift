@@ -7,6 +7,7 @@ import Foundation
 import ModelKit
 import Synchronization
 import Testing
+import TestKit
 
 @Suite("ModelStore")
 struct StoreTests {

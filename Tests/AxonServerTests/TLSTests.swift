@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 @Suite("HTTPS through libmicrohttpd")
 struct TLSTests {

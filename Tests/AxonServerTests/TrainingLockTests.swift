@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 @Suite("training lock (flock on <state>/locks/<model>.lock)")
 struct TrainingLockTests {

@@ -1,6 +1,7 @@
 import AxonServer
 import Foundation
 import Testing
+import TestKit
 
 /// The README walkthrough (`<!-- api -->`), request by request, against live daemons on
 /// 127.0.0.1:0: train on the shipped CSVs, predict over the three protocols, evaluate,

@@ -4,6 +4,7 @@ import Glibc
 import Checkpoint
 import StressFixture
 import Testing
+import TestKit
 
 @Suite("Crash safety")
 struct CrashSafetyTests {
@@ -33,15 +34,15 @@ struct CrashSafetyTests {
         var lost = 0
 
         for round in 0..<Self.rounds {
-            let child = try ChildProcess(["loop", directory.path, "3", String(Self.floats), String(seq)])
+            let child = try stressChild(["loop", directory.path, "3", String(Self.floats), String(seq)])
             let waitFor = Int.random(in: 0...4, using: &random)
             var lines: [String] = []
-            while lines.count < waitFor, let line = child.readLine() { lines.append(line) }
+            while lines.count < waitFor, let line = try child.readLine() { lines.append(line) }
             // Random extra delay so the kill also lands inside a write, an fsync or a rename.
             usleep(UInt32.random(in: 0...20_000, using: &random))
             child.kill()
-            #expect(child.wait() == 128 + SIGKILL, "round \(round): child must die by SIGKILL, not exit")
-            lines += child.remainingLines()
+            #expect(try child.wait() == 128 + SIGKILL, "round \(round): child must die by SIGKILL, not exit")
+            lines += try child.remainingLines()
 
             for line in lines {
                 let fields = line.split(separator: " ")

@@ -4,6 +4,7 @@ import Glibc
 import Checkpoint
 import StressFixture
 import Testing
+import TestKit
 
 @Suite("Durable writes")
 struct DurableFileTests {
@@ -82,9 +83,9 @@ struct DurableFileTests {
         #expect(first == 1)
         let before = try readFile(state.path(of: model, version: 1))
 
-        let child = try ChildProcess(["commit-limited", directory.path, "limited", "2", "100000", "65536"])
-        let lines = child.remainingLines()
-        #expect(child.wait() == 3)
+        let child = try stressChild(["commit-limited", directory.path, "limited", "2", "100000", "65536"])
+        let lines = try child.remainingLines()
+        #expect(try child.wait() == 3)
         let report = try #require(lines.first)
         #expect(report.contains("write"))
         #expect(report.contains("EFBIG"))

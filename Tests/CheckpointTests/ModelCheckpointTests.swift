@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import ModelKit
 import Testing
+import TestKit
 
 /// The ModelKit <-> checkpoint mapping: everything needed to rebuild and resume a model
 /// survives a save and load exactly, and files that do not describe a valid model are refused

@@ -4,6 +4,7 @@ import Glibc
 import Checkpoint
 import StressFixture
 import Testing
+import TestKit
 
 @Suite("State directory")
 struct StateDirectoryTests {
@@ -319,9 +320,9 @@ struct WatchTests {
 
         // A second process commits a new version of alpha and a new model beta.
         for (model, seq) in [("alpha", "2"), ("beta", "1")] {
-            let child = try ChildProcess(["commit", directory.path, model, seq, "16"])
-            #expect(child.remainingLines().count == 1)
-            #expect(child.wait() == 0)
+            let child = try stressChild(["commit", directory.path, model, seq, "16"])
+            #expect(try child.remainingLines().count == 1)
+            #expect(try child.wait() == 0)
         }
         // A half-written temporary must be ignored.
         try writeFile("\(state.path(of: alpha))/.00000003.axon.tmp-123", [1, 2, 3])

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Checkpoint
+import TestKit
 import Testing
 
 /// Deterministic SplitMix64, so every randomized test replays exactly.
@@ -15,29 +16,6 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-/// A fresh directory under /tmp, removed when the value is dropped.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/axon-checkpoint-test-XXXXXX".utf8CString)
-        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw TestFailure("mkdtemp failed: errno \(errno)")
-        }
-        path = String(cString: created)
-    }
-
-    deinit {
-        // Test clean-up only: a plain recursive remove through the shell is simplest.
-        _ = system("rm -rf '\(path)'")
-    }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// A small realistic checkpoint: metadata JSON, two layers, normalizer statistics, Adam moments.
@@ -109,4 +87,12 @@ func listDirectory(_ path: String) -> [String] {
         if name != "." && name != ".." { names.append(name) }
     }
     return names.sorted()
+}
+
+/// `checkpoint-stress` with `arguments`, its stdout a pipe (`AXON_CHECKPOINT_STRESS` names
+/// another binary).
+func stressChild(_ arguments: [String]) throws -> Subprocess {
+    try Subprocess(
+        Subprocess.builtProduct("checkpoint-stress", override: "AXON_CHECKPOINT_STRESS"), arguments,
+        mergingStandardError: false)
 }
