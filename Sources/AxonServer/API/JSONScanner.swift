@@ -102,6 +102,22 @@ struct JSONScanner {
         }
     }
 
+    /// The first significant byte inside the array that comes next, without consuming
+    /// anything: tells a list of objects from a list of numbers. Nil when the next value is not
+    /// an array or is an empty one.
+    mutating func peekFirstElement() -> UInt8? {
+        guard peek() == UInt8(ascii: "[") else { return nil }
+        var probe = index + 1
+        while probe < bytes.count {
+            switch bytes[probe] {
+            case 0x20, 0x0A, 0x0D, 0x09: probe += 1
+            case UInt8(ascii: "]"): return nil
+            default: return bytes[probe]
+            }
+        }
+        return nil
+    }
+
     /// A 400 saying the value at `path` has the wrong JSON type.
     func typeError(_ path: String, expected: String) -> APIError {
         let found: String

@@ -164,10 +164,17 @@ enum ServingMetadataRoutes {
         return try Response.json(StatusList(modelVersionStatus: [VersionStatus(version: String(stored.version), state: "AVAILABLE")]))
     }
 
+    /// One tensor of a TF-Serving signature: its key in `inputs`/`outputs` is the name requests
+    /// use (`{"instances": [{"input": [...]}]}`); `name` is the graph tensor's, as TF reports it.
     struct TFTensorInfo: Encodable, Sendable {
         struct Shape: Encodable, Sendable {
-            struct Dim: Encodable, Sendable { var size: String }
+            struct Dim: Encodable, Sendable {
+                var size: String
+                var name = ""
+            }
             var dim: [Dim]
+            var unknownRank = false
+            enum CodingKeys: String, CodingKey { case dim, unknownRank = "unknown_rank" }
         }
         var dtype = "DT_FLOAT"
         var tensorShape: Shape
@@ -214,6 +221,6 @@ enum ServingMetadataRoutes {
             outputs: [PredictRoutes.outputTensorName: TFTensorInfo(name: PredictRoutes.outputTensorName, width: stored.outputWidth)])
         return try Response.json(TFMetadata(
             modelSpec: TFMetadata.Spec(name: stored.name, version: String(stored.version)),
-            metadata: TFMetadata.SignatureDefs(signatureDef: .init(signatureDef: ["serving_default": signature]))))
+            metadata: TFMetadata.SignatureDefs(signatureDef: .init(signatureDef: [PredictRoutes.signatureName: signature]))))
     }
 }
