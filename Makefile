@@ -188,5 +188,5 @@ clients-check: deps-test
 	$(SWIFT) build --product axond
 	@if ! $(CLIENTS_VENV)/bin/python -c 'import tritonclient.http.aio, numpy' 2>/dev/null; then \
 	  python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q 'tritonclient[http]==2.73.0'; fi
-	timeout -k 10 $$(( $(CLIENTS_DEADLINE) + 30 )) $(CLIENTS_VENV)/bin/python Tests/clients/triton_client_check.py \
+	PYTHONDONTWRITEBYTECODE=1 timeout -k 10 $$(( $(CLIENTS_DEADLINE) + 30 )) $(CLIENTS_VENV)/bin/python Tests/clients/triton_client_check.py \
 	  --axond "$$($(SWIFT) build --show-bin-path)/axond" --deadline $(CLIENTS_DEADLINE)

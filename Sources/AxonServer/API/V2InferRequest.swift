@@ -184,7 +184,7 @@ struct V2InferRequest {
                     }
                 case "outputs":
                     try scanner.readArray(at: "outputs") { (scanner, position) throws(APIError) in
-                        try readOutput(&scanner, path: "outputs[\(position)]")
+                        try readOutput(&scanner, position: position)
                     }
                 default: throw PredictRoutes.unknownKey(key, allowed: "id, parameters, inputs, outputs")
                 }
@@ -221,12 +221,12 @@ struct V2InferRequest {
                 case "data": dataShape = try scanner.readTensor(at: path + ".data", into: &values)
                 case "parameters":
                     try scanner.readObject(at: path + ".parameters") { (scanner, key) throws(APIError) in
-                        let field = "\(path).parameters.\(key)"
+                        let field = { "\(path).parameters.\(key)" }
                         switch key {
-                        case "binary_data_size": binarySize = try scanner.readUnsigned(at: field)
+                        case "binary_data_size": binarySize = try scanner.readUnsigned(at: field())
                         case "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset":
-                            throw sharedMemoryUnsupported(field)
-                        default: try scanner.skipValue(at: field)
+                            throw sharedMemoryUnsupported(field())
+                        default: try scanner.skipValue(at: field())
                         }
                     }
                 default: throw PredictRoutes.unknownKey(key, allowed: "name, shape, datatype, data, parameters")
@@ -241,26 +241,28 @@ struct V2InferRequest {
             guard shape != nil else { throw APIError.badRequest("missing field \(path).shape", code: "missing_field") }
         }
 
-        private mutating func readOutput(_ scanner: inout JSONScanner, path: String) throws(APIError) {
-            try scanner.readObject(at: path) { (scanner, key) throws(APIError) in
+        private mutating func readOutput(_ scanner: inout JSONScanner, position: Int) throws(APIError) {
+            // Paths are built only for an error message: this runs on every tritonclient request.
+            let path = { "outputs[\(position)]" }
+            try scanner.readObject(at: path()) { (scanner, key) throws(APIError) in
                 switch key {
                 case "name":
-                    let name = try scanner.readString(at: path + ".name")
+                    let name = try scanner.readString(at: path() + ".name")
                     guard name == PredictRoutes.outputTensorName else {
                         throw APIError.badRequest(
-                            "\(path).name is \"\(name)\"; model \"\(model.name)\" has one output, \"\(PredictRoutes.outputTensorName)\"")
+                            "\(path()).name is \"\(name)\"; model \"\(model.name)\" has one output, \"\(PredictRoutes.outputTensorName)\"")
                     }
                 case "parameters":
-                    try scanner.readObject(at: path + ".parameters") { (scanner, key) throws(APIError) in
-                        let field = "\(path).parameters.\(key)"
+                    try scanner.readObject(at: path() + ".parameters") { (scanner, key) throws(APIError) in
+                        let field = { "\(path()).parameters.\(key)" }
                         switch key {
-                        case "binary_data": outputBinary = try scanner.readBool(at: field)
+                        case "binary_data": outputBinary = try scanner.readBool(at: field())
                         case "classification":
-                            let k = try scanner.readUnsigned(at: field)
+                            let k = try scanner.readUnsigned(at: field())
                             classification = Int(clamping: k)
                         case "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset":
-                            throw sharedMemoryUnsupported(field)
-                        default: try scanner.skipValue(at: field)
+                            throw sharedMemoryUnsupported(field())
+                        default: try scanner.skipValue(at: field())
                         }
                     }
                 default: throw PredictRoutes.unknownKey(key, allowed: "name, parameters")
