@@ -206,6 +206,15 @@ def triton_sync(daemon, expected, labels):
         check(one.shape == (1, 3) and np.array_equal(one, np.array(alone["outputs"], dtype=np.float32)),
               "infer on a 1-D [4] tensor answers one row, equal to /predict of that row")
 
+        # A batch large enough to arrive in many socket reads, binary both ways.
+        batch = np.random.default_rng(7).uniform([4.3, 2.0, 1.0, 0.1], [7.9, 4.4, 6.9, 2.5], size=(2000, 4)).astype(np.float32)
+        status, answer = http("POST", daemon.base + "/predict", json.dumps({"model": MODEL, "inputs": batch.tolist()}))
+        big = httpclient.InferInput("input", list(batch.shape), "FP32")
+        big.set_data_from_numpy(batch, binary_data=True)
+        got = client.infer(MODEL, [big]).as_numpy("output")
+        check(status == 200 and np.array_equal(got, np.array(answer["outputs"], dtype=np.float32)),
+              "infer on 2000 binary rows equals /predict on the same rows", f"{status}")
+
         pending = client.async_infer(MODEL, [infer_input(True)])
         check(np.array_equal(pending.get_result(timeout=30).as_numpy("output"), expected), "async_infer equals /predict")
 
