@@ -156,6 +156,13 @@ struct V2BinaryProtocolTests {
 
             let notNumber = try await post(declared32, Self.rows, header: "12abc")
             #expect(notNumber.status == 400 && notNumber.envelope?.message.contains("\"12abc\"") == true, "\(notNumber.text)")
+            let negative = try await post(declared32, Self.rows, header: "-4")
+            #expect(negative.status == 400 && negative.envelope?.code == "invalid_header", "\(negative.text)")
+
+            // 0 means the whole body is JSON, as in Triton.
+            let plainJSON = #"{"inputs":[{"name":"input","shape":[2,4],"datatype":"FP32","data":[0.5,-1,2,0.25,1,1,1,1]}]}"#
+            let zero = try await post(plainJSON, [], header: "0")
+            #expect(zero.status == 200 && zero.object["outputs"] != nil, "\(zero.text)")
 
             let undeclared = try await post(
                 #"{"inputs":[{"name":"input","shape":[2,4],"datatype":"FP32","data":[0.5,-1,2,0.25,1,1,1,1]}]}"#, [1], header: "auto")
