@@ -1,6 +1,7 @@
 import AxonServer
 import Checkpoint
 import Foundation
+import ModelKit
 import Testing
 
 /// A V2 request body with Triton's binary tensor extension: the JSON header, then `floats`
@@ -225,6 +226,23 @@ struct V2BinaryProtocolTests {
             }
             #expect(offset == answer.tensor.count && decoded.count == 6)
             #expect(decoded[0] == elements[0] && decoded[3] == elements[2], "\(decoded) vs \(elements)")
+        }
+    }
+
+    @Test func classificationOnARegressionModelIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        let daemon = await loadedDaemon(stateDirectory: directory.path)
+        let configuration = try ModelConfiguration(
+            layerSizes: [4, 8, 2], hiddenActivation: .relu, outputActivation: .identity, loss: .meanSquaredError)
+        try await daemon.store.install(name: "r", model: Model(configuration: configuration, seed: 3), metadata: ModelMetadata())
+        try await withAPIServer(daemon) { port in
+            let refused = try await call(
+                port, "POST", "/v2/models/r/infer",
+                json: #"{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}],"outputs":[{"name":"output","parameters":{"classification":1}}]}"#)
+            #expect(refused.status == 400 && refused.envelope?.message.contains("regression model") == true, "\(refused.text)")
+            let config = try await call(port, "GET", "/v2/models/r/config")
+            let task = ((config.object["parameters"] as? [String: Any])?["task"] as? [String: Any])?["string_value"] as? String
+            #expect(task == "regression" && (config.object["output"] as? [[String: Any]])?.first?["dims"] as? [Int] == [2], "\(config.text)")
         }
     }
 
