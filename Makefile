@@ -173,3 +173,20 @@ REQUIRE_TRAINING ?= 1
 replicas-check: deps-test
 	$(SWIFT) build --product axond
 	REQUIRE_TRAINING=$(REQUIRE_TRAINING) deploy/replicas-check.sh
+
+# --- Client compatibility (issue 5): real tritonclient and TF-Serving REST against axond -------
+.PHONY: clients-check
+# The peers' venv already has tritonclient 2.73 with numpy; otherwise a venv of our own is made once.
+CLIENTS_VENV ?= $(shell /tmp/peers-venv/bin/python -c 'import tritonclient.http.aio, numpy' 2>/dev/null && echo /tmp/peers-venv || echo .build/clients-venv)
+CLIENTS_DEADLINE ?= 240
+APT_TEST += python3-venv
+
+# Starts a debug axond on a free loopback port with a temp state dir, trains iris and drives it
+# with tritonclient.http (+ aio) and urllib; any mismatch exits non-zero. The script stops the
+# daemon on every path; `timeout` bounds the whole run even if the script hangs.
+clients-check: deps-test
+	$(SWIFT) build --product axond
+	@if ! $(CLIENTS_VENV)/bin/python -c 'import tritonclient.http.aio, numpy' 2>/dev/null; then \
+	  python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q 'tritonclient[http]==2.73.0'; fi
+	PYTHONDONTWRITEBYTECODE=1 timeout -k 10 $$(( $(CLIENTS_DEADLINE) + 30 )) $(CLIENTS_VENV)/bin/python Tests/clients/triton_client_check.py \
+	  --axond "$$($(SWIFT) build --show-bin-path)/axond" --deadline $(CLIENTS_DEADLINE)

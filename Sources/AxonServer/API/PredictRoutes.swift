@@ -97,11 +97,16 @@ enum PredictRoutes {
 
     // MARK: - TF-Serving
 
+    /// The one signature every Axon model has, as TF-Serving names its default.
+    static let signatureName = "serving_default"
+
     static func tfPredict(_ request: Request, _ context: APIContext, version: UInt64?) throws -> Response {
         let stored = try context.model(request.parameters.require("name"), version: version)
+        let width = stored.inputWidth
         var values: [Float] = []
-        values.reserveCapacity(stored.inputWidth)
+        values.reserveCapacity(width)
         var shape: [Int]?
+        var field = "instances"
         var columnar = false
         try request.body.withUnsafeBufferPointer { (body) throws in
             var scanner = JSONScanner(body)
@@ -112,15 +117,29 @@ enum PredictRoutes {
                         throw APIError.badRequest("use either instances (row form) or inputs (columnar form), not both")
                     }
                     columnar = key == "inputs"
-                    shape = try scanner.readTensor(at: key, into: &values)
-                case "signature_name": _ = try scanner.readString(at: key)
+                    field = key
+                    if !columnar, scanner.peekFirstElement() == UInt8(ascii: "{") {
+                        shape = try readNamedRows(&scanner, stored: stored, into: &values)
+                    } else if columnar, scanner.peek() == UInt8(ascii: "{") {
+                        field = "inputs.\(inputTensorName)"
+                        shape = try readNamedColumns(&scanner, stored: stored, into: &values)
+                    } else {
+                        shape = try scanner.readTensor(at: key, into: &values)
+                    }
+                case "signature_name":
+                    let name = try scanner.readString(at: key)
+                    // TF-Serving reads an empty name as the default signature.
+                    guard name == signatureName || name.isEmpty else {
+                        throw APIError.badRequest(
+                            "signature_name is \"\(name)\"; model \"\(stored.name)\" has one signature, \"\(signatureName)\"",
+                            code: "unknown_signature")
+                    }
                 default: throw unknownKey(key, allowed: "instances or inputs, signature_name")
                 }
             }
             try scanner.expectEnd()
         }
         guard let shape else { throw APIError.badRequest("missing field instances (or inputs)", code: "missing_field") }
-        let field = columnar ? "inputs" : "instances"
         // TF-Serving semantics: each element of the list is one instance, so a flat list is
         // one scalar per instance (a model with one input).
         let input = try Inference.rows(values: values, shape: shape, field: field, model: stored, limits: context.limits, vectorIsRow: false)
@@ -132,6 +151,61 @@ enum PredictRoutes {
         return Response.json(bytes: writer.bytes)
     }
 
+    /// TF-Serving's named row form, `[{"input": [...]}, ...]`: one object per instance, keyed by
+    /// the model's one input name. Returns the shape `[rows, width]`.
+    static func readNamedRows(_ scanner: inout JSONScanner, stored: StoredModel, into values: inout [Float]) throws(APIError) -> [Int] {
+        let width = stored.inputWidth
+        var rows = 0
+        try scanner.readArray(at: "instances") { (scanner, position) throws(APIError) in
+            let path = "instances[\(position)]"
+            guard scanner.peek() == UInt8(ascii: "{") else {
+                throw scanner.typeError(path, expected: "an object like instances[0] ({\"\(inputTensorName)\": [...]})")
+            }
+            var seen = false
+            try scanner.readObject(at: path) { (scanner, key) throws(APIError) in
+                guard key == inputTensorName else { throw notAnInput("\(path).\(key)", stored) }
+                guard !seen else { throw APIError.badRequest("\(path) has \"\(inputTensorName)\" twice") }
+                seen = true
+                let element = "\(path).\(inputTensorName)"
+                let shape = try scanner.readTensor(at: element, into: &values, innermost: (count: width, owner: "model \"\(stored.name)\""))
+                guard shape == [width] || (shape.isEmpty && width == 1) else {
+                    throw APIError(
+                        status: .unprocessableContent, code: "shape_mismatch",
+                        message: "\(element) has shape \(shape); model \"\(stored.name)\" expects one row of \(width) values")
+                }
+            }
+            guard seen else {
+                throw APIError.badRequest(
+                    "\(path) has no \"\(inputTensorName)\"; model \"\(stored.name)\" takes one named input, \"\(inputTensorName)\"",
+                    code: "missing_field")
+            }
+            rows += 1
+        }
+        return [rows, width]
+    }
+
+    /// TF-Serving's named columnar form, `{"input": [[...], ...]}`: the model's one input name
+    /// mapped to the whole batch. Returns the tensor's shape.
+    static func readNamedColumns(_ scanner: inout JSONScanner, stored: StoredModel, into values: inout [Float]) throws(APIError) -> [Int] {
+        var shape: [Int]?
+        try scanner.readObject(at: "inputs") { (scanner, key) throws(APIError) in
+            guard key == inputTensorName else { throw notAnInput("inputs.\(key)", stored) }
+            guard shape == nil else { throw APIError.badRequest("inputs has \"\(inputTensorName)\" twice") }
+            shape = try scanner.readTensor(at: "inputs.\(inputTensorName)", into: &values)
+        }
+        guard let shape else {
+            throw APIError.badRequest(
+                "inputs has no \"\(inputTensorName)\"; model \"\(stored.name)\" takes one named input, \"\(inputTensorName)\"",
+                code: "missing_field")
+        }
+        return shape
+    }
+
+    static func notAnInput(_ path: String, _ stored: StoredModel) -> APIError {
+        .badRequest(
+            "\(path) is not an input of model \"\(stored.name)\"; its one input is \"\(inputTensorName)\"", code: "unknown_field")
+    }
+
     // MARK: - KServe V2 / Open Inference Protocol
 
     /// The one input and one output tensor Axon models expose over V2.
@@ -140,96 +214,10 @@ enum PredictRoutes {
 
     static func infer(_ request: Request, _ context: APIContext, version: UInt64?) throws -> Response {
         let stored = try context.model(request.parameters.require("name"), version: version)
-        var id: String?
-        var values: [Float] = []
-        values.reserveCapacity(stored.inputWidth)
-        var declaredShape: [Int]?
-        var dataShape: [Int]?
-        var sawInput = false
-        try request.body.withUnsafeBufferPointer { (body) throws in
-            var scanner = JSONScanner(body)
-            try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
-                switch key {
-                case "id": id = try scanner.readString(at: "id")
-                case "parameters": try scanner.skipValue(at: "parameters")
-                case "inputs":
-                    try scanner.readArray(at: "inputs") { (scanner, position) throws(APIError) in
-                        let path = "inputs[\(position)]"
-                        guard position == 0 else {
-                            throw APIError.badRequest("\(path): model \"\(stored.name)\" takes one input tensor, \"\(inputTensorName)\"")
-                        }
-                        sawInput = true
-                        var name: String?
-                        var datatype: String?
-                        try scanner.readObject(at: path) { (scanner, key) throws(APIError) in
-                            switch key {
-                            case "name": name = try scanner.readString(at: path + ".name")
-                            case "datatype": datatype = try scanner.readString(at: path + ".datatype")
-                            case "parameters": try scanner.skipValue(at: path + ".parameters")
-                            case "shape":
-                                var dims: [Int] = []
-                                try scanner.readArray(at: path + ".shape") { (scanner, k) throws(APIError) in
-                                    let dim = try scanner.readUnsigned(at: "\(path).shape[\(k)]")
-                                    guard dim <= UInt64(Int32.max) else { throw APIError.badRequest("\(path).shape[\(k)] is too large") }
-                                    dims.append(Int(dim))
-                                }
-                                declaredShape = dims
-                            case "data": dataShape = try scanner.readTensor(at: path + ".data", into: &values)
-                            default: throw unknownKey(key, allowed: "name, shape, datatype, data, parameters")
-                            }
-                        }
-                        guard let name else { throw APIError.badRequest("missing field \(path).name", code: "missing_field") }
-                        guard name == inputTensorName else {
-                            throw APIError.badRequest("\(path).name is \"\(name)\"; model \"\(stored.name)\" has one input, \"\(inputTensorName)\"")
-                        }
-                        guard let datatype else { throw APIError.badRequest("missing field \(path).datatype", code: "missing_field") }
-                        guard datatype == "FP32" else {
-                            throw APIError.badRequest("\(path).datatype is \(datatype); model \"\(stored.name)\" takes FP32")
-                        }
-                    }
-                case "outputs":
-                    try scanner.readArray(at: "outputs") { (scanner, position) throws(APIError) in
-                        let path = "outputs[\(position)]"
-                        try scanner.readObject(at: path) { (scanner, key) throws(APIError) in
-                            switch key {
-                            case "name":
-                                let name = try scanner.readString(at: path + ".name")
-                                guard name == outputTensorName else {
-                                    throw APIError.badRequest("\(path).name is \"\(name)\"; model \"\(stored.name)\" has one output, \"\(outputTensorName)\"")
-                                }
-                            case "parameters": try scanner.skipValue(at: path + ".parameters")
-                            default: throw unknownKey(key, allowed: "name, parameters")
-                            }
-                        }
-                    }
-                default: throw unknownKey(key, allowed: "id, parameters, inputs, outputs")
-                }
-            }
-            try scanner.expectEnd()
-        }
-        guard sawInput, let declaredShape, let dataShape else {
-            throw APIError.badRequest("missing input tensor: inputs[0] needs name, shape, datatype and data", code: "missing_field")
-        }
-        let width = stored.inputWidth
-        let rows: Int
-        switch declaredShape.count {
-        case 1 where declaredShape[0] == width: rows = 1
-        case 2 where declaredShape[1] == width: rows = declaredShape[0]
-        default:
-            throw APIError(
-                status: .unprocessableContent, code: "shape_mismatch",
-                message: "inputs[0].shape is \(declaredShape); model \"\(stored.name)\" expects [-1, \(width)] (rows x \(width))")
-        }
-        guard rows > 0 else { throw APIError.badRequest("inputs[0].shape has no rows") }
-        try Inference.checkRowLimit(rows, field: "inputs[0]", limits: context.limits)
-        // Data may be flat or nested; either way it must hold exactly the declared elements.
-        let nestedMatches = dataShape.count <= 1 || dataShape == declaredShape
-        guard values.count == rows * width, nestedMatches else {
-            throw APIError.badRequest(
-                "inputs[0].data has \(values.count) values in shape \(dataShape); shape \(declaredShape) needs \(rows * width)",
-                code: "shape_mismatch")
-        }
-        let outputs = try context.predict(stored, InferenceRows(values: values, rows: rows, width: width))
+        let parsed = try V2InferRequest.parse(
+            body: request.body, headerLength: request.headers[V2InferRequest.headerLengthField], model: stored, limits: context.limits)
+        let outputs = try context.predict(stored, parsed.input)
+        let rows = parsed.input.rows
         var writer = Inference.writer(floats: outputs.count)
         writer.raw(#"{"model_name":"#)
         writer.string(stored.name)
@@ -237,17 +225,94 @@ enum PredictRoutes {
         writer.byte(UInt8(ascii: "\""))
         writer.integer(stored.version)
         writer.byte(UInt8(ascii: "\""))
-        if let id {
+        if let id = parsed.id {
             writer.key("id")
             writer.string(id)
+        }
+        if let k = parsed.classification {
+            return classificationAnswer(writer, stored: stored, outputs: outputs, rows: rows, count: k, binary: parsed.binaryOutput)
         }
         writer.raw(#","outputs":[{"name":"output","datatype":"FP32","shape":["#)
         writer.integer(rows)
         writer.byte(UInt8(ascii: ","))
         writer.integer(stored.outputWidth)
-        writer.raw(#"],"data":"#)
-        outputs.withUnsafeBufferPointer { writer.floatArray($0) }
-        writer.raw("}]}")
-        return Response.json(bytes: writer.bytes)
+        guard parsed.binaryOutput else {
+            writer.raw(#"],"data":"#)
+            outputs.withUnsafeBufferPointer { writer.floatArray($0) }
+            writer.raw("}]}")
+            return Response.json(bytes: writer.bytes)
+        }
+        let size = outputs.count * MemoryLayout<Float>.size
+        writer.raw(#"],"parameters":{"binary_data_size":"#)
+        writer.integer(size)
+        writer.raw("}}]}")
+        var body = writer.bytes
+        let headerLength = body.count
+        body.reserveCapacity(headerLength + size)
+        for value in outputs {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { body.append(contentsOf: $0) }
+        }
+        return binaryResponse(body, headerLength: headerLength)
+    }
+
+    /// A binary-tensor answer: the JSON header, then the tensor bytes.
+    static func binaryResponse(_ body: [UInt8], headerLength: Int) -> Response {
+        Response(
+            status: .ok,
+            headers: ["Content-Type": "application/octet-stream", V2InferRequest.headerLengthField: String(headerLength)],
+            body: body)
+    }
+
+    /// Triton's classification extension: a BYTES tensor of shape [rows, k] whose elements read
+    /// `"<probability>:<class index>[:<label>]"`, best class first. `k` is capped at the number of
+    /// classes (a one-output sigmoid classifier has two).
+    static func classificationAnswer(
+        _ header: JSONWriter, stored: StoredModel, outputs: [Float], rows: Int, count: Int, binary: Bool
+    ) -> Response {
+        let width = stored.outputWidth
+        let probabilities = probabilities(outputs, width: width)
+        let classes = max(width, 2)
+        let k = min(count, classes)
+        var elements: [String] = []
+        elements.reserveCapacity(rows * k)
+        let labels = stored.classLabels
+        for row in 0 ..< rows {
+            let base = row * classes
+            // Stable: equal probabilities keep the lower class index first.
+            let order = (0 ..< classes).sorted { a, b in
+                let (pa, pb) = (probabilities[base + a], probabilities[base + b])
+                return pa > pb || (pa == pb && a < b)
+            }
+            for index in order.prefix(k) {
+                var text = "\(probabilities[base + index]):\(index)"
+                if index < labels.count { text += ":\(labels[index])" }
+                elements.append(text)
+            }
+        }
+        var writer = header
+        writer.raw(#","outputs":[{"name":"output","datatype":"BYTES","shape":["#)
+        writer.integer(rows)
+        writer.byte(UInt8(ascii: ","))
+        writer.integer(k)
+        guard binary else {
+            writer.raw(#"],"data":["#)
+            for (n, element) in elements.enumerated() {
+                if n > 0 { writer.byte(UInt8(ascii: ",")) }
+                writer.string(element)
+            }
+            writer.raw("]}]}")
+            return Response.json(bytes: writer.bytes)
+        }
+        // BYTES elements travel as a 4-byte little-endian length followed by the UTF-8 bytes.
+        var tensor: [UInt8] = []
+        for element in elements {
+            withUnsafeBytes(of: UInt32(element.utf8.count).littleEndian) { tensor.append(contentsOf: $0) }
+            tensor.append(contentsOf: element.utf8)
+        }
+        writer.raw(#"],"parameters":{"binary_data_size":"#)
+        writer.integer(tensor.count)
+        writer.raw("}}]}")
+        let headerLength = writer.bytes.count
+        return binaryResponse(writer.bytes + tensor, headerLength: headerLength)
     }
 }

@@ -14,10 +14,14 @@ enum ServingMetadataRoutes {
             try await tfMetadata(request, context, version: APIContext.version(request.parameters.require("version")))
         })
         // KServe V2
-        router.get("/v2") { _ in try Response.json(ServerMetadata(name: "axon", version: AxonVersion.current, extensions: [])) }
+        router.get("/v2") { _ in try Response.json(ServerMetadata(name: "axon", version: AxonVersion.current, extensions: extensions)) }
         router.get("/v2/models/{name}", async: { request in try await v2Metadata(request, context, version: nil) })
         router.get("/v2/models/{name}/versions/{version}", async: { request in
             try await v2Metadata(request, context, version: APIContext.version(request.parameters.require("version")))
+        })
+        router.get("/v2/models/{name}/config", async: { request in try await v2Config(request, context, version: nil) })
+        router.get("/v2/models/{name}/versions/{version}/config", async: { request in
+            try await v2Config(request, context, version: APIContext.version(request.parameters.require("version")))
         })
         router.get("/v2/models/{name}/ready", async: { request in try await v2Ready(request, context, version: nil) })
         router.get("/v2/models/{name}/versions/{version}/ready", async: { request in
@@ -33,6 +37,9 @@ enum ServingMetadataRoutes {
         return try await context.store.model(name: name, version: version)
     }
 
+    /// The protocol extensions `GET /v2` announces, named as Triton names them.
+    static let extensions = ["binary_tensor_data", "classification", "model_configuration"]
+
     struct ServerMetadata: Encodable, Sendable {
         var name: String
         var version: String
@@ -46,6 +53,8 @@ enum ServingMetadataRoutes {
     }
 
     struct V2ModelMetadata: Encodable, Sendable {
+        /// The `platform` Axon reports in V2 metadata and Triton configuration.
+        static let platformName = "axon_mlp"
         var name: String
         var versions: [String]
         var platform: String
@@ -57,9 +66,69 @@ enum ServingMetadataRoutes {
         let stored = try await resolve(request, context, version: version)
         let versions = try await context.store.versions(name: stored.name).map { String($0.version) }
         return try Response.json(V2ModelMetadata(
-            name: stored.name, versions: version.map { [String($0)] } ?? versions, platform: "axon_mlp",
+            name: stored.name, versions: version.map { [String($0)] } ?? versions, platform: V2ModelMetadata.platformName,
             inputs: [V2Tensor(name: PredictRoutes.inputTensorName, datatype: "FP32", shape: [-1, stored.inputWidth])],
             outputs: [V2Tensor(name: PredictRoutes.outputTensorName, datatype: "FP32", shape: [-1, stored.outputWidth])]))
+    }
+
+    /// Triton's model configuration (`model_config.proto` as JSON), the subset that describes
+    /// an Axon model: the batch dimension is implicit (`max_batch_size` > 0), so `dims` are
+    /// per row, and every retained version serves by number (`version_policy.all`).
+    struct TritonConfig: Encodable, Sendable {
+        struct Input: Encodable, Sendable {
+            var name: String
+            var dataType = "TYPE_FP32"
+            var format = "FORMAT_NONE"
+            var dims: [Int]
+            var isShapeTensor = false
+            var allowRaggedBatch = false
+            var optional = false
+            enum CodingKeys: String, CodingKey {
+                case name, format, dims, optional
+                case dataType = "data_type", isShapeTensor = "is_shape_tensor", allowRaggedBatch = "allow_ragged_batch"
+            }
+        }
+        struct Output: Encodable, Sendable {
+            var name: String
+            var dataType = "TYPE_FP32"
+            var dims: [Int]
+            var labelFilename = ""
+            var isShapeTensor = false
+            enum CodingKeys: String, CodingKey {
+                case name, dims
+                case dataType = "data_type", labelFilename = "label_filename", isShapeTensor = "is_shape_tensor"
+            }
+        }
+        struct VersionPolicy: Encodable, Sendable {
+            struct All: Encodable, Sendable {}
+            var all = All()
+        }
+        struct Parameter: Encodable, Sendable {
+            var stringValue: String
+            enum CodingKeys: String, CodingKey { case stringValue = "string_value" }
+        }
+        var name: String
+        var platform = V2ModelMetadata.platformName
+        var backend = "axon"
+        var versionPolicy = VersionPolicy()
+        var maxBatchSize: Int
+        var input: [Input]
+        var output: [Output]
+        var parameters: [String: Parameter]
+        enum CodingKeys: String, CodingKey {
+            case name, platform, backend, input, output, parameters
+            case versionPolicy = "version_policy", maxBatchSize = "max_batch_size"
+        }
+    }
+
+    static func v2Config(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> Response {
+        let stored = try await resolve(request, context, version: version)
+        return try Response.json(TritonConfig(
+            name: stored.name,
+            maxBatchSize: min(context.limits.maxRowsPerRequest, Int(Int32.max)),
+            input: [.init(name: PredictRoutes.inputTensorName, dims: [stored.inputWidth])],
+            output: [.init(name: PredictRoutes.outputTensorName, dims: [stored.outputWidth])],
+            parameters: ["task": .init(stringValue: stored.task == .classification ? "classification" : "regression")]))
     }
 
     struct Ready: Encodable, Sendable {
@@ -95,10 +164,17 @@ enum ServingMetadataRoutes {
         return try Response.json(StatusList(modelVersionStatus: [VersionStatus(version: String(stored.version), state: "AVAILABLE")]))
     }
 
+    /// One tensor of a TF-Serving signature: its key in `inputs`/`outputs` is the name requests
+    /// use (`{"instances": [{"input": [...]}]}`); `name` is the graph tensor's, as TF reports it.
     struct TFTensorInfo: Encodable, Sendable {
         struct Shape: Encodable, Sendable {
-            struct Dim: Encodable, Sendable { var size: String }
+            struct Dim: Encodable, Sendable {
+                var size: String
+                var name = ""
+            }
             var dim: [Dim]
+            var unknownRank = false
+            enum CodingKeys: String, CodingKey { case dim, unknownRank = "unknown_rank" }
         }
         var dtype = "DT_FLOAT"
         var tensorShape: Shape
@@ -145,6 +221,6 @@ enum ServingMetadataRoutes {
             outputs: [PredictRoutes.outputTensorName: TFTensorInfo(name: PredictRoutes.outputTensorName, width: stored.outputWidth)])
         return try Response.json(TFMetadata(
             modelSpec: TFMetadata.Spec(name: stored.name, version: String(stored.version)),
-            metadata: TFMetadata.SignatureDefs(signatureDef: .init(signatureDef: ["serving_default": signature]))))
+            metadata: TFMetadata.SignatureDefs(signatureDef: .init(signatureDef: [PredictRoutes.signatureName: signature]))))
     }
 }

@@ -8,7 +8,8 @@ public struct Request: Sendable {
     public let path: String
     /// The raw query string after `?` (empty when absent).
     public let query: String
-    /// The headers the server reads: Content-Type, Content-Length, Accept, Authorization, X-Request-Id.
+    /// The headers the server reads: Content-Type, Content-Length, Accept, Authorization, X-Request-Id,
+    /// Inference-Header-Content-Length (and the CORS request headers when CORS is on).
     public let headers: HTTPHeaders
     /// The request body (empty when none was sent).
     public let body: [UInt8]

@@ -40,7 +40,10 @@ final class Responder: Sendable {
     }
 
     // Headers are only readable during the shim callback, so the ones Axon uses are copied here.
-    private static let baseHeaders = ["Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id"]
+    // Inference-Header-Content-Length splits a KServe V2 binary-tensor body into JSON and bytes.
+    private static let baseHeaders = [
+        "Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id", "Inference-Header-Content-Length",
+    ]
 
     /// Called by the shim on a libmicrohttpd thread, once per request.
     func handle(_ handle: RequestHandle) {
@@ -51,7 +54,7 @@ final class Responder: Sendable {
         var headers = HTTPHeaders()
         for name in capturedHeaders {
             // Explicit withCString: the implicit String-to-pointer conversion allocates for
-            // small strings, and this runs five times per request.
+            // small strings, and this runs once per header name per request.
             if let value = name.withCString({ hs_request_header(p, $0) }) {
                 headers.add(name: name, value: String(cString: value))
             }
