@@ -679,10 +679,12 @@ int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned in
     if (s == NULL) return -EINVAL;
     if (s->stopped) return 0;
     if (!atomic_load(&s->draining)) {
-        /* Stop accepting first, so the Connection: close answers below make clients
-         * reconnect into a refused port rather than into a backlog nobody accepts. */
-        stop_accepting(s);
+        /* Refuse new connections first, so the Connection: close answers below make clients
+         * reconnect into a refused port rather than into a backlog nobody accepts; then
+         * answer 503 at once, and only then wait for the acceptor thread to end. */
+        if (s->acceptor_running) (void)shutdown(s->listen_fd, SHUT_RDWR);
         atomic_store(&s->draining, true);
+        stop_accepting(s);
     }
     uint64_t deadline = hs_monotonic_ns() + (uint64_t)drain_timeout_ms * 1000000u;
     (void)wait_for_zero(&s->active, deadline);

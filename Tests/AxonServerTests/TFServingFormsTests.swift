@@ -1,6 +1,7 @@
 import AxonServer
 import Checkpoint
 import Foundation
+import TestKit
 import Testing
 
 /// TF-Serving's named-input request forms and signature_name, against the plain forms.

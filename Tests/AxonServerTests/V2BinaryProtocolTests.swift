@@ -2,6 +2,7 @@ import AxonServer
 import Checkpoint
 import Foundation
 import ModelKit
+import TestKit
 import Testing
 
 /// A V2 request body with Triton's binary tensor extension: the JSON header, then `floats`

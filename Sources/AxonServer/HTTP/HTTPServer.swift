@@ -25,7 +25,8 @@ public final class HTTPServer: Sendable {
     private enum State {
         case idle
         case running(Handle, port: Int)
-        case stopping
+        /// The handle stays readable until the state leaves `stopping`, then it is destroyed.
+        case stopping(Handle)
         case stopped
     }
 
@@ -137,8 +138,9 @@ public final class HTTPServer: Sendable {
     public var isDraining: Bool {
         state.withLock { state in
             switch state {
-            case .running(let handle, _): hs_server_is_draining(handle.server) != 0
-            case .stopping, .stopped: true
+            // The shim's flag, not the state: it turns when new requests start getting 503.
+            case .running(let handle, _), .stopping(let handle): hs_server_is_draining(handle.server) != 0
+            case .stopped: true
             case .idle: false
             }
         }
@@ -167,7 +169,7 @@ public final class HTTPServer: Sendable {
     public func stopBlocking(drainTimeout: Duration) -> StopReport {
         let handle: Handle? = state.withLock { state in
             guard case .running(let handle, _) = state else { return nil }
-            state = .stopping
+            state = .stopping(handle)
             return handle
         }
         guard let handle else { return StopReport(forcedRequests: 0, didStop: false) }
@@ -181,9 +183,10 @@ public final class HTTPServer: Sendable {
             logger.warning("HTTP drain: suspended connections still resuming; waiting")
             result = hs_server_stop(handle.server, 0, &forced)
         }
+        // Leave `stopping` first: isDraining reads the handle under the same lock.
+        state.withLock { $0 = .stopped }
         _ = hs_server_destroy(handle.server)
         handle.context.release()
-        state.withLock { $0 = .stopped }
         if forced > 0 {
             logger.warning("HTTP drain deadline passed; unfinished requests answered 503", metadata: ["http.forced": "\(forced)"])
         }
