@@ -40,6 +40,7 @@ run: build
 test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) clients-check
 
 clean:
 	rm -rf .build .build-asan .build-tsan
