@@ -32,6 +32,18 @@ struct RouterTests {
         #expect(template(of: r.match(method: .get, path: "healthz")) == nil)
     }
 
+    @Test("a copy of a router is independent: routes added to one are not in the other")
+    func copiesAreIndependent() {
+        let original = router([(.get, "/models/{name}")])
+        var copy = original
+        copy.on(.get, "/models/{name}/versions") { _ in Response.text("versions") }
+        copy.on(.post, "/models/{name}") { _ in Response.text("post") }
+        #expect(template(of: copy.match(method: .get, path: "/models/a/versions")) == "/models/{name}/versions")
+        #expect(template(of: original.match(method: .get, path: "/models/a/versions")) == nil)
+        #expect(template(of: original.match(method: .post, path: "/models/a")) == nil)
+        #expect(template(of: original.match(method: .get, path: "/models/a")) == "/models/{name}")
+    }
+
     @Test func namedSegmentsCaptureValues() throws {
         let r = router([(.get, "/v1/models/{name}"), (.get, "/v1/models/{name}/versions/{version}")])
         let match = r.match(method: .get, path: "/v1/models/iris/versions/3")
