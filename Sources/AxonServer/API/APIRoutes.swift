@@ -33,18 +33,18 @@ enum TrainingRoutes {
         router.get("/jobs") { _ in try Response.json(JobList(jobs: context.jobs.list())) }
         router.get("/jobs/{id}") { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.job(id) else { throw jobNotFound(id) }
+            guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
         router.delete("/jobs/{id}") { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id) }
+            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
     }
 
-    static func jobNotFound(_ id: String) -> APIError {
-        APIError(status: .notFound, code: "job_not_found", message: "job \"\(id)\" not found (finished jobs are kept for the last \(JobScheduler.retainedFinishedJobs))")
+    static func jobNotFound(_ id: String, context: APIContext) -> APIError {
+        APIError(status: .notFound, code: "job_not_found", message: "job \"\(id)\" not found (the last \(context.jobs.retain) jobs are kept, jobs.retain)")
     }
 
     /// The request as JSON, or as CSV with the settings in the query.

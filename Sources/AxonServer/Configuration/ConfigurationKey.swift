@@ -232,6 +232,10 @@ extension ConfigurationKey {
                     }
                 }),
             .integer("max_training_jobs", 1...256, "Training jobs that run at once; the others queue.", \.maxTrainingJobs),
+            .integer(
+                "jobs.retain", 1...1_000_000,
+                "Job records kept for GET /jobs, in memory and under <state_dir>/jobs; the oldest finished ones are removed first.",
+                \.retainedJobs),
             .boolean("debug_routes", "Adds the benchmark and test routes under /debug/ (never in production).", \.enableDebugRoutes),
             ConfigurationKey(
                 "limits.max_body_bytes", .integer(1...(1 << 40)), "Largest request body; larger ones get 413.",

@@ -38,8 +38,8 @@ public struct Daemon: Sendable {
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder)
         jobs = JobScheduler(
-            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs, logger: logger,
-            metrics: recorder)
+            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
+            retain: configuration.retainedJobs, logger: logger, metrics: recorder)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -68,6 +68,11 @@ public struct Daemon: Sendable {
         BLAS.setThreadCount(1)
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        // Before the port is bound: the jobs of the previous run are listed from the first request.
+        jobs.restore(stateDirectory: configuration.stateDirectory)
+        // At graceful shutdown the records are handed to the next run; jobs still training
+        // then are listed by it as interrupted.
+        defer { jobs.close() }
         let server = HTTPServer(
             configuration: configuration.http, router: makeRouter(), logger: logger,
             metrics: Self.recorder(metrics)?.http)

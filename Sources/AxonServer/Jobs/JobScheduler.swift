@@ -26,6 +26,9 @@ public final class JobScheduler: Sendable {
         var plan: TrainingPlan?
         let cancel = CancelFlag()
         var started: ContinuousClock.Instant?
+        /// When its record was last queued for writing (progress is written every
+        /// `progressSaveInterval` at most, not every epoch).
+        var saved = ContinuousClock.now
     }
 
     private struct State {
@@ -45,23 +48,32 @@ public final class JobScheduler: Sendable {
     /// Where job counts, epochs and outcomes are recorded; nil records nothing.
     private let metrics: TrainingMetrics?
     private let state = Mutex(State())
+    /// Where job records persist (`<state>/jobs/`); empty until `restore()` opened it.
+    private let journal = AtomicLazyReference<JobJournal>()
+    /// Job records kept (`jobs.retain`): beyond it the oldest finished ones are forgotten,
+    /// in memory and on disk.
+    let retain: Int
     /// Seconds between the attempts of a job waiting for its model's training lock.
     static let lockPollSeconds = 0.05
-    /// Finished jobs kept for `GET /jobs`; older ones are forgotten.
-    static let retainedFinishedJobs = 200
+    /// How often a running job's record (its loss curve so far) is written at most.
+    static let progressSaveInterval = Duration.seconds(5)
 
     /// A scheduler installing results into `store`, recording into `metrics` (nil records nothing).
     ///
-    /// - Parameter lockTimeout: how long a job waits for its model's training lock (held by
-    ///   another replica training the same model) before it fails with `training_locked`.
+    /// - Parameters:
+    ///   - lockTimeout: how long a job waits for its model's training lock (held by another
+    ///     replica training the same model) before it fails with `training_locked`.
+    ///   - retain: job records kept (`jobs.retain`); the oldest finished ones go first.
     public init(
-        store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), logger: Logger,
-        metrics: AxonMetrics? = nil
+        store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), retain: Int = 1_000,
+        logger: Logger, metrics: AxonMetrics? = nil
     ) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
+        precondition(retain >= 1, "at least one job record must be kept")
         self.store = store
         self.maxRunning = maxRunning
         self.maxQueued = maxQueued
+        self.retain = retain
         self.lockTimeout = lockTimeout
         self.logger = logger
         self.metrics = metrics?.training
@@ -71,6 +83,60 @@ public final class JobScheduler: Sendable {
     /// transitions cannot publish their counts out of order.
     private func recordCounts(_ state: State) {
         metrics?.setJobs(queued: state.queue.count, running: state.running)
+    }
+
+    /// Opens `<stateDirectory>/jobs/` and lists again the jobs of daemons that are gone (this
+    /// one's previous run among them): finished ones as they ended, queued or running ones as
+    /// failed with `interrupted`. From now on every job's record is written there. A state
+    /// directory that cannot be written leaves jobs in memory only (logged), as before.
+    /// Call once, before serving.
+    @discardableResult
+    public func restore(stateDirectory: String) -> Int {
+        let opened: JobJournal
+        do {
+            opened = try JobJournal.open(stateDirectory: stateDirectory, logger: logger)
+        } catch {
+            logger.error("job records cannot be kept; jobs live in memory only", metadata: ["state.dir": "\(stateDirectory)", "error": "\(error)"])
+            return 0
+        }
+        let journal = self.journal.storeIfNil(opened)
+        guard journal === opened else { return 0 }
+        let restored = journal.restore()
+        let sorted = restored.jobs.sorted { (Self.number($0.id), $0.createdAt) < (Self.number($1.id), $1.createdAt) }
+        let forgotten = state.withLock { state -> [String] in
+            var known = Set(state.order)
+            var adopted: [String] = []
+            for job in sorted where !known.contains(job.id) {
+                known.insert(job.id)
+                state.jobs[job.id] = Job(snapshot: job, plan: nil)
+                adopted.append(job.id)
+            }
+            // Restored jobs are older than any submitted here.
+            state.order = adopted + state.order
+            state.nextNumber = max(state.nextNumber, (sorted.map { Self.number($0.id) }.max() ?? 0) + 1)
+            return Self.forgetOld(&state, retain: retain)
+        }
+        for id in forgotten { journal.remove(id) }
+        journal.flush()
+        if !restored.jobs.isEmpty || restored.skipped > 0 {
+            logger.notice(
+                "job records restored",
+                metadata: ["jobs.restored": "\(restored.jobs.count)", "jobs.interrupted": "\(restored.interrupted)",
+                           "jobs.skipped": "\(restored.skipped)", "jobs.forgotten": "\(forgotten.count)"])
+        }
+        return restored.jobs.count
+    }
+
+    /// Writes what is pending and releases the job directory for the next daemon, which will
+    /// list jobs still running here as interrupted. Called at shutdown.
+    public func close() {
+        journal.load()?.close()
+    }
+
+    /// The sequence number in `job-<n>-<hex>` (0 for other ids).
+    private static func number(_ id: String) -> Int {
+        let parts = id.split(separator: "-")
+        return parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
     }
 
     /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait.
@@ -91,7 +157,8 @@ public final class JobScheduler: Sendable {
             state.jobs[id] = Job(snapshot: snapshot, plan: plan)
             state.order.append(id)
             state.queue.append(id)
-            let start = Self.startable(&state, maxRunning: maxRunning)
+            journal.load()?.save(snapshot)
+            let start = startable(&state)
             recordCounts(state)
             return (snapshot, start)
         }
@@ -100,7 +167,7 @@ public final class JobScheduler: Sendable {
     }
 
     /// Takes queued jobs while slots are free; marks them running.
-    private static func startable(_ state: inout State, maxRunning: Int) -> [(String, TrainingPlan, CancelFlag)] {
+    private func startable(_ state: inout State) -> [(String, TrainingPlan, CancelFlag)] {
         var started: [(String, TrainingPlan, CancelFlag)] = []
         while state.running < maxRunning, !state.queue.isEmpty {
             let id = state.queue.removeFirst()
@@ -109,6 +176,8 @@ public final class JobScheduler: Sendable {
             job.snapshot.status = .running
             job.snapshot.startedAt = Date().iso8601
             job.started = ContinuousClock.now
+            job.saved = ContinuousClock.now
+            journal.load()?.save(job.snapshot)
             state.jobs[id] = job
             state.running += 1
             started.append((id, plan, job.cancel))
@@ -154,6 +223,7 @@ public final class JobScheduler: Sendable {
                 job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
                 job.snapshot.finishedAt = Date().iso8601
                 state.jobs[id] = job
+                journal.load()?.save(job.snapshot)
                 recordCounts(state)
                 // It never ran: counted by outcome, with no wall time.
                 metrics?.jobFinished(outcome: .cancelled, duration: .zero, samples: 0, earlyStopped: false)
@@ -188,7 +258,8 @@ public final class JobScheduler: Sendable {
     private enum Outcome {
         case installed(StoredModel, TrainingReport, MetricsView)
         case cancelled(TrainingReport?)
-        case failed(code: String, message: String)
+        /// `status` is what `?wait=true` answers with.
+        case failed(code: String, message: String, status: HTTPStatus)
     }
 
     private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) -> Outcome {
@@ -235,6 +306,10 @@ public final class JobScheduler: Sendable {
                         let elapsed = ContinuousClock.now - started
                         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                         job.snapshot.etaSeconds = seconds / Double(finished) * Double(max(epochs - finished, 0))
+                    }
+                    if ContinuousClock.now - job.saved >= Self.progressSaveInterval, let journal = journal.load() {
+                        job.saved = ContinuousClock.now
+                        journal.save(job.snapshot)
                     }
                     state.jobs[id] = job
                 }
@@ -300,35 +375,38 @@ public final class JobScheduler: Sendable {
             return .failed(
                 code: "training_locked",
                 message: "model \"\(model)\" is being trained by another job" + (holder.map { " (\($0))" } ?? "")
-                    + "; waited \(Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18) s for its training lock; retry when that job has finished")
+                    + "; waited \(Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18) s for its training lock; retry when that job has finished",
+                status: .conflict)
         }
         if let error = error as? TrainingLockError {
             logger.error("training lock failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            return .failed(code: "training_lock_failed", message: "cannot take the model's training lock: \(error)")
+            return .failed(code: "training_lock_failed", message: "cannot take the model's training lock: \(error)", status: .internalServerError)
         }
         if let error = error as? TrainingError {
             switch error {
             case .diverged(let epoch, let step):
-                return .failed(code: "diverged", message: "training diverged (loss not finite) in epoch \(epoch), step \(step); lower the learning rate or normalize the inputs")
+                return .failed(
+                    code: "diverged", message: "training diverged (loss not finite) in epoch \(epoch), step \(step); lower the learning rate or normalize the inputs",
+                    status: .unprocessableContent)
             case .invalidHyperparameter(let name, let value, let allowed):
-                return .failed(code: "invalid_hyperparameter", message: "\(name) is \(value); allowed: \(allowed)")
+                return .failed(code: "invalid_hyperparameter", message: "\(name) is \(value); allowed: \(allowed)", status: .unprocessableContent)
             case .optimizerStateMismatch(let reason):
-                return .failed(code: "optimizer_mismatch", message: "cannot continue training: \(reason)")
+                return .failed(code: "optimizer_mismatch", message: "cannot continue training: \(reason)", status: .conflict)
             }
         }
         if let error = error as? DataError {
-            return .failed(code: "invalid_data", message: DataErrorText.describe(error, field: "inputs"))
+            return .failed(code: "invalid_data", message: DataErrorText.describe(error, field: "inputs"), status: .unprocessableContent)
         }
         if let error = error as? any HTTPResponseError {
             logger.warning("training job failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            return .failed(code: error.code, message: error.message)
+            return .failed(code: error.code, message: error.message, status: error.status)
         }
         logger.error("training job failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-        return .failed(code: "internal", message: "training failed with an internal error; see the server log")
+        return .failed(code: "internal", message: "training failed with an internal error; see the server log", status: .internalServerError)
     }
 
     private func finish(_ id: String, _ outcome: Outcome) {
-        let (snapshot, waiters, start) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], [(String, TrainingPlan, CancelFlag)]) in
+        let (snapshot, waiters, start, forgotten) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], [(String, TrainingPlan, CancelFlag)], [String]) in
             state.running -= 1
             if var job = state.jobs[id] {
                 job.snapshot.finishedAt = Date().iso8601
@@ -345,17 +423,23 @@ public final class JobScheduler: Sendable {
                     job.snapshot.status = .cancelled
                     job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
                     if let report { job.snapshot.samplesPerSecond = finite(report.samplesPerSecond) }
-                case .failed(let code, let message):
+                case .failed(let code, let message, let status):
                     job.snapshot.status = .failed
-                    job.snapshot.error = JobSnapshot.Failure(code: code, message: message)
+                    job.snapshot.error = JobSnapshot.Failure(code: code, message: message, status: status)
                 }
                 state.jobs[id] = job
             }
             if let metrics, let job = state.jobs[id] { Self.record(job, outcome, into: metrics) }
-            Self.forgetOld(&state)
-            let start = Self.startable(&state, maxRunning: maxRunning)
+            let forgotten = Self.forgetOld(&state, retain: retain)
+            let start = startable(&state)
             recordCounts(state)
-            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], start)
+            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], start, forgotten)
+        }
+        if let journal = journal.load() {
+            for old in forgotten { journal.remove(old) }
+            // Durable before anyone hears of the outcome: a `?wait=true` answer is never lost
+            // to a restart.
+            if let snapshot { journal.saveNow(snapshot) }
         }
         if let snapshot {
             logger.info(
@@ -381,11 +465,14 @@ public final class JobScheduler: Sendable {
         }
     }
 
-    private static func forgetOld(_ state: inout State) {
+    /// Forgets the oldest finished jobs while more than `retain` are kept; returns their ids.
+    private static func forgetOld(_ state: inout State, retain: Int) -> [String] {
+        guard state.order.count > retain else { return [] }
         let finished = state.order.filter { state.jobs[$0]?.snapshot.status.isFinished == true }
-        guard finished.count > retainedFinishedJobs else { return }
-        let drop = Set(finished.prefix(finished.count - retainedFinishedJobs))
+        let dropped = Array(finished.prefix(state.order.count - retain))
+        let drop = Set(dropped)
         state.order.removeAll { drop.contains($0) }
         for id in drop { state.jobs[id] = nil }
+        return dropped
     }
 }

@@ -19,9 +19,9 @@ public enum JobStatus: String, Sendable, Codable, Equatable {
 }
 
 /// What `GET /jobs/{id}` answers: a consistent copy of one job's state.
-public struct JobSnapshot: Sendable, Encodable {
+public struct JobSnapshot: Sendable, Codable {
     /// One finished epoch of the loss curve.
-    public struct Epoch: Sendable, Encodable, Equatable {
+    public struct Epoch: Sendable, Codable, Equatable {
         /// Zero-based epoch index (counted across warm starts).
         public var epoch: Int
         /// Mean training loss.
@@ -37,11 +37,16 @@ public struct JobSnapshot: Sendable, Encodable {
     }
 
     /// An error that ended the job.
-    public struct Failure: Sendable, Encodable, Equatable {
+    public struct Failure: Sendable, Codable, Equatable {
         /// Machine-readable code.
         public var code: String
         /// What went wrong.
         public var message: String
+        /// The status `?wait=true` answers with for this failure; not part of the JSON (a
+        /// restored record has none and is never waited for).
+        var status: HTTPStatus = .internalServerError
+
+        enum CodingKeys: String, CodingKey { case code, message }
     }
 
     /// The job id.

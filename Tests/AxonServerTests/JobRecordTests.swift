@@ -1,0 +1,189 @@
+import Checkpoint
+import Foundation
+import Testing
+
+@testable import AxonServer
+
+/// Job records on disk: a restart lists finished jobs again and marks interrupted ones, live
+/// replicas keep their own, corrupt files are skipped, and `jobs.retain` bounds the history.
+@Suite("Job records")
+struct JobRecordTests {
+    let plans = JobsTests()
+
+    /// The record files in every owner directory under `<state>/jobs`.
+    func recordFiles(_ state: String) -> [String] {
+        let root = "\(state)/jobs"
+        let owners = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return owners.flatMap { owner in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(owner)")) ?? [])
+                .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        }.sorted()
+    }
+
+    @Test("a finished job answers GET /jobs/{id} identically after a restart, and new ids continue")
+    func restartKeepsFinishedJobs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let train = #"{"model":"line","inputs":[[0],[1],[2],[3]],"targets":[1,3,5,7],"epochs":5,"validation_split":0,"seed":3}"#
+        let first = await loadedDaemon(stateDirectory: directory.path)
+        var id = ""
+        var before: [String: Any] = [:]
+        try await withAPIServer(first) { port in
+            let trained = try await call(port, "POST", "/train?wait=true", json: train)
+            #expect(trained.status == 200, "\(trained.text)")
+            id = try #require(trained.object["id"] as? String)
+            let polled = try await call(port, "GET", "/jobs/\(id)")
+            #expect(polled.status == 200)
+            before = polled.object
+        }
+        #expect(before["status"] as? String == "succeeded" && (before["history"] as? [Any])?.count == 5)
+        first.jobs.close()
+
+        let second = await loadedDaemon(stateDirectory: directory.path)
+        defer { second.jobs.close() }
+        try await withAPIServer(second) { port in
+            let again = try await call(port, "GET", "/jobs/\(id)")
+            #expect(again.status == 200, "\(again.text)")
+            #expect(NSDictionary(dictionary: again.object) == NSDictionary(dictionary: before), "\(again.text)")
+            let list = try await call(port, "GET", "/jobs")
+            #expect((list.object["jobs"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+            // A job submitted after the restart gets the next number, not job-1 again.
+            let next = try await call(port, "POST", "/train?wait=true", json: train)
+            #expect((next.object["id"] as? String)?.hasPrefix("job-2-") == true, "\(next.text)")
+        }
+        #expect(recordFiles(directory.path).count == 2)
+    }
+
+    @Test("jobs queued or running when their daemon stopped are listed as failed with interrupted")
+    func unfinishedJobsAreInterrupted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        let dying = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        dying.restore(stateDirectory: directory.path)
+        let running = try dying.submit(try plans.longPlan("a"))
+        let queued = try dying.submit(try plans.longPlan("b"))
+        #expect(await eventually { (dying.job(running.id)?.epoch ?? 0) >= 1 })
+        // From the disk's point of view the daemon is gone: no more writes, lock released.
+        dying.close()
+
+        let restarted = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        #expect(restarted.restore(stateDirectory: directory.path) == 2)
+        defer { restarted.close() }
+        for id in [running.id, queued.id] {
+            let job = try #require(restarted.job(id))
+            #expect(job.status == .failed && job.error?.code == "interrupted" && job.finishedAt != nil, "\(job)")
+            #expect(job.error?.message.contains("resubmit") == true)
+        }
+        #expect(restarted.job(running.id)?.startedAt != nil && restarted.job(queued.id)?.startedAt == nil)
+        #expect(restarted.list().map(\.id) == [queued.id, running.id])
+        #expect(restarted.activeCount == 0)
+
+        _ = dying.cancel(running.id)
+        _ = dying.cancel(queued.id)
+        #expect(await dying.wait(running.id)?.status == .cancelled)
+        // The dead daemon's directory was adopted: one owner directory is left, the new one.
+        let owners = try FileManager.default.contentsOfDirectory(atPath: "\(directory.path)/jobs")
+        #expect(owners.count == 1, "\(owners)")
+    }
+
+    @Test("a live replica's records stay its own")
+    func liveReplicasAreNotAdopted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        let replicaA = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        replicaA.restore(stateDirectory: directory.path)
+        defer { replicaA.close() }
+        let job = try replicaA.submit(try plans.shortPlan("m"))
+        #expect(await replicaA.wait(job.id)?.status == .succeeded)
+
+        let replicaB = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        #expect(replicaB.restore(stateDirectory: directory.path) == 0)
+        defer { replicaB.close() }
+        #expect(replicaB.job(job.id) == nil && replicaA.job(job.id)?.status == .succeeded)
+        #expect(recordFiles(directory.path) == ["\(job.id).json"])
+    }
+
+    @Test("corrupt, truncated and foreign record files are skipped with a warning, never a crash")
+    func corruptRecordsAreSkipped() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        let first = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        first.restore(stateDirectory: directory.path)
+        let good = try first.submit(try plans.shortPlan("m"))
+        #expect(await first.wait(good.id)?.status == .succeeded)
+        first.close()
+        let owner = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(directory.path)/jobs").first)
+        let valid = try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/jobs/\(owner)/\(good.id).json"))
+        for (name, bytes) in [
+            ("job-7-aa.json", Array(valid.prefix(valid.count / 2))),
+            ("job-8-bb.json", Array("not json".utf8)),
+            ("job-9-cc.json", Array(#"{"format":99,"job":{}}"#.utf8)),
+            ("job-10-dd.json", [UInt8](repeating: 0xff, count: 64)),
+        ] {
+            try DurableFile.write(bytes, to: "\(directory.path)/jobs/\(owner)/\(name)")
+        }
+
+        let log = LogCapture()
+        let second = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: log.logger)
+        #expect(second.restore(stateDirectory: directory.path) == 1)
+        defer { second.close() }
+        #expect(second.job(good.id)?.status == .succeeded)
+        #expect(second.list().map(\.id) == [good.id])
+        let warnings = log.lines.filter { $0.level == .warning && $0.message.contains("job record") }
+        #expect(warnings.count == 4, "\(warnings.map(\.message))")
+        // The skipped files stay for an operator; a later job still numbers after the good one.
+        let next = try second.submit(try plans.shortPlan("n"))
+        #expect(next.id.hasPrefix("job-2-"))
+        #expect(await second.wait(next.id)?.status == .succeeded)
+    }
+
+    @Test("jobs.retain bounds the history in memory and on disk, oldest finished first")
+    func retentionRemovesTheOldest() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, retain: 2, logger: quietLogger)
+        jobs.restore(stateDirectory: directory.path)
+        var ids: [String] = []
+        for name in ["a", "b", "c"] {
+            let job = try jobs.submit(try plans.shortPlan(name))
+            #expect(await jobs.wait(job.id)?.status == .succeeded)
+            ids.append(job.id)
+        }
+        #expect(jobs.list().map(\.id) == [ids[2], ids[1]])
+        #expect(jobs.job(ids[0]) == nil)
+        jobs.close()
+        #expect(recordFiles(directory.path) == [ids[1], ids[2]].map { "\($0).json" }.sorted())
+
+        // A restart with a smaller bound trims what it adopts.
+        let smaller = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, retain: 1, logger: quietLogger)
+        smaller.restore(stateDirectory: directory.path)
+        #expect(smaller.list().map(\.id) == [ids[2]])
+        smaller.close()
+        #expect(recordFiles(directory.path) == ["\(ids[2]).json"])
+    }
+
+    @Test("a state directory where jobs cannot be written leaves jobs in memory, logged")
+    func unwritableStateKeepsJobsInMemory() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await store.load()
+        // A file where the jobs directory belongs.
+        try DurableFile.write(Array("x".utf8), to: "\(directory.path)/jobs")
+        let log = LogCapture()
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: log.logger)
+        #expect(jobs.restore(stateDirectory: directory.path) == 0)
+        #expect(log.lines.contains { $0.level == .error && $0.message.contains("job records cannot be kept") })
+        let job = try jobs.submit(try plans.shortPlan("m"))
+        #expect(await jobs.wait(job.id)?.status == .succeeded)
+        #expect(jobs.job(job.id)?.status == .succeeded)
+    }
+}
