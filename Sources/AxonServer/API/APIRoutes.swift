@@ -61,16 +61,63 @@ enum TrainingRoutes {
         return train
     }
 
-    /// 202 with the job and a Location header, or with `wait`, 200 once it finished.
+    /// 202 with the job and a Location header; with `wait`, once the job has finished: 200 with
+    /// it if it succeeded, otherwise its error (`JobOutcomeError`), Location included.
     static func answer(_ job: JobSnapshot, wait: Bool, context: APIContext) async throws -> Response {
+        let location = "/jobs/\(job.id)"
         if wait, let finished = await context.jobs.wait(job.id) {
             context.pinned.forget(finished.model)
-            return try Response.json(finished)
+            guard finished.status == .succeeded else { throw JobOutcomeError(finished) }
+            var response = try Response.json(finished)
+            response.headers["Location"] = location
+            return response
         }
         var response = try Response.json(job, status: .accepted)
-        response.headers["Location"] = "/jobs/\(job.id)"
+        response.headers["Location"] = location
         return response
     }
+}
+
+/// What `?wait=true` answers for a job that did not succeed: the job's own error in the usual
+/// envelope, with the status that fits it, and `Location: /jobs/{id}` so the client can read
+/// the whole record (loss curve, timestamps).
+///
+/// | job | status | code |
+/// |---|---|---|
+/// | failed, model trained elsewhere past `jobs.lock_timeout_seconds` | 409 | `training_locked` |
+/// | failed, continuing with an incompatible optimizer state | 409 | `optimizer_mismatch` |
+/// | failed, loss diverged / data or settings ModelKit refused | 422 | `diverged`, `invalid_data`, `invalid_hyperparameter` |
+/// | failed, store refused the result | the store error's (409 `too_many_models`, 507 `insufficient_storage`, ...) | its code |
+/// | failed, daemon shutting down before the job started | 503 | `interrupted` |
+/// | cancelled (`DELETE /jobs/{id}`) | 409 | `job_cancelled` |
+/// | failed otherwise | 500 | `internal` |
+struct JobOutcomeError: HTTPResponseError {
+    let job: JobSnapshot
+
+    init(_ job: JobSnapshot) {
+        self.job = job
+    }
+
+    var status: HTTPStatus {
+        switch job.status {
+        case .cancelled: .conflict
+        case .failed: job.error?.status ?? .internalServerError
+        // Not finished or succeeded: never thrown for those; a 500 if it ever were.
+        case .queued, .running, .succeeded: .internalServerError
+        }
+    }
+
+    var code: String {
+        job.status == .cancelled ? "job_cancelled" : job.error?.code ?? "internal"
+    }
+
+    var message: String {
+        let detail = job.status == .cancelled
+            ? "the job was cancelled before it finished; nothing was installed" : job.error?.message ?? "the job failed"
+        return "\(detail) (job \(job.id), GET /jobs/\(job.id))"
+    }
+
+    var headers: HTTPHeaders { ["Location": "/jobs/\(job.id)"] }
 }
 
 /// `GET /jobs`.

@@ -33,13 +33,20 @@ public struct Daemon: Sendable {
         let metrics = metrics ?? AxonMetrics(configuration: configuration.metrics)
         self.metrics = metrics
         let recorder = Self.recorder(metrics)
-        readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
-        store = ModelStore(
+        let store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder)
-        jobs = JobScheduler(
+        let jobs = JobScheduler(
             store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
             retain: configuration.retainedJobs, logger: logger, metrics: recorder)
+        self.store = store
+        self.jobs = jobs
+        let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
+        readiness = Readiness(onChange: { phase in
+            report(phase)
+            // Queued jobs would never run in this process: their waiters hear so now.
+            if phase == .draining { jobs.beginDrain() }
+        })
     }
 
     /// The daemon's routes. Later features register theirs here.

@@ -38,6 +38,8 @@ public final class JobScheduler: Sendable {
         var running = 0
         var waiters: [String: [CheckedContinuation<JobSnapshot, Never>]] = [:]
         var nextNumber = 1
+        /// Set once the daemon drains: nothing new is queued or started.
+        var draining = false
     }
 
     private let store: ModelStore
@@ -127,6 +129,40 @@ public final class JobScheduler: Sendable {
         return restored.jobs.count
     }
 
+    /// The daemon has begun to drain: jobs still queued will not run in this process, so they
+    /// fail now with `interrupted` (their `?wait=true` callers get a 503 at once instead of
+    /// being cut off at the drain deadline) and new submissions are refused with `draining`.
+    /// Running jobs carry on; one that finishes within the drain is answered as usual.
+    public func beginDrain() {
+        let finished = state.withLock { state -> [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] in
+            state.draining = true
+            var finished: [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] = []
+            for id in state.queue {
+                guard var job = state.jobs[id] else { continue }
+                job.plan = nil
+                job.snapshot.status = .failed
+                job.snapshot.finishedAt = Date().iso8601
+                job.snapshot.error = JobSnapshot.Failure(code: "interrupted", message: Self.drainMessage, status: .serviceUnavailable)
+                state.jobs[id] = job
+                metrics?.jobFinished(outcome: .failed, duration: .zero, samples: 0, earlyStopped: false)
+                finished.append((job.snapshot, state.waiters.removeValue(forKey: id) ?? []))
+            }
+            state.queue = []
+            recordCounts(state)
+            return finished
+        }
+        if !finished.isEmpty {
+            logger.notice("queued training jobs failed: the daemon is draining", metadata: ["jobs.count": "\(finished.count)"])
+        }
+        for (snapshot, waiters) in finished {
+            journal.load()?.saveNow(snapshot)
+            for waiter in waiters { waiter.resume(returning: snapshot) }
+        }
+    }
+
+    /// What a queued job's error says when the daemon drains before it started.
+    static let drainMessage = "the daemon is shutting down and the job had not started; its training data was not kept, resubmit it"
+
     /// Writes what is pending and releases the job directory for the next daemon, which will
     /// list jobs still running here as interrupted. Called at shutdown.
     public func close() {
@@ -143,6 +179,7 @@ public final class JobScheduler: Sendable {
     func submit(_ plan: TrainingPlan) throws(APIError) -> JobSnapshot {
         let now = Date().iso8601
         let (snapshot, start) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, [(String, TrainingPlan, CancelFlag)]) in
+            guard !state.draining else { throw APIError.draining }
             guard state.queue.count < maxQueued else {
                 throw APIError(
                     status: .conflict, code: "queue_full",
@@ -169,6 +206,7 @@ public final class JobScheduler: Sendable {
     /// Takes queued jobs while slots are free; marks them running.
     private func startable(_ state: inout State) -> [(String, TrainingPlan, CancelFlag)] {
         var started: [(String, TrainingPlan, CancelFlag)] = []
+        guard !state.draining else { return started }
         while state.running < maxRunning, !state.queue.isEmpty {
             let id = state.queue.removeFirst()
             guard var job = state.jobs[id], let plan = job.plan else { continue }
