@@ -188,11 +188,19 @@ enum ModelRoutes {
         router.post("/models/{name}/evaluate", async: { request in
             let name = try request.parameters.require("name")
             try request.requireJSON()
-            let train = try TrainRequest.parse(json: request.body)
-            if let extra = train.seenKeys.first(where: { $0 != "inputs" && $0 != "targets" }) {
-                throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets")
+            let train = try TrainRequest.parse(json: request.body, allowingVersion: true)
+            if let extra = train.seenKeys.first(where: { $0 != "inputs" && $0 != "targets" && $0 != "version" }) {
+                throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets, version")
             }
-            let stored = try context.model(name, version: nil)
+            let current = try context.model(name, version: nil)
+            // A retained version is read through the actor (cached there), not the blocking
+            // pinned-version cache of the synchronous routes: this handler may await.
+            let stored: StoredModel
+            if let version = train.version {
+                stored = try await context.store.model(name: name, version: version)
+            } else {
+                stored = current
+            }
             var probe = train
             // The same validation as continuing training: widths, classes, limits.
             probe.epochs = 1
