@@ -51,4 +51,95 @@ struct ManagementTests {
             #expect(trainWithVersion.status == 400 && trainWithVersion.envelope?.code == "unknown_field", "\(trainWithVersion.text)")
         }
     }
+
+    /// Writes models `names` into `directory` through a store without a tight limit.
+    func write(_ names: [String], to directory: TemporaryDirectory) async throws {
+        let writer = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await writer.load()
+        for (k, name) in names.enumerated() {
+            try await writer.install(name: name, model: StoreFixtures.model(seed: UInt64(k + 1)), metadata: StoreFixtures.metadata())
+        }
+    }
+
+    @Test("at start-up the first limits.max_models models in name order serve; the rest are reported and fill freed slots")
+    func maxModelsAtStartup() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await write(["d", "b", "a", "c"], to: directory)
+        let log = LogCapture()
+        let store = ModelStore(stateDirectory: directory.path, maxModels: 2, logger: log.logger)
+        let report = await store.load()
+        #expect(store.list().map(\.name) == ["a", "b"])
+        #expect(report.models == 2 && report.skipped == ["c", "d"] && store.skipped == ["c", "d"])
+        let warning = log.lines.first { $0.level == .warning && $0.message.contains("limits.max_models") }
+        #expect(warning?.metadata["store.skipped_names"] == "c,d", "\(log.lines.map(\.message))")
+        #expect(throws: StoreError.tooManyModels(limit: 2)) { try store.checkInstallable(name: "e") }
+        // A skipped model is not served: predictions and rollbacks see no such model.
+        #expect(store.current("c") == nil)
+
+        // A delete frees a slot: the first skipped model takes it, from disk as it is.
+        try await store.delete(name: "a")
+        #expect(store.list().map(\.name) == ["b", "c"] && store.skipped == ["d"])
+        #expect(store.current("c")?.version == 1)
+        // Deleting a skipped model removes it from disk and from the report.
+        try await store.delete(name: "d")
+        #expect(store.skipped.isEmpty && store.list().map(\.name) == ["b", "c"])
+        #expect(try StateDirectory(root: directory.path).modelNames().map(\.rawValue) == ["b", "c"])
+    }
+
+    @Test("GET /models lists the models that do not serve under limits.max_models")
+    func maxModelsInTheListing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await write(["x", "y", "z"], to: directory)
+        let daemon = await loadedDaemon(stateDirectory: directory.path) { $0.limits.maxModels = 1 }
+        defer { daemon.jobs.close() }
+        try await withAPIServer(daemon) { port in
+            let list = try await call(port, "GET", "/models")
+            #expect(list.status == 200)
+            #expect(try OpenAPIContract().problems(list, method: "GET", template: "/models").isEmpty)
+            #expect((list.object["models"] as? [[String: Any]])?.map { $0["name"] as? String } == ["x"])
+            #expect(list.object["skipped"] as? [String] == ["y", "z"])
+            let predict = try await call(port, "POST", "/predict", json: #"{"model":"y","inputs":[[1,2,3,4]]}"#)
+            #expect(predict.status == 404 && predict.envelope?.code == "model_not_found")
+        }
+    }
+
+    @Test("watch mode skips new models beyond limits.max_models, logs each once, and fills slots freed on disk")
+    func maxModelsThroughWatch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let writer = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        await writer.load()
+        let log = LogCapture()
+        let watcher = ModelStore(stateDirectory: directory.path, maxModels: 2, logger: log.logger)
+        await watcher.load()
+        func install(_ name: String, seed: UInt64) async throws {
+            try await writer.install(name: name, model: StoreFixtures.model(seed: seed), metadata: StoreFixtures.metadata())
+        }
+        try await install("a", seed: 1)
+        try await install("b", seed: 2)
+        #expect(await watcher.refresh().added == ["a", "b"])
+        try await install("c", seed: 3)
+        let skipped = await watcher.refresh()
+        #expect(skipped.added.isEmpty && watcher.skipped == ["c"] && watcher.current("c") == nil)
+        // A new version of a skipped model keeps it skipped, without a second warning.
+        try await install("c", seed: 4)
+        _ = await watcher.refresh()
+        #expect(watcher.skipped == ["c"] && watcher.current("c") == nil)
+        let warnings = log.lines.filter { $0.level == .warning && $0.metadata["model.name"] == "c" }
+        #expect(warnings.count == 1, "\(log.lines.map(\.message))")
+        // A new version of a served model still swaps in.
+        try await install("b", seed: 5)
+        #expect(await watcher.refresh().updated == ["b"])
+
+        // Removed on disk by another replica: the slot goes to the skipped model, at its newest version.
+        try await writer.delete(name: "a")
+        let filled = await watcher.refresh()
+        #expect(filled.removed == ["a"] && filled.added == ["c"], "\(filled)")
+        #expect(watcher.list().map(\.name) == ["b", "c"] && watcher.skipped.isEmpty)
+        #expect(watcher.current("c")?.version == 2)
+        // Nothing changed since: the next rescan reports nothing.
+        #expect(await watcher.refresh().isEmpty)
+    }
 }

@@ -146,7 +146,9 @@ extension Request {
 /// Model management: list, detail, versions, rollback, delete, evaluate.
 enum ModelRoutes {
     static func register(on router: inout Router, context: APIContext) {
-        router.get("/models") { _ in try Response.json(ModelList(models: context.store.list().map(ModelSummary.init))) }
+        router.get("/models") { _ in
+            try Response.json(ModelList(models: context.store.list().map(ModelSummary.init), skipped: context.store.skipped))
+        }
         router.get("/models/{name}", async: { request in
             let name = try request.parameters.require("name")
             let current = try context.model(name, version: nil)
