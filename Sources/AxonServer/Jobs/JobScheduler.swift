@@ -12,10 +12,15 @@ import Synchronization
 /// Cancellation is a flag the trainer polls between steps.
 ///
 /// Replicas sharing one state directory train a given model one at a time: a job holds the
-/// model's `TrainingLock` from before its first step until its version is installed. A job
-/// whose model another process (or another job here) is training waits for the lock on its
-/// own thread, running at epoch 0 and cancellable, for at most `lockTimeout`, and then fails
-/// with `training_locked` naming the model and the holder.
+/// model's `TrainingLock` from before its first step until its version is installed. The lock
+/// is taken when the job would start: a job whose model another process (or another job here)
+/// is training stays `queued` without taking a slot (`waiting_for` says who holds the lock),
+/// lets the jobs behind it start, is retried every `lockPollSeconds` by one poller thread,
+/// can be cancelled, and after `lockTimeout` fails with `training_locked` naming the model and
+/// the holder.
+///
+/// Each job's record is kept on disk through a `JobJournal` once `restore(stateDirectory:)`
+/// has opened it.
 public final class JobScheduler: Sendable {
     private final class CancelFlag: Sendable {
         let raised = Atomic<Bool>(false)
@@ -29,6 +34,15 @@ public final class JobScheduler: Sendable {
         /// When its record was last queued for writing (progress is written every
         /// `progressSaveInterval` at most, not every epoch).
         var saved = ContinuousClock.now
+        /// When it first found its model's training lock taken.
+        var lockWaitSince: ContinuousClock.Instant?
+    }
+
+    /// What one pass over the queue decided, under the state lock; acted on outside it.
+    private struct Dispatch {
+        var launch: [(id: String, plan: TrainingPlan, flag: CancelFlag, lock: TrainingLock)] = []
+        var failed: [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] = []
+        var startPoller = false
     }
 
     private struct State {
@@ -40,6 +54,8 @@ public final class JobScheduler: Sendable {
         var nextNumber = 1
         /// Set once the daemon drains: nothing new is queued or started.
         var draining = false
+        /// Whether the lock poller thread runs.
+        var polling = false
     }
 
     private let store: ModelStore
@@ -141,6 +157,7 @@ public final class JobScheduler: Sendable {
                 guard var job = state.jobs[id] else { continue }
                 job.plan = nil
                 job.snapshot.status = .failed
+                job.snapshot.waitingFor = nil
                 job.snapshot.finishedAt = Date().iso8601
                 job.snapshot.error = JobSnapshot.Failure(code: "interrupted", message: Self.drainMessage, status: .serviceUnavailable)
                 state.jobs[id] = job
@@ -178,7 +195,7 @@ public final class JobScheduler: Sendable {
     /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait.
     func submit(_ plan: TrainingPlan) throws(APIError) -> JobSnapshot {
         let now = Date().iso8601
-        let (snapshot, start) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, [(String, TrainingPlan, CancelFlag)]) in
+        let (snapshot, dispatch) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, Dispatch) in
             guard !state.draining else { throw APIError.draining }
             guard state.queue.count < maxQueued else {
                 throw APIError(
@@ -195,37 +212,136 @@ public final class JobScheduler: Sendable {
             state.order.append(id)
             state.queue.append(id)
             journal.load()?.save(snapshot)
-            let start = startable(&state)
+            let dispatch = startable(&state)
             recordCounts(state)
-            return (snapshot, start)
+            return (snapshot, dispatch)
         }
-        for (id, plan, flag) in start { launch(id, plan, flag) }
+        act(dispatch)
         return snapshot
     }
 
-    /// Takes queued jobs while slots are free; marks them running.
-    private func startable(_ state: inout State) -> [(String, TrainingPlan, CancelFlag)] {
-        var started: [(String, TrainingPlan, CancelFlag)] = []
-        guard !state.draining else { return started }
-        while state.running < maxRunning, !state.queue.isEmpty {
-            let id = state.queue.removeFirst()
-            guard var job = state.jobs[id], let plan = job.plan else { continue }
+    /// Starts queued jobs, in order, while slots are free: each takes its model's training
+    /// lock first; one whose lock is taken stays queued (without a slot) and the next is tried.
+    /// A job that waited `lockTimeout` for its lock fails with `training_locked`.
+    private func startable(_ state: inout State) -> Dispatch {
+        var dispatch = Dispatch()
+        guard !state.draining else { return dispatch }
+        var index = 0
+        var blocked = false
+        while state.running < maxRunning, index < state.queue.count {
+            let id = state.queue[index]
+            guard var job = state.jobs[id], let plan = job.plan else {
+                state.queue.remove(at: index)
+                continue
+            }
+            let path = (try? ModelName(plan.name)).map { TrainingLock.path(stateDirectory: store.directory.root, model: $0) }
+            let lock: TrainingLock?
+            do {
+                guard let path else { throw TrainingLockError.cannotOpen(path: plan.name, errno: EINVAL) }
+                lock = try TrainingLock.tryAcquire(path: path)
+            } catch {
+                logger.error("training lock failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
+                state.queue.remove(at: index)
+                dispatch.failed.append(fail(
+                    id, &state, code: "training_lock_failed", message: "cannot take the model's training lock: \(error)",
+                    status: .internalServerError))
+                continue
+            }
+            guard let lock else {
+                let now = ContinuousClock.now
+                let holder = path.flatMap(TrainingLock.holder(path:))
+                let since = job.lockWaitSince ?? now
+                if job.lockWaitSince == nil {
+                    job.lockWaitSince = now
+                    logger.info(
+                        "training job waits for the model's training lock",
+                        metadata: ["job.id": "\(id)", "model.name": "\(plan.name)", "lock.holder": "\(holder ?? "unknown")"])
+                }
+                job.snapshot.waitingFor = "the training lock of model \"\(plan.name)\"" + (holder.map { ", held by \($0)" } ?? "")
+                state.jobs[id] = job
+                if now - since >= lockTimeout {
+                    logger.warning("training job gave up waiting for the model's training lock", metadata: ["job.id": "\(id)", "model.name": "\(plan.name)"])
+                    state.queue.remove(at: index)
+                    dispatch.failed.append(fail(
+                        id, &state, code: "training_locked",
+                        message: "model \"\(plan.name)\" is being trained by another job" + (holder.map { " (\($0))" } ?? "")
+                            + "; waited \(ConfigurationKey.seconds(lockTimeout)) s for its training lock (jobs.lock_timeout_seconds); retry when that job has finished",
+                        status: .conflict))
+                    continue
+                }
+                blocked = true
+                index += 1
+                continue
+            }
+            state.queue.remove(at: index)
             job.plan = nil
             job.snapshot.status = .running
+            job.snapshot.waitingFor = nil
             job.snapshot.startedAt = Date().iso8601
             job.started = ContinuousClock.now
             job.saved = ContinuousClock.now
             journal.load()?.save(job.snapshot)
             state.jobs[id] = job
             state.running += 1
-            started.append((id, plan, job.cancel))
+            dispatch.launch.append((id, plan, job.cancel, lock))
         }
-        return started
+        if blocked, !state.polling {
+            state.polling = true
+            dispatch.startPoller = true
+        }
+        return dispatch
     }
 
-    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) {
+    /// Ends queued job `id` as failed; returns it with its waiters, to be told outside the lock.
+    private func fail(
+        _ id: String, _ state: inout State, code: String, message: String, status: HTTPStatus
+    ) -> (JobSnapshot, [CheckedContinuation<JobSnapshot, Never>]) {
+        guard var job = state.jobs[id] else { preconditionFailure("queued job \(id) is not known") }
+        job.plan = nil
+        job.snapshot.status = .failed
+        job.snapshot.waitingFor = nil
+        job.snapshot.finishedAt = Date().iso8601
+        job.snapshot.error = JobSnapshot.Failure(code: code, message: message, status: status)
+        state.jobs[id] = job
+        metrics?.jobFinished(outcome: .failed, duration: .zero, samples: 0, earlyStopped: false)
+        return (job.snapshot, state.waiters.removeValue(forKey: id) ?? [])
+    }
+
+    /// Carries out what `startable` decided: failed jobs are recorded and their waiters told,
+    /// started ones get their thread, and the lock poller starts if a job waits for a lock.
+    private func act(_ dispatch: Dispatch) {
+        for (snapshot, waiters) in dispatch.failed {
+            journal.load()?.saveNow(snapshot)
+            for waiter in waiters { waiter.resume(returning: snapshot) }
+        }
+        for start in dispatch.launch { launch(start.id, start.plan, start.flag, start.lock) }
+        if dispatch.startPoller {
+            let thread = Thread { [self] in self.pollLocks() }
+            thread.name = "axon-train-locks"
+            thread.start()
+        }
+    }
+
+    /// Retries the queue every `lockPollSeconds` while a queued job waits for a training lock
+    /// (a lock held by another process announces nothing when it is released).
+    private func pollLocks() {
+        while true {
+            Thread.sleep(forTimeInterval: Self.lockPollSeconds)
+            let (dispatch, waiting) = state.withLock { state -> (Dispatch, Bool) in
+                let dispatch = startable(&state)
+                let waiting = !state.draining && state.queue.contains { state.jobs[$0]?.lockWaitSince != nil }
+                if !waiting { state.polling = false }
+                recordCounts(state)
+                return (dispatch, waiting)
+            }
+            act(dispatch)
+            if !waiting { return }
+        }
+    }
+
+    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock) {
         let thread = Thread { [self] in
-            let outcome = self.train(id, plan, flag)
+            let outcome = self.train(id, plan, flag, lock)
             self.finish(id, outcome)
         }
         thread.name = "axon-train"
@@ -258,6 +374,7 @@ public final class JobScheduler: Sendable {
                 state.queue.removeAll { $0 == id }
                 job.plan = nil
                 job.snapshot.status = .cancelled
+                job.snapshot.waitingFor = nil
                 job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
                 job.snapshot.finishedAt = Date().iso8601
                 state.jobs[id] = job
@@ -300,7 +417,9 @@ public final class JobScheduler: Sendable {
         case failed(code: String, message: String, status: HTTPStatus)
     }
 
-    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) -> Outcome {
+    /// Trains with the model's training lock held, and releases it once the result is installed.
+    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock) -> Outcome {
+        defer { lock.unlock() }
         do {
             return try trainThrowing(id, plan, flag)
         } catch {
@@ -310,8 +429,6 @@ public final class JobScheduler: Sendable {
 
     private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) throws -> Outcome {
         let store = self.store
-        guard let lock = try trainingLock(id, plan.name, flag) else { return .cancelled(nil) }
-        defer { lock.unlock() }
         var optimizerState: OptimizerState?
         if let parent = plan.parentVersion {
             optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
@@ -376,50 +493,7 @@ public final class JobScheduler: Sendable {
         return .installed(stored, report, view)
     }
 
-    /// Waits (polling, on the job's own thread) for the lock on `name` until `lockTimeout`;
-    /// nil when the job is cancelled meanwhile.
-    private func trainingLock(_ id: String, _ name: String, _ flag: CancelFlag) throws -> TrainingLock? {
-        let modelName = try ModelName(name)
-        let path = TrainingLock.path(stateDirectory: store.directory.root, model: modelName)
-        let deadline = ContinuousClock.now + lockTimeout
-        var logged = false
-        while true {
-            if flag.raised.load(ordering: .acquiring) { return nil }
-            if let lock = try TrainingLock.tryAcquire(path: path) {
-                // The ETA counts training time, not the wait.
-                if logged { state.withLock { $0.jobs[id]?.started = ContinuousClock.now } }
-                return lock
-            }
-            let holder = TrainingLock.holder(path: path)
-            guard ContinuousClock.now < deadline else { throw TrainingLockWait.timedOut(model: name, holder: holder, waited: lockTimeout) }
-            if !logged {
-                logger.info(
-                    "training job waits for the model's training lock",
-                    metadata: ["job.id": "\(id)", "model.name": "\(name)", "lock.holder": "\(holder ?? "unknown")"])
-                logged = true
-            }
-            Thread.sleep(forTimeInterval: Self.lockPollSeconds)
-        }
-    }
-
-    /// The training lock stayed taken for the whole wait.
-    private enum TrainingLockWait: Error {
-        case timedOut(model: String, holder: String?, waited: Duration)
-    }
-
     private func failure(_ id: String, _ error: any Error) -> Outcome {
-        if case TrainingLockWait.timedOut(let model, let holder, let waited) = error {
-            logger.warning("training job gave up waiting for the model's training lock", metadata: ["job.id": "\(id)", "model.name": "\(model)"])
-            return .failed(
-                code: "training_locked",
-                message: "model \"\(model)\" is being trained by another job" + (holder.map { " (\($0))" } ?? "")
-                    + "; waited \(Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18) s for its training lock; retry when that job has finished",
-                status: .conflict)
-        }
-        if let error = error as? TrainingLockError {
-            logger.error("training lock failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            return .failed(code: "training_lock_failed", message: "cannot take the model's training lock: \(error)", status: .internalServerError)
-        }
         if let error = error as? TrainingError {
             switch error {
             case .diverged(let epoch, let step):
@@ -444,7 +518,7 @@ public final class JobScheduler: Sendable {
     }
 
     private func finish(_ id: String, _ outcome: Outcome) {
-        let (snapshot, waiters, start, forgotten) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], [(String, TrainingPlan, CancelFlag)], [String]) in
+        let (snapshot, waiters, dispatch, forgotten) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], Dispatch, [String]) in
             state.running -= 1
             if var job = state.jobs[id] {
                 job.snapshot.finishedAt = Date().iso8601
@@ -469,9 +543,9 @@ public final class JobScheduler: Sendable {
             }
             if let metrics, let job = state.jobs[id] { Self.record(job, outcome, into: metrics) }
             let forgotten = Self.forgetOld(&state, retain: retain)
-            let start = startable(&state)
+            let dispatch = startable(&state)
             recordCounts(state)
-            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], start, forgotten)
+            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], dispatch, forgotten)
         }
         if let journal = journal.load() {
             for old in forgotten { journal.remove(old) }
@@ -486,7 +560,7 @@ public final class JobScheduler: Sendable {
                            "model.version": "\(snapshot.version.map(String.init) ?? "-")"])
             for waiter in waiters { waiter.resume(returning: snapshot) }
         }
-        for (next, plan, flag) in start { launch(next, plan, flag) }
+        act(dispatch)
     }
 
     /// Records a job that ran: outcome, wall time since it started, epochs x training rows.

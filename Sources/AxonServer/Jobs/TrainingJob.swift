@@ -3,7 +3,7 @@ import ModelKit
 
 /// The life of a training job.
 public enum JobStatus: String, Sendable, Codable, Equatable {
-    /// Waiting for a training slot (`--max-training-jobs`).
+    /// Waiting for a training slot (`--max-training-jobs`) or its model's training lock.
     case queued
     /// Training on its own thread.
     case running
@@ -87,12 +87,14 @@ public struct JobSnapshot: Sendable, Codable {
     var metrics: MetricsView?
     /// The error of a failed job.
     public var error: Failure?
+    /// What a queued job waits for besides a slot: its model's training lock, and who holds it.
+    public var waitingFor: String?
 
     enum CodingKeys: String, CodingKey {
         case id, model, kind, status, epochs, epoch, rows, history, version, metrics, error
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case stopReason = "stop_reason", restoredEpoch = "restored_epoch", samplesPerSecond = "samples_per_second"
-        case etaSeconds = "eta_seconds", parentVersion = "parent_version"
+        case etaSeconds = "eta_seconds", parentVersion = "parent_version", waitingFor = "waiting_for"
     }
 }
 
