@@ -20,6 +20,12 @@ struct JobRecordTests {
         }.sorted()
     }
 
+    /// The record file of job `id`, in whichever owner directory holds it.
+    func recordText(_ state: String, _ id: String) -> String? {
+        let owners = (try? FileManager.default.contentsOfDirectory(atPath: "\(state)/jobs")) ?? []
+        return owners.lazy.compactMap { try? String(contentsOfFile: "\(state)/jobs/\($0)/\(id).json", encoding: .utf8) }.first
+    }
+
     @Test("a finished job answers GET /jobs/{id} identically after a restart, and new ids continue")
     func restartKeepsFinishedJobs() async throws {
         let directory = try TemporaryDirectory()
@@ -185,5 +191,58 @@ struct JobRecordTests {
         let job = try jobs.submit(try plans.shortPlan("m"))
         #expect(await jobs.wait(job.id)?.status == .succeeded)
         #expect(jobs.job(job.id)?.status == .succeeded)
+    }
+
+    /// Starts the real axond on `state`, port 0, and returns it with the port from its log.
+    func startDaemon(_ state: String) async throws -> (Subprocess, Int) {
+        let axond = try Subprocess.builtProduct("axond")
+        let process = try Subprocess(axond, ["serve", "--port", "0", "--state-dir", state, "--log-level", "notice", "--no-access-log"])
+        var output = ""
+        for _ in 0 ..< 100 {
+            output += try await onThread { try process.readSome() }
+            if let range = output.range(of: #"http\.address=127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
+                let port = Int(output[range].split(separator: ":").last ?? "")
+            {
+                for _ in 0 ..< 1000 {
+                    if (try? await call(port, "GET", "/readyz"))?.status == 200 { return (process, port) }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                throw TestFailure("axond on port \(port) never became ready")
+            }
+        }
+        throw TestFailure("axond did not report its address: \(output)")
+    }
+
+    @Test("SIGKILL of the real axond: after a restart the finished job is listed as it was and the running one as interrupted")
+    func killedDaemonRestarts() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (first, port) = try await startDaemon(directory.path)
+        let finished = try await call(port, "POST", "/train?wait=true", json: JobWaitTests.short)
+        #expect(finished.status == 200, "\(finished.text)")
+        let finishedID = try #require(finished.object["id"] as? String)
+        let before = try await call(port, "GET", "/jobs/\(finishedID)").object
+        let accepted = try await call(port, "POST", "/train", json: JobWaitTests.long)
+        let runningID = try #require(accepted.object["id"] as? String)
+        // Running, and its running record on disk (written asynchronously when it started).
+        var onDisk = false
+        for _ in 0 ..< 2000 where !onDisk {
+            let job = try await call(port, "GET", "/jobs/\(runningID)").object
+            onDisk = job["status"] as? String == "running" && recordText(directory.path, runningID)?.contains(#""status":"running""#) == true
+            if !onDisk { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(onDisk)
+        kill(first.pid, SIGKILL)
+        #expect(try await onThread { try first.wait() } == 128 + SIGKILL)
+
+        let (second, again) = try await startDaemon(directory.path)
+        let restored = try await call(again, "GET", "/jobs/\(finishedID)")
+        #expect(NSDictionary(dictionary: restored.object) == NSDictionary(dictionary: before), "\(restored.text)")
+        let interrupted = try await call(again, "GET", "/jobs/\(runningID)").object
+        #expect(interrupted["status"] as? String == "failed", "\(interrupted)")
+        #expect((interrupted["error"] as? [String: Any])?["code"] as? String == "interrupted")
+        #expect((try await call(again, "GET", "/jobs").object["jobs"] as? [Any])?.count == 2)
+        kill(second.pid, SIGTERM)
+        #expect(try await onThread { try second.wait() } == 0)
     }
 }
