@@ -149,6 +149,24 @@ struct JobRecordTests {
         #expect(await second.wait(next.id)?.status == .succeeded)
     }
 
+    @Test("a staging directory abandoned by a daemon that died while starting is removed; a young one is left")
+    func abandonedStagingIsRemoved() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
+        for name in [".new-old", ".new-young"] {
+            try FileManager.default.createDirectory(atPath: "\(directory.path)/jobs/\(name)", withIntermediateDirectories: true)
+            try DurableFile.write([], to: "\(directory.path)/jobs/\(name)/owner.lock")
+        }
+        let old = "\(directory.path)/jobs/.new-old"
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: old)
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        jobs.restore(stateDirectory: directory.path)
+        defer { jobs.close() }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: "\(directory.path)/jobs")
+        #expect(!entries.contains(".new-old") && entries.contains(".new-young") && entries.count == 2, "\(entries)")
+    }
+
     @Test("jobs.retain bounds the history in memory and on disk, oldest finished first")
     func retentionRemovesTheOldest() async throws {
         let directory = try TemporaryDirectory()

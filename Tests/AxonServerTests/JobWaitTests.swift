@@ -140,4 +140,21 @@ struct JobWaitTests {
             #expect(await server.jobs.wait(runningID)?.status == .cancelled)
         }
     }
+
+    @Test("the daemon's drain (readiness draining) fails its queued jobs with interrupted")
+    func daemonDrainReachesTheJobs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = await loadedDaemon(stateDirectory: directory.path)
+        defer { daemon.jobs.close() }
+        let plans = JobsTests()
+        let running = try daemon.jobs.submit(try plans.longPlan("a"))
+        let queued = try daemon.jobs.submit(try plans.shortPlan("b"))
+        #expect(await eventually { daemon.jobs.job(running.id)?.status == .running })
+        daemon.readiness.markDraining()
+        #expect(await daemon.jobs.wait(queued.id)?.error?.code == "interrupted")
+        #expect(daemon.jobs.job(running.id)?.status == .running)
+        _ = daemon.jobs.cancel(running.id)
+        #expect(await daemon.jobs.wait(running.id)?.status == .cancelled)
+    }
 }

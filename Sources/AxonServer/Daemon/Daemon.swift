@@ -44,8 +44,13 @@ public struct Daemon: Sendable {
         let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
         readiness = Readiness(onChange: { phase in
             report(phase)
-            // Queued jobs would never run in this process: their waiters hear so now.
-            if phase == .draining { jobs.beginDrain() }
+            // Queued jobs would never run in this process: their waiters hear so now. On a
+            // thread of its own: their records are written (fsync) before the waiters are told.
+            if phase == .draining {
+                let thread = Thread { jobs.beginDrain() }
+                thread.name = "axon-drain-jobs"
+                thread.start()
+            }
         })
     }
 

@@ -123,6 +123,9 @@ final class JobJournal: Sendable {
             return restored
         }
         let own = (directory as NSString).lastPathComponent
+        for entry in entries where entry.hasPrefix(Self.newPrefix) {
+            removeAbandonedStaging("\(root)/\(entry)")
+        }
         for entry in entries where entry != own && !entry.hasPrefix(".") {
             let other = "\(root)/\(entry)"
             var isDirectory: ObjCBool = false
@@ -134,6 +137,24 @@ final class JobJournal: Sendable {
             removeIfEmpty(other)
         }
         return restored
+    }
+
+    /// How old a staging directory must be before it counts as abandoned (a daemon that died
+    /// between creating it and renaming it into place); a younger one may be a daemon starting.
+    static let stagingAbandonedSeconds: TimeInterval = 60
+
+    /// Removes a staging directory left by a daemon that died while setting it up: it holds no
+    /// records, only its lock file.
+    private func removeAbandonedStaging(_ path: String) {
+        guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+            Date().timeIntervalSince(modified) >= Self.stagingAbandonedSeconds,
+            let held = try? TrainingLock.tryAcquire(path: "\(path)/\(Self.lockName)")
+        else { return }
+        defer { held.unlock() }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard entries.allSatisfy({ $0 == Self.lockName }) else { return }
+        unlink("\(path)/\(Self.lockName)")
+        if rmdir(path) == 0 { try? DurableFile.syncDirectory(root) }
     }
 
     private func adopt(_ other: String, into restored: inout Restored) {
