@@ -131,6 +131,8 @@ struct JobRecordTests {
             ("job-8-bb.json", Array("not json".utf8)),
             ("job-9-cc.json", Array(#"{"format":99,"job":{}}"#.utf8)),
             ("job-10-dd.json", [UInt8](repeating: 0xff, count: 64)),
+            // A valid record under another name: its id would write outside the file it came from.
+            ("job-11-ee.json", Array(valid)),
         ] {
             try DurableFile.write(bytes, to: "\(directory.path)/jobs/\(owner)/\(name)")
         }
@@ -142,7 +144,7 @@ struct JobRecordTests {
         #expect(second.job(good.id)?.status == .succeeded)
         #expect(second.list().map(\.id) == [good.id])
         let warnings = log.lines.filter { $0.level == .warning && $0.message.contains("job record") }
-        #expect(warnings.count == 4, "\(warnings.map(\.message))")
+        #expect(warnings.count == 5, "\(warnings.map(\.message))")
         // The skipped files stay for an operator; a later job still numbers after the good one.
         let next = try second.submit(try plans.shortPlan("n"))
         #expect(next.id.hasPrefix("job-2-"))

@@ -198,11 +198,25 @@ final class JobJournal: Sendable {
                 logger.warning("job record of an unknown format skipped", metadata: ["jobs.file": "\(path)", "jobs.format": "\(record.format)"])
                 return nil
             }
+            // The id names the file it is written to: it must be that file's name, and a plain one.
+            let id = record.job.id
+            guard (path as NSString).lastPathComponent == "\(id).json", Self.isPlainName(id) else {
+                logger.warning("job record whose id does not match its file skipped", metadata: ["jobs.file": "\(path)", "job.id": "\(id)"])
+                return nil
+            }
             return record.job
         } catch {
             logger.warning("corrupt job record skipped", metadata: ["jobs.file": "\(path)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// Whether `id` is safe as a file name: 1-128 characters of `[A-Za-z0-9_-]`, as ids are made.
+    static func isPlainName(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128
+            && id.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x2d || byte == 0x5f
+            }
     }
 
     /// Removes an adopted directory once only its lock file (and nothing unreadable) is left.

@@ -107,9 +107,11 @@ public final class JobScheduler: Sendable {
     /// one's previous run among them): finished ones as they ended, queued or running ones as
     /// failed with `interrupted`. From now on every job's record is written there. A state
     /// directory that cannot be written leaves jobs in memory only (logged), as before.
-    /// Call once, before serving.
+    /// Call once, before serving; later calls do nothing.
+    /// - Returns: how many jobs were restored.
     @discardableResult
     public func restore(stateDirectory: String) -> Int {
+        guard journal.load() == nil else { return 0 }
         let opened: JobJournal
         do {
             opened = try JobJournal.open(stateDirectory: stateDirectory, logger: logger)
@@ -120,7 +122,9 @@ public final class JobScheduler: Sendable {
         let journal = self.journal.storeIfNil(opened)
         guard journal === opened else { return 0 }
         let restored = journal.restore()
-        let sorted = restored.jobs.sorted { (Self.number($0.id), $0.createdAt) < (Self.number($1.id), $1.createdAt) }
+        // Submission order: by time (ISO 8601 in UTC sorts as text), then by number, which
+        // orders jobs submitted within one second by one daemon.
+        let sorted = restored.jobs.sorted { ($0.createdAt, Self.number($0.id)) < ($1.createdAt, Self.number($1.id)) }
         let forgotten = state.withLock { state -> [String] in
             var known = Set(state.order)
             var adopted: [String] = []
