@@ -170,6 +170,7 @@ final class JobJournal: Sendable {
                 job.status = .failed
                 job.finishedAt = Date().iso8601
                 job.etaSeconds = nil
+                job.waitingFor = nil
                 job.error = JobSnapshot.Failure(code: "interrupted", message: Self.interruptedMessage, status: .serviceUnavailable)
                 restored.interrupted += 1
             }
