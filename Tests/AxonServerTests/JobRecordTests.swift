@@ -244,6 +244,8 @@ struct JobRecordTests {
         let before = try await call(port, "GET", "/jobs/\(finishedID)").object
         let accepted = try await call(port, "POST", "/train", json: JobWaitTests.long)
         let runningID = try #require(accepted.object["id"] as? String)
+        // On disk before the 202 was sent.
+        #expect(recordText(directory.path, runningID) != nil)
         // Running, and its running record on disk (written asynchronously when it started).
         var onDisk = false
         for _ in 0 ..< 2000 where !onDisk {

@@ -65,6 +65,7 @@ enum TrainingRoutes {
     /// it if it succeeded, otherwise its error (`JobOutcomeError`), Location included.
     static func answer(_ job: JobSnapshot, wait: Bool, context: APIContext) async throws -> Response {
         let location = "/jobs/\(job.id)"
+        await context.jobs.persisted()
         if wait, let finished = await context.jobs.wait(job.id) {
             context.pinned.forget(finished.model)
             guard finished.status == .succeeded else { throw JobOutcomeError(finished) }

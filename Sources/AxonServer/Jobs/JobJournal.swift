@@ -253,6 +253,17 @@ final class JobJournal: Sendable {
         queue.sync { drain() }
     }
 
+    /// Like `flush()`, but suspends instead of blocking: the writes run on the journal's queue,
+    /// not on the caller's (cooperative) thread.
+    func flushed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.drain()
+                continuation.resume()
+            }
+        }
+    }
+
     /// Stops writing and releases the directory's lock, so the next daemon adopts the records
     /// (jobs still running are then marked interrupted). Called at shutdown.
     func close() {

@@ -184,6 +184,12 @@ public final class JobScheduler: Sendable {
     /// What a queued job's error says when the daemon drains before it started.
     static let drainMessage = "the daemon is shutting down and the job had not started; its training data was not kept, resubmit it"
 
+    /// Returns once the records of every job submitted so far are on disk (at once when no
+    /// directory is open): a 202 is answered only for a job a restart will list.
+    public func persisted() async {
+        await journal.load()?.flushed()
+    }
+
     /// Writes what is pending and releases the job directory for the next daemon, which will
     /// list jobs still running here as interrupted. Called at shutdown.
     public func close() {
