@@ -151,6 +151,38 @@ struct JobRecordTests {
         #expect(await second.wait(next.id)?.status == .succeeded)
     }
 
+    @Test("a loss curve round-trips bit for bit through the record's columns, and broken columns are refused")
+    func historyColumnsRoundTrip() throws {
+        typealias Epoch = JobSnapshot.Epoch
+        let curves: [[Epoch]] = [
+            [],
+            [Epoch(epoch: 0, trainLoss: nil, validationLoss: nil, samplesPerSecond: nil)],
+            [Epoch(epoch: 3, trainLoss: 0.1, validationLoss: nil, samplesPerSecond: 618_000.25)],
+            (0 ..< 50).map { k in
+                Epoch(epoch: k, trainLoss: 1 / Double(k + 3), validationLoss: k % 3 == 0 ? nil : Double.ulpOfOne * Double(k),
+                      samplesPerSecond: k % 2 == 0 ? 1e-300 : 1.7976931348623157e308)
+            },
+        ]
+        for curve in curves {
+            let columns = JobJournal.HistoryColumns(curve)
+            let decoded = try #require(columns.epochs)
+            #expect(decoded == curve)
+            #expect(decoded.map { $0.trainLoss?.bitPattern } == curve.map { $0.trainLoss?.bitPattern })
+        }
+        var broken = JobJournal.HistoryColumns([Epoch(epoch: 0, trainLoss: 1, validationLoss: 2, samplesPerSecond: 3)])
+        broken.trainLoss = "1,2"
+        #expect(broken.epochs == nil)
+        broken.trainLoss = "x"
+        #expect(broken.epochs == nil)
+        broken.trainLoss = "nan"
+        #expect(broken.epochs == nil)
+        broken.trainLoss = "1"
+        broken.epoch = "zero"
+        #expect(broken.epochs == nil)
+        broken.epoch = ""
+        #expect(broken.epochs == nil)
+    }
+
     @Test("a staging directory abandoned by a daemon that died while starting is removed; a young one is left")
     func abandonedStagingIsRemoved() async throws {
         let directory = try TemporaryDirectory()

@@ -112,6 +112,7 @@ public final class JobScheduler: Sendable {
     @discardableResult
     public func restore(stateDirectory: String) -> Int {
         guard journal.load() == nil else { return 0 }
+        let start = ContinuousClock.now
         let opened: JobJournal
         do {
             opened = try JobJournal.open(stateDirectory: stateDirectory, logger: logger)
@@ -144,7 +145,8 @@ public final class JobScheduler: Sendable {
             logger.notice(
                 "job records restored",
                 metadata: ["jobs.restored": "\(restored.jobs.count)", "jobs.interrupted": "\(restored.interrupted)",
-                           "jobs.skipped": "\(restored.skipped)", "jobs.forgotten": "\(forgotten.count)"])
+                           "jobs.skipped": "\(restored.skipped)", "jobs.forgotten": "\(forgotten.count)",
+                           "jobs.seconds": "\(ConfigurationKey.seconds(ContinuousClock.now - start))"])
         }
         return restored.jobs.count
     }
