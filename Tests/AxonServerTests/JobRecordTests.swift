@@ -55,7 +55,15 @@ struct JobRecordTests {
             #expect((list.object["jobs"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
             // A job submitted after the restart gets the next number, not job-1 again.
             let next = try await call(port, "POST", "/train?wait=true", json: train)
-            #expect((next.object["id"] as? String)?.hasPrefix("job-2-") == true, "\(next.text)")
+            let nextID = try #require(next.object["id"] as? String)
+            #expect(nextID.hasPrefix("job-2-"), "\(next.text)")
+            let ids = { (response: TestResponse) in (response.object["jobs"] as? [[String: Any]])?.compactMap { $0["id"] as? String } }
+            #expect(ids(try await call(port, "GET", "/jobs")) == [nextID, id])
+            #expect(ids(try await call(port, "GET", "/jobs?limit=1")) == [nextID])
+            let zero = try await call(port, "GET", "/jobs?limit=0")
+            #expect(zero.status == 400, "\(zero.text)")
+            #expect(try await call(port, "GET", "/jobs?limit=x").status == 400)
+            #expect(try await call(port, "GET", "/jobs?page=2").envelope?.code == "unknown_field")
         }
         #expect(recordFiles(directory.path).count == 2)
     }

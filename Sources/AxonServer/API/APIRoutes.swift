@@ -30,7 +30,19 @@ enum TrainingRoutes {
             let plan = try TrainingPlan.continuing(train, current: current, limits: context.limits)
             return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
         })
-        router.get("/jobs") { _ in try Response.json(JobList(jobs: context.jobs.list())) }
+        router.get("/jobs") { request in
+            var limit = defaultJobListLimit
+            for (name, value) in request.queryItems {
+                guard name == "limit" else {
+                    throw APIError.badRequest("unknown query parameter \(name); allowed: limit", code: "unknown_field")
+                }
+                guard let number = Int(value), number >= 1 else {
+                    throw APIError.badRequest("query parameter limit must be a positive integer, got \(value)")
+                }
+                limit = number
+            }
+            return try Response.json(JobList(jobs: context.jobs.list(limit: limit)))
+        }
         router.get("/jobs/{id}") { request in
             let id = try request.parameters.require("id")
             guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
@@ -42,6 +54,10 @@ enum TrainingRoutes {
             return try Response.json(job)
         }
     }
+
+    /// Jobs `GET /jobs` lists without `?limit=`: each carries its whole loss curve, so a list
+    /// of every retained job (`jobs.retain`, 1000) could be megabytes.
+    static let defaultJobListLimit = 100
 
     static func jobNotFound(_ id: String, context: APIContext) -> APIError {
         APIError(status: .notFound, code: "job_not_found", message: "job \"\(id)\" not found (the last \(context.jobs.retain) jobs are kept, jobs.retain)")

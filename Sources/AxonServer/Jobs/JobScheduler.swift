@@ -366,9 +366,9 @@ public final class JobScheduler: Sendable {
         state.withLock { $0.jobs[id]?.snapshot }
     }
 
-    /// Every retained job, newest first.
-    public func list() -> [JobSnapshot] {
-        state.withLock { state in state.order.reversed().compactMap { state.jobs[$0]?.snapshot } }
+    /// The newest `limit` retained jobs (all by default), newest first.
+    public func list(limit: Int = .max) -> [JobSnapshot] {
+        state.withLock { state in state.order.reversed().prefix(limit).compactMap { state.jobs[$0]?.snapshot } }
     }
 
     /// Jobs not yet finished.
