@@ -10,13 +10,15 @@ func repositoryFile(_ path: String) throws -> [UInt8] {
     Array(try Data(contentsOf: repositoryRoot.appendingPathComponent(path)))
 }
 
-/// A daemon over `stateDirectory` whose store has loaded, with its router.
+/// A daemon over `stateDirectory` whose store has loaded and whose job records are restored
+/// (as `Daemon.run` does), with its router. `daemon.jobs.close()` hands the records on.
 func loadedDaemon(stateDirectory: String, configure: (inout DaemonConfiguration) -> Void = { _ in }) async -> Daemon {
     var configuration = DaemonConfiguration()
     configuration.stateDirectory = stateDirectory
     configure(&configuration)
     let daemon = Daemon(configuration: configuration, logger: quietLogger)
     await daemon.store.load()
+    daemon.jobs.restore(stateDirectory: stateDirectory)
     return daemon
 }
 

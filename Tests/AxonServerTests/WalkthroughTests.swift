@@ -129,6 +129,7 @@ struct WalkthroughTests {
         }
 
         // 7. Restart on the same state directory: bit-identical answers, then roll back and delete.
+        first.jobs.close()
         let second = await loadedDaemon(stateDirectory: directory.path)
         try await withAPIServer(second) { port in
             let again = try await call(port, "POST", "/predict", json: #"{"model":"iris","inputs":[\#(Self.irisRow)]}"#)

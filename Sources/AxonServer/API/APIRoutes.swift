@@ -30,21 +30,37 @@ enum TrainingRoutes {
             let plan = try TrainingPlan.continuing(train, current: current, limits: context.limits)
             return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
         })
-        router.get("/jobs") { _ in try Response.json(JobList(jobs: context.jobs.list())) }
+        router.get("/jobs") { request in
+            var limit = defaultJobListLimit
+            for (name, value) in request.queryItems {
+                guard name == "limit" else {
+                    throw APIError.badRequest("unknown query parameter \(name); allowed: limit", code: "unknown_field")
+                }
+                guard let number = Int(value), number >= 1 else {
+                    throw APIError.badRequest("query parameter limit must be a positive integer, got \(value)")
+                }
+                limit = number
+            }
+            return try Response.json(JobList(jobs: context.jobs.list(limit: limit)))
+        }
         router.get("/jobs/{id}") { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.job(id) else { throw jobNotFound(id) }
+            guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
         router.delete("/jobs/{id}") { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id) }
+            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
     }
 
-    static func jobNotFound(_ id: String) -> APIError {
-        APIError(status: .notFound, code: "job_not_found", message: "job \"\(id)\" not found (finished jobs are kept for the last \(JobScheduler.retainedFinishedJobs))")
+    /// Jobs `GET /jobs` lists without `?limit=`: each carries its whole loss curve, so a list
+    /// of every retained job (`jobs.retain`, 1000) could be megabytes.
+    static let defaultJobListLimit = 100
+
+    static func jobNotFound(_ id: String, context: APIContext) -> APIError {
+        APIError(status: .notFound, code: "job_not_found", message: "job \"\(id)\" not found (the last \(context.jobs.retain) jobs are kept, jobs.retain)")
     }
 
     /// The request as JSON, or as CSV with the settings in the query.
@@ -61,16 +77,64 @@ enum TrainingRoutes {
         return train
     }
 
-    /// 202 with the job and a Location header, or with `wait`, 200 once it finished.
+    /// 202 with the job and a Location header; with `wait`, once the job has finished: 200 with
+    /// it if it succeeded, otherwise its error (`JobOutcomeError`), Location included.
     static func answer(_ job: JobSnapshot, wait: Bool, context: APIContext) async throws -> Response {
+        let location = "/jobs/\(job.id)"
+        await context.jobs.persisted()
         if wait, let finished = await context.jobs.wait(job.id) {
             context.pinned.forget(finished.model)
-            return try Response.json(finished)
+            guard finished.status == .succeeded else { throw JobOutcomeError(finished) }
+            var response = try Response.json(finished)
+            response.headers["Location"] = location
+            return response
         }
         var response = try Response.json(job, status: .accepted)
-        response.headers["Location"] = "/jobs/\(job.id)"
+        response.headers["Location"] = location
         return response
     }
+}
+
+/// What `?wait=true` answers for a job that did not succeed: the job's own error in the usual
+/// envelope, with the status that fits it, and `Location: /jobs/{id}` so the client can read
+/// the whole record (loss curve, timestamps).
+///
+/// | job | status | code |
+/// |---|---|---|
+/// | failed, model trained elsewhere past `jobs.lock_timeout_seconds` | 409 | `training_locked` |
+/// | failed, continuing with an incompatible optimizer state | 409 | `optimizer_mismatch` |
+/// | failed, loss diverged / data or settings ModelKit refused | 422 | `diverged`, `invalid_data`, `invalid_hyperparameter` |
+/// | failed, store refused the result | the store error's (409 `too_many_models`, 507 `insufficient_storage`, ...) | its code |
+/// | failed, daemon shutting down before the job started | 503 | `interrupted` |
+/// | cancelled (`DELETE /jobs/{id}`) | 409 | `job_cancelled` |
+/// | failed otherwise | 500 | `internal` |
+struct JobOutcomeError: HTTPResponseError {
+    let job: JobSnapshot
+
+    init(_ job: JobSnapshot) {
+        self.job = job
+    }
+
+    var status: HTTPStatus {
+        switch job.status {
+        case .cancelled: .conflict
+        case .failed: job.error?.status ?? .internalServerError
+        // Not finished or succeeded: never thrown for those; a 500 if it ever were.
+        case .queued, .running, .succeeded: .internalServerError
+        }
+    }
+
+    var code: String {
+        job.status == .cancelled ? "job_cancelled" : job.error?.code ?? "internal"
+    }
+
+    var message: String {
+        let detail = job.status == .cancelled
+            ? "the job was cancelled before it finished; nothing was installed" : job.error?.message ?? "the job failed"
+        return "\(detail) (job \(job.id), GET /jobs/\(job.id))"
+    }
+
+    var headers: HTTPHeaders { ["Location": "/jobs/\(job.id)"] }
 }
 
 /// `GET /jobs`.
@@ -99,7 +163,9 @@ extension Request {
 /// Model management: list, detail, versions, rollback, delete, evaluate.
 enum ModelRoutes {
     static func register(on router: inout Router, context: APIContext) {
-        router.get("/models") { _ in try Response.json(ModelList(models: context.store.list().map(ModelSummary.init))) }
+        router.get("/models") { _ in
+            try Response.json(ModelList(models: context.store.list().map(ModelSummary.init), skipped: context.store.skipped))
+        }
         router.get("/models/{name}", async: { request in
             let name = try request.parameters.require("name")
             let current = try context.model(name, version: nil)
@@ -141,11 +207,19 @@ enum ModelRoutes {
         router.post("/models/{name}/evaluate", async: { request in
             let name = try request.parameters.require("name")
             try request.requireJSON()
-            let train = try TrainRequest.parse(json: request.body)
-            if let extra = train.seenKeys.first(where: { $0 != "inputs" && $0 != "targets" }) {
-                throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets")
+            let train = try TrainRequest.parse(json: request.body, allowingVersion: true)
+            if let extra = train.seenKeys.first(where: { $0 != "inputs" && $0 != "targets" && $0 != "version" }) {
+                throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets, version")
             }
-            let stored = try context.model(name, version: nil)
+            let current = try context.model(name, version: nil)
+            // A retained version is read through the actor (cached there), not the blocking
+            // pinned-version cache of the synchronous routes: this handler may await.
+            let stored: StoredModel
+            if let version = train.version {
+                stored = try await context.store.model(name: name, version: version)
+            } else {
+                stored = current
+            }
             var probe = train
             // The same validation as continuing training: widths, classes, limits.
             probe.epochs = 1

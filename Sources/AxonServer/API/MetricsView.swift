@@ -3,7 +3,7 @@ import ModelKit
 
 /// Metrics as the API writes them: snake_case keys, and no NaN or Infinity anywhere (a value
 /// that is not finite, such as r2 on constant targets, is left out).
-struct MetricsView: Encodable, Sendable, Equatable {
+struct MetricsView: Codable, Sendable, Equatable {
     var loss: Double?
     var trainLoss: Double?
     var validationLoss: Double?

@@ -30,6 +30,8 @@ struct ModelSummary: Encodable, Sendable {
 /// `GET /models`.
 struct ModelList: Encodable, Sendable {
     var models: [ModelSummary]
+    /// Models on disk that do not serve because `limits.max_models` were loaded first.
+    var skipped: [String]
 }
 
 /// A tensor in a model's schema: name, FP32, shape with -1 for the row count.

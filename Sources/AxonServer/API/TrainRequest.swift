@@ -43,6 +43,8 @@ struct TrainRequest: Sendable {
     var targets: Targets?
     /// `?wait=true`.
     var wait = false
+    /// The version to evaluate (`POST /models/{name}/evaluate` only, see `parse(json:allowingVersion:)`).
+    var version: UInt64?
     /// The top-level JSON keys, in order.
     var seenKeys: [String] = []
 
@@ -51,11 +53,19 @@ struct TrainRequest: Sendable {
     // MARK: - JSON
 
     /// Parses a JSON body; every field is type-checked and unknown fields are refused.
-    static func parse(json body: [UInt8]) throws(APIError) -> TrainRequest {
+    /// `allowingVersion` accepts a positive integer `version` (the evaluate route's).
+    static func parse(json body: [UInt8], allowingVersion: Bool = false) throws(APIError) -> TrainRequest {
         var request = TrainRequest()
         try body.withUnsafeBufferPointer { (bytes) throws(APIError) in
             var scanner = JSONScanner(bytes)
             try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
+                if allowingVersion, key == "version" {
+                    request.seenKeys.append(key)
+                    let version = try scanner.readUnsigned(at: key)
+                    guard version > 0 else { throw .badRequest("version must be a positive integer, got 0", code: "invalid_version") }
+                    request.version = version
+                    return
+                }
                 try request.read(key, from: &scanner)
             }
             try scanner.expectEnd()

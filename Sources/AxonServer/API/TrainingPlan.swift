@@ -66,7 +66,8 @@ struct TrainingPlan: Sendable {
             }
         case .numbers(let values):
             return try values.enumerated().map { (row, value) throws(APIError) in
-                guard value >= 0, value.rounded() == value, Int(value) < labels.count else {
+                // Compared as Float first: Int(1e30) would trap.
+                guard value >= 0, value.rounded() == value, value < Float(labels.count) else {
                     throw unprocessable("targets[\(row)] is \(value); class indices must be integers in 0..<\(labels.count)")
                 }
                 return Int(value)
@@ -109,10 +110,12 @@ struct TrainingPlan: Sendable {
                 switch targets {
                 case .labels(let values): classLabels = Set(values).sorted()
                 case .numbers(let values):
-                    let top = Int(values.max() ?? 0)
-                    guard values.allSatisfy({ $0 >= 0 && $0.rounded() == $0 }), top < 1 << 16 else {
-                        throw unprocessable("classification targets must be class labels or integer class indices")
+                    let largest = values.max() ?? 0
+                    // Bounded as Float before the conversion: Int(1e30) would trap.
+                    guard values.allSatisfy({ $0 >= 0 && $0.rounded() == $0 }), largest < Float(1 << 16) else {
+                        throw unprocessable("classification targets must be class labels or integer class indices below \(1 << 16)")
                     }
+                    let top = Int(largest)
                     classLabels = (0 ... top).map(String.init)
                 case .vectors: throw unprocessable("targets are vectors; a classifier takes one class index or label per row")
                 }

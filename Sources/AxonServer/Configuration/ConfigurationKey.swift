@@ -232,6 +232,17 @@ extension ConfigurationKey {
                     }
                 }),
             .integer("max_training_jobs", 1...256, "Training jobs that run at once; the others queue.", \.maxTrainingJobs),
+            .integer(
+                "jobs.retain", 1...1_000_000,
+                "Job records kept for GET /jobs, in memory and under <state_dir>/jobs; the oldest finished ones are removed first.",
+                \.retainedJobs),
+            ConfigurationKey(
+                "jobs.lock_timeout_seconds", .number(0...604_800),
+                "How long a queued job waits for its model's training lock (another replica training it) before failing with training_locked; it holds no training slot meanwhile.",
+                get: { .number(seconds($0.trainingLockTimeout)) },
+                set: { configuration, value in
+                    if case .number(let s) = value { configuration.trainingLockTimeout = .milliseconds(Int64((s * 1000).rounded())) }
+                }),
             .boolean("debug_routes", "Adds the benchmark and test routes under /debug/ (never in production).", \.enableDebugRoutes),
             ConfigurationKey(
                 "limits.max_body_bytes", .integer(1...(1 << 40)), "Largest request body; larger ones get 413.",

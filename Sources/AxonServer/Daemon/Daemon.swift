@@ -33,13 +33,25 @@ public struct Daemon: Sendable {
         let metrics = metrics ?? AxonMetrics(configuration: configuration.metrics)
         self.metrics = metrics
         let recorder = Self.recorder(metrics)
-        readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
-        store = ModelStore(
+        let store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder)
-        jobs = JobScheduler(
-            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs, logger: logger,
-            metrics: recorder)
+        let jobs = JobScheduler(
+            store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
+            lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs, logger: logger, metrics: recorder)
+        self.store = store
+        self.jobs = jobs
+        let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
+        readiness = Readiness(onChange: { phase in
+            report(phase)
+            // Queued jobs would never run in this process: their waiters hear so now. On a
+            // thread of its own: their records are written (fsync) before the waiters are told.
+            if phase == .draining {
+                let thread = Thread { jobs.beginDrain() }
+                thread.name = "axon-drain-jobs"
+                thread.start()
+            }
+        })
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -68,6 +80,11 @@ public struct Daemon: Sendable {
         BLAS.setThreadCount(1)
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        // Before the port is bound: the jobs of the previous run are listed from the first request.
+        jobs.restore(stateDirectory: configuration.stateDirectory)
+        // At graceful shutdown the records are handed to the next run; jobs still training
+        // then are listed by it as interrupted.
+        defer { jobs.close() }
         let server = HTTPServer(
             configuration: configuration.http, router: makeRouter(), logger: logger,
             metrics: Self.recorder(metrics)?.http)

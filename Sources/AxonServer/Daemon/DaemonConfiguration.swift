@@ -16,6 +16,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var watchInterval: Duration? = nil
     /// Training jobs that may run at once; the others queue.
     public var maxTrainingJobs = 1
+    /// Job records kept for `GET /jobs` and on disk (`jobs.retain`); the oldest finished go first.
+    public var retainedJobs = 1_000
+    /// How long a queued job waits for its model's training lock (another replica, or another
+    /// job here, training the same model) before it fails with `training_locked`.
+    public var trainingLockTimeout: Duration = .seconds(600)
     /// Size limits on what requests may ask for; exceeding one is a 4xx naming the key.
     public var limits = ServerLimits()
     /// Lowest level the log writes (`log.level`).

@@ -12,10 +12,15 @@ import Synchronization
 /// Cancellation is a flag the trainer polls between steps.
 ///
 /// Replicas sharing one state directory train a given model one at a time: a job holds the
-/// model's `TrainingLock` from before its first step until its version is installed. A job
-/// whose model another process (or another job here) is training waits for the lock on its
-/// own thread, running at epoch 0 and cancellable, for at most `lockTimeout`, and then fails
-/// with `training_locked` naming the model and the holder.
+/// model's `TrainingLock` from before its first step until its version is installed. The lock
+/// is taken when the job would start: a job whose model another process (or another job here)
+/// is training stays `queued` without taking a slot (`waiting_for` says who holds the lock),
+/// lets the jobs behind it start, is retried every `lockPollSeconds` by one poller thread,
+/// can be cancelled, and after `lockTimeout` fails with `training_locked` naming the model and
+/// the holder.
+///
+/// Each job's record is kept on disk through a `JobJournal` once `restore(stateDirectory:)`
+/// has opened it.
 public final class JobScheduler: Sendable {
     private final class CancelFlag: Sendable {
         let raised = Atomic<Bool>(false)
@@ -26,6 +31,18 @@ public final class JobScheduler: Sendable {
         var plan: TrainingPlan?
         let cancel = CancelFlag()
         var started: ContinuousClock.Instant?
+        /// When its record was last queued for writing (progress is written every
+        /// `progressSaveInterval` at most, not every epoch).
+        var saved = ContinuousClock.now
+        /// When it first found its model's training lock taken.
+        var lockWaitSince: ContinuousClock.Instant?
+    }
+
+    /// What one pass over the queue decided, under the state lock; acted on outside it.
+    private struct Dispatch {
+        var launch: [(id: String, plan: TrainingPlan, flag: CancelFlag, lock: TrainingLock)] = []
+        var failed: [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] = []
+        var startPoller = false
     }
 
     private struct State {
@@ -35,6 +52,10 @@ public final class JobScheduler: Sendable {
         var running = 0
         var waiters: [String: [CheckedContinuation<JobSnapshot, Never>]] = [:]
         var nextNumber = 1
+        /// Set once the daemon drains: nothing new is queued or started.
+        var draining = false
+        /// Whether the lock poller thread runs.
+        var polling = false
     }
 
     private let store: ModelStore
@@ -45,23 +66,32 @@ public final class JobScheduler: Sendable {
     /// Where job counts, epochs and outcomes are recorded; nil records nothing.
     private let metrics: TrainingMetrics?
     private let state = Mutex(State())
+    /// Where job records persist (`<state>/jobs/`); empty until `restore()` opened it.
+    private let journal = AtomicLazyReference<JobJournal>()
+    /// Job records kept (`jobs.retain`): beyond it the oldest finished ones are forgotten,
+    /// in memory and on disk.
+    let retain: Int
     /// Seconds between the attempts of a job waiting for its model's training lock.
     static let lockPollSeconds = 0.05
-    /// Finished jobs kept for `GET /jobs`; older ones are forgotten.
-    static let retainedFinishedJobs = 200
+    /// How often a running job's record (its loss curve so far) is written at most.
+    static let progressSaveInterval = Duration.seconds(5)
 
     /// A scheduler installing results into `store`, recording into `metrics` (nil records nothing).
     ///
-    /// - Parameter lockTimeout: how long a job waits for its model's training lock (held by
-    ///   another replica training the same model) before it fails with `training_locked`.
+    /// - Parameters:
+    ///   - lockTimeout: how long a job waits for its model's training lock (held by another
+    ///     replica training the same model) before it fails with `training_locked`.
+    ///   - retain: job records kept (`jobs.retain`); the oldest finished ones go first.
     public init(
-        store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), logger: Logger,
-        metrics: AxonMetrics? = nil
+        store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), retain: Int = 1_000,
+        logger: Logger, metrics: AxonMetrics? = nil
     ) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
+        precondition(retain >= 1, "at least one job record must be kept")
         self.store = store
         self.maxRunning = maxRunning
         self.maxQueued = maxQueued
+        self.retain = retain
         self.lockTimeout = lockTimeout
         self.logger = logger
         self.metrics = metrics?.training
@@ -73,10 +103,112 @@ public final class JobScheduler: Sendable {
         metrics?.setJobs(queued: state.queue.count, running: state.running)
     }
 
+    /// Opens `<stateDirectory>/jobs/` and lists again the jobs of daemons that are gone (this
+    /// one's previous run among them): finished ones as they ended, queued or running ones as
+    /// failed with `interrupted`. From now on every job's record is written there. A state
+    /// directory that cannot be written leaves jobs in memory only (logged), as before.
+    /// Call once, before serving; later calls do nothing.
+    /// - Returns: how many jobs were restored.
+    @discardableResult
+    public func restore(stateDirectory: String) -> Int {
+        guard journal.load() == nil else { return 0 }
+        let start = ContinuousClock.now
+        let opened: JobJournal
+        do {
+            opened = try JobJournal.open(stateDirectory: stateDirectory, logger: logger)
+        } catch {
+            logger.error("job records cannot be kept; jobs live in memory only", metadata: ["state.dir": "\(stateDirectory)", "error": "\(error)"])
+            return 0
+        }
+        let journal = self.journal.storeIfNil(opened)
+        guard journal === opened else { return 0 }
+        let restored = journal.restore()
+        // Submission order: by time (ISO 8601 in UTC sorts as text), then by number, which
+        // orders jobs submitted within one second by one daemon.
+        let sorted = restored.jobs.sorted { ($0.createdAt, Self.number($0.id)) < ($1.createdAt, Self.number($1.id)) }
+        let forgotten = state.withLock { state -> [String] in
+            var known = Set(state.order)
+            var adopted: [String] = []
+            for job in sorted where !known.contains(job.id) {
+                known.insert(job.id)
+                state.jobs[job.id] = Job(snapshot: job, plan: nil)
+                adopted.append(job.id)
+            }
+            // Restored jobs are older than any submitted here.
+            state.order = adopted + state.order
+            state.nextNumber = max(state.nextNumber, (sorted.map { Self.number($0.id) }.max() ?? 0) + 1)
+            return Self.forgetOld(&state, retain: retain)
+        }
+        for id in forgotten { journal.remove(id) }
+        journal.flush()
+        if !restored.jobs.isEmpty || restored.skipped > 0 {
+            logger.notice(
+                "job records restored",
+                metadata: ["jobs.restored": "\(restored.jobs.count)", "jobs.interrupted": "\(restored.interrupted)",
+                           "jobs.skipped": "\(restored.skipped)", "jobs.forgotten": "\(forgotten.count)",
+                           "jobs.seconds": "\(ConfigurationKey.seconds(ContinuousClock.now - start))"])
+        }
+        return restored.jobs.count
+    }
+
+    /// The daemon has begun to drain: jobs still queued will not run in this process, so they
+    /// fail now with `interrupted` (their `?wait=true` callers get a 503 at once instead of
+    /// being cut off at the drain deadline) and new submissions are refused with `draining`.
+    /// Running jobs carry on; one that finishes within the drain is answered as usual.
+    public func beginDrain() {
+        let finished = state.withLock { state -> [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] in
+            state.draining = true
+            var finished: [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] = []
+            for id in state.queue {
+                guard var job = state.jobs[id] else { continue }
+                job.plan = nil
+                job.snapshot.status = .failed
+                job.snapshot.waitingFor = nil
+                job.snapshot.finishedAt = Date().iso8601
+                job.snapshot.error = JobSnapshot.Failure(code: "interrupted", message: Self.drainMessage, status: .serviceUnavailable)
+                state.jobs[id] = job
+                metrics?.jobFinished(outcome: .failed, duration: .zero, samples: 0, earlyStopped: false)
+                finished.append((job.snapshot, state.waiters.removeValue(forKey: id) ?? []))
+            }
+            state.queue = []
+            recordCounts(state)
+            return finished
+        }
+        if !finished.isEmpty {
+            logger.notice("queued training jobs failed: the daemon is draining", metadata: ["jobs.count": "\(finished.count)"])
+        }
+        for (snapshot, waiters) in finished {
+            journal.load()?.saveNow(snapshot)
+            for waiter in waiters { waiter.resume(returning: snapshot) }
+        }
+    }
+
+    /// What a queued job's error says when the daemon drains before it started.
+    static let drainMessage = "the daemon is shutting down and the job had not started; its training data was not kept, resubmit it"
+
+    /// Returns once the records of every job submitted so far are on disk (at once when no
+    /// directory is open): a 202 is answered only for a job a restart will list.
+    public func persisted() async {
+        await journal.load()?.flushed()
+    }
+
+    /// Writes what is pending and releases the job directory for the next daemon, which will
+    /// list jobs still running here as interrupted. Called at shutdown.
+    public func close() {
+        journal.load()?.close()
+    }
+
+    /// The sequence number in `job-<n>-<hex>` (0 for other ids).
+    private static func number(_ id: String) -> Int {
+        let parts = id.split(separator: "-")
+        return parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
+    }
+
     /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait.
     func submit(_ plan: TrainingPlan) throws(APIError) -> JobSnapshot {
         let now = Date().iso8601
-        let (snapshot, start) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, [(String, TrainingPlan, CancelFlag)]) in
+        let (snapshot, dispatch) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, Dispatch) in
+            guard !state.draining else { throw APIError.draining }
             guard state.queue.count < maxQueued else {
                 throw APIError(
                     status: .conflict, code: "queue_full",
@@ -91,34 +223,137 @@ public final class JobScheduler: Sendable {
             state.jobs[id] = Job(snapshot: snapshot, plan: plan)
             state.order.append(id)
             state.queue.append(id)
-            let start = Self.startable(&state, maxRunning: maxRunning)
+            journal.load()?.save(snapshot)
+            let dispatch = startable(&state)
             recordCounts(state)
-            return (snapshot, start)
+            return (snapshot, dispatch)
         }
-        for (id, plan, flag) in start { launch(id, plan, flag) }
+        act(dispatch)
         return snapshot
     }
 
-    /// Takes queued jobs while slots are free; marks them running.
-    private static func startable(_ state: inout State, maxRunning: Int) -> [(String, TrainingPlan, CancelFlag)] {
-        var started: [(String, TrainingPlan, CancelFlag)] = []
-        while state.running < maxRunning, !state.queue.isEmpty {
-            let id = state.queue.removeFirst()
-            guard var job = state.jobs[id], let plan = job.plan else { continue }
+    /// Starts queued jobs, in order, while slots are free: each takes its model's training
+    /// lock first; one whose lock is taken stays queued (without a slot) and the next is tried.
+    /// A job that waited `lockTimeout` for its lock fails with `training_locked`.
+    private func startable(_ state: inout State) -> Dispatch {
+        var dispatch = Dispatch()
+        guard !state.draining else { return dispatch }
+        var index = 0
+        var blocked = false
+        while state.running < maxRunning, index < state.queue.count {
+            let id = state.queue[index]
+            guard var job = state.jobs[id], let plan = job.plan else {
+                state.queue.remove(at: index)
+                continue
+            }
+            let path = (try? ModelName(plan.name)).map { TrainingLock.path(stateDirectory: store.directory.root, model: $0) }
+            let lock: TrainingLock?
+            do {
+                guard let path else { throw TrainingLockError.cannotOpen(path: plan.name, errno: EINVAL) }
+                lock = try TrainingLock.tryAcquire(path: path)
+            } catch {
+                logger.error("training lock failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
+                state.queue.remove(at: index)
+                dispatch.failed.append(fail(
+                    id, &state, code: "training_lock_failed", message: "cannot take the model's training lock: \(error)",
+                    status: .internalServerError))
+                continue
+            }
+            guard let lock else {
+                let now = ContinuousClock.now
+                let holder = path.flatMap(TrainingLock.holder(path:))
+                let since = job.lockWaitSince ?? now
+                if job.lockWaitSince == nil {
+                    job.lockWaitSince = now
+                    logger.info(
+                        "training job waits for the model's training lock",
+                        metadata: ["job.id": "\(id)", "model.name": "\(plan.name)", "lock.holder": "\(holder ?? "unknown")"])
+                }
+                job.snapshot.waitingFor = "the training lock of model \"\(plan.name)\"" + (holder.map { ", held by \($0)" } ?? "")
+                state.jobs[id] = job
+                if now - since >= lockTimeout {
+                    logger.warning("training job gave up waiting for the model's training lock", metadata: ["job.id": "\(id)", "model.name": "\(plan.name)"])
+                    state.queue.remove(at: index)
+                    dispatch.failed.append(fail(
+                        id, &state, code: "training_locked",
+                        message: "model \"\(plan.name)\" is being trained by another job" + (holder.map { " (\($0))" } ?? "")
+                            + "; waited \(ConfigurationKey.seconds(lockTimeout)) s for its training lock (jobs.lock_timeout_seconds); retry when that job has finished",
+                        status: .conflict))
+                    continue
+                }
+                blocked = true
+                index += 1
+                continue
+            }
+            state.queue.remove(at: index)
             job.plan = nil
             job.snapshot.status = .running
+            job.snapshot.waitingFor = nil
             job.snapshot.startedAt = Date().iso8601
             job.started = ContinuousClock.now
+            job.saved = ContinuousClock.now
+            journal.load()?.save(job.snapshot)
             state.jobs[id] = job
             state.running += 1
-            started.append((id, plan, job.cancel))
+            dispatch.launch.append((id, plan, job.cancel, lock))
         }
-        return started
+        if blocked, !state.polling {
+            state.polling = true
+            dispatch.startPoller = true
+        }
+        return dispatch
     }
 
-    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) {
+    /// Ends queued job `id` as failed; returns it with its waiters, to be told outside the lock.
+    private func fail(
+        _ id: String, _ state: inout State, code: String, message: String, status: HTTPStatus
+    ) -> (JobSnapshot, [CheckedContinuation<JobSnapshot, Never>]) {
+        guard var job = state.jobs[id] else { preconditionFailure("queued job \(id) is not known") }
+        job.plan = nil
+        job.snapshot.status = .failed
+        job.snapshot.waitingFor = nil
+        job.snapshot.finishedAt = Date().iso8601
+        job.snapshot.error = JobSnapshot.Failure(code: code, message: message, status: status)
+        state.jobs[id] = job
+        metrics?.jobFinished(outcome: .failed, duration: .zero, samples: 0, earlyStopped: false)
+        return (job.snapshot, state.waiters.removeValue(forKey: id) ?? [])
+    }
+
+    /// Carries out what `startable` decided: failed jobs are recorded and their waiters told,
+    /// started ones get their thread, and the lock poller starts if a job waits for a lock.
+    private func act(_ dispatch: Dispatch) {
+        for (snapshot, waiters) in dispatch.failed {
+            journal.load()?.saveNow(snapshot)
+            for waiter in waiters { waiter.resume(returning: snapshot) }
+        }
+        for start in dispatch.launch { launch(start.id, start.plan, start.flag, start.lock) }
+        if dispatch.startPoller {
+            let thread = Thread { [self] in self.pollLocks() }
+            thread.name = "axon-train-locks"
+            thread.start()
+        }
+    }
+
+    /// Retries the queue every `lockPollSeconds` while a queued job waits for a training lock
+    /// (a lock held by another process announces nothing when it is released).
+    private func pollLocks() {
+        while true {
+            Thread.sleep(forTimeInterval: Self.lockPollSeconds)
+            let (dispatch, waiting) = state.withLock { state -> (Dispatch, Bool) in
+                let dispatch = startable(&state)
+                let waiting = !state.draining && state.queue.contains { state.jobs[$0]?.lockWaitSince != nil }
+                if !waiting { state.polling = false }
+                recordCounts(state)
+                return (dispatch, waiting)
+            }
+            act(dispatch)
+            if !waiting { return }
+        }
+    }
+
+    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock) {
         let thread = Thread { [self] in
-            let outcome = self.train(id, plan, flag)
+            let outcome = self.train(id, plan, flag, lock)
             self.finish(id, outcome)
         }
         thread.name = "axon-train"
@@ -131,9 +366,9 @@ public final class JobScheduler: Sendable {
         state.withLock { $0.jobs[id]?.snapshot }
     }
 
-    /// Every retained job, newest first.
-    public func list() -> [JobSnapshot] {
-        state.withLock { state in state.order.reversed().compactMap { state.jobs[$0]?.snapshot } }
+    /// The newest `limit` retained jobs (all by default), newest first.
+    public func list(limit: Int = .max) -> [JobSnapshot] {
+        state.withLock { state in state.order.reversed().prefix(limit).compactMap { state.jobs[$0]?.snapshot } }
     }
 
     /// Jobs not yet finished.
@@ -151,9 +386,11 @@ public final class JobScheduler: Sendable {
                 state.queue.removeAll { $0 == id }
                 job.plan = nil
                 job.snapshot.status = .cancelled
+                job.snapshot.waitingFor = nil
                 job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
                 job.snapshot.finishedAt = Date().iso8601
                 state.jobs[id] = job
+                journal.load()?.save(job.snapshot)
                 recordCounts(state)
                 // It never ran: counted by outcome, with no wall time.
                 metrics?.jobFinished(outcome: .cancelled, duration: .zero, samples: 0, earlyStopped: false)
@@ -188,10 +425,13 @@ public final class JobScheduler: Sendable {
     private enum Outcome {
         case installed(StoredModel, TrainingReport, MetricsView)
         case cancelled(TrainingReport?)
-        case failed(code: String, message: String)
+        /// `status` is what `?wait=true` answers with.
+        case failed(code: String, message: String, status: HTTPStatus)
     }
 
-    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) -> Outcome {
+    /// Trains with the model's training lock held, and releases it once the result is installed.
+    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock) -> Outcome {
+        defer { lock.unlock() }
         do {
             return try trainThrowing(id, plan, flag)
         } catch {
@@ -201,8 +441,6 @@ public final class JobScheduler: Sendable {
 
     private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) throws -> Outcome {
         let store = self.store
-        guard let lock = try trainingLock(id, plan.name, flag) else { return .cancelled(nil) }
-        defer { lock.unlock() }
         var optimizerState: OptimizerState?
         if let parent = plan.parentVersion {
             optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
@@ -236,6 +474,10 @@ public final class JobScheduler: Sendable {
                         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                         job.snapshot.etaSeconds = seconds / Double(finished) * Double(max(epochs - finished, 0))
                     }
+                    if ContinuousClock.now - job.saved >= Self.progressSaveInterval, let journal = journal.load() {
+                        job.saved = ContinuousClock.now
+                        journal.save(job.snapshot)
+                    }
                     state.jobs[id] = job
                 }
             })
@@ -263,72 +505,32 @@ public final class JobScheduler: Sendable {
         return .installed(stored, report, view)
     }
 
-    /// Waits (polling, on the job's own thread) for the lock on `name` until `lockTimeout`;
-    /// nil when the job is cancelled meanwhile.
-    private func trainingLock(_ id: String, _ name: String, _ flag: CancelFlag) throws -> TrainingLock? {
-        let modelName = try ModelName(name)
-        let path = TrainingLock.path(stateDirectory: store.directory.root, model: modelName)
-        let deadline = ContinuousClock.now + lockTimeout
-        var logged = false
-        while true {
-            if flag.raised.load(ordering: .acquiring) { return nil }
-            if let lock = try TrainingLock.tryAcquire(path: path) {
-                // The ETA counts training time, not the wait.
-                if logged { state.withLock { $0.jobs[id]?.started = ContinuousClock.now } }
-                return lock
-            }
-            let holder = TrainingLock.holder(path: path)
-            guard ContinuousClock.now < deadline else { throw TrainingLockWait.timedOut(model: name, holder: holder, waited: lockTimeout) }
-            if !logged {
-                logger.info(
-                    "training job waits for the model's training lock",
-                    metadata: ["job.id": "\(id)", "model.name": "\(name)", "lock.holder": "\(holder ?? "unknown")"])
-                logged = true
-            }
-            Thread.sleep(forTimeInterval: Self.lockPollSeconds)
-        }
-    }
-
-    /// The training lock stayed taken for the whole wait.
-    private enum TrainingLockWait: Error {
-        case timedOut(model: String, holder: String?, waited: Duration)
-    }
-
     private func failure(_ id: String, _ error: any Error) -> Outcome {
-        if case TrainingLockWait.timedOut(let model, let holder, let waited) = error {
-            logger.warning("training job gave up waiting for the model's training lock", metadata: ["job.id": "\(id)", "model.name": "\(model)"])
-            return .failed(
-                code: "training_locked",
-                message: "model \"\(model)\" is being trained by another job" + (holder.map { " (\($0))" } ?? "")
-                    + "; waited \(Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18) s for its training lock; retry when that job has finished")
-        }
-        if let error = error as? TrainingLockError {
-            logger.error("training lock failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            return .failed(code: "training_lock_failed", message: "cannot take the model's training lock: \(error)")
-        }
         if let error = error as? TrainingError {
             switch error {
             case .diverged(let epoch, let step):
-                return .failed(code: "diverged", message: "training diverged (loss not finite) in epoch \(epoch), step \(step); lower the learning rate or normalize the inputs")
+                return .failed(
+                    code: "diverged", message: "training diverged (loss not finite) in epoch \(epoch), step \(step); lower the learning rate or normalize the inputs",
+                    status: .unprocessableContent)
             case .invalidHyperparameter(let name, let value, let allowed):
-                return .failed(code: "invalid_hyperparameter", message: "\(name) is \(value); allowed: \(allowed)")
+                return .failed(code: "invalid_hyperparameter", message: "\(name) is \(value); allowed: \(allowed)", status: .unprocessableContent)
             case .optimizerStateMismatch(let reason):
-                return .failed(code: "optimizer_mismatch", message: "cannot continue training: \(reason)")
+                return .failed(code: "optimizer_mismatch", message: "cannot continue training: \(reason)", status: .conflict)
             }
         }
         if let error = error as? DataError {
-            return .failed(code: "invalid_data", message: DataErrorText.describe(error, field: "inputs"))
+            return .failed(code: "invalid_data", message: DataErrorText.describe(error, field: "inputs"), status: .unprocessableContent)
         }
         if let error = error as? any HTTPResponseError {
             logger.warning("training job failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            return .failed(code: error.code, message: error.message)
+            return .failed(code: error.code, message: error.message, status: error.status)
         }
         logger.error("training job failed", metadata: ["job.id": "\(id)", "error": "\(error)"])
-        return .failed(code: "internal", message: "training failed with an internal error; see the server log")
+        return .failed(code: "internal", message: "training failed with an internal error; see the server log", status: .internalServerError)
     }
 
     private func finish(_ id: String, _ outcome: Outcome) {
-        let (snapshot, waiters, start) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], [(String, TrainingPlan, CancelFlag)]) in
+        let (snapshot, waiters, dispatch, forgotten) = state.withLock { state -> (JobSnapshot?, [CheckedContinuation<JobSnapshot, Never>], Dispatch, [String]) in
             state.running -= 1
             if var job = state.jobs[id] {
                 job.snapshot.finishedAt = Date().iso8601
@@ -345,17 +547,23 @@ public final class JobScheduler: Sendable {
                     job.snapshot.status = .cancelled
                     job.snapshot.stopReason = TrainingReport.StopReason.cancelled.rawValue
                     if let report { job.snapshot.samplesPerSecond = finite(report.samplesPerSecond) }
-                case .failed(let code, let message):
+                case .failed(let code, let message, let status):
                     job.snapshot.status = .failed
-                    job.snapshot.error = JobSnapshot.Failure(code: code, message: message)
+                    job.snapshot.error = JobSnapshot.Failure(code: code, message: message, status: status)
                 }
                 state.jobs[id] = job
             }
             if let metrics, let job = state.jobs[id] { Self.record(job, outcome, into: metrics) }
-            Self.forgetOld(&state)
-            let start = Self.startable(&state, maxRunning: maxRunning)
+            let forgotten = Self.forgetOld(&state, retain: retain)
+            let dispatch = startable(&state)
             recordCounts(state)
-            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], start)
+            return (state.jobs[id]?.snapshot, state.waiters.removeValue(forKey: id) ?? [], dispatch, forgotten)
+        }
+        if let journal = journal.load() {
+            for old in forgotten { journal.remove(old) }
+            // Durable before anyone hears of the outcome: a `?wait=true` answer is never lost
+            // to a restart.
+            if let snapshot { journal.saveNow(snapshot) }
         }
         if let snapshot {
             logger.info(
@@ -364,7 +572,7 @@ public final class JobScheduler: Sendable {
                            "model.version": "\(snapshot.version.map(String.init) ?? "-")"])
             for waiter in waiters { waiter.resume(returning: snapshot) }
         }
-        for (next, plan, flag) in start { launch(next, plan, flag) }
+        act(dispatch)
     }
 
     /// Records a job that ran: outcome, wall time since it started, epochs x training rows.
@@ -381,11 +589,14 @@ public final class JobScheduler: Sendable {
         }
     }
 
-    private static func forgetOld(_ state: inout State) {
+    /// Forgets the oldest finished jobs while more than `retain` are kept; returns their ids.
+    private static func forgetOld(_ state: inout State, retain: Int) -> [String] {
+        guard state.order.count > retain else { return [] }
         let finished = state.order.filter { state.jobs[$0]?.snapshot.status.isFinished == true }
-        guard finished.count > retainedFinishedJobs else { return }
-        let drop = Set(finished.prefix(finished.count - retainedFinishedJobs))
+        let dropped = Array(finished.prefix(state.order.count - retain))
+        let drop = Set(dropped)
         state.order.removeAll { drop.contains($0) }
         for id in drop { state.jobs[id] = nil }
+        return dropped
     }
 }

@@ -3,7 +3,7 @@ import ModelKit
 
 /// The life of a training job.
 public enum JobStatus: String, Sendable, Codable, Equatable {
-    /// Waiting for a training slot (`--max-training-jobs`).
+    /// Waiting for a training slot (`--max-training-jobs`) or its model's training lock.
     case queued
     /// Training on its own thread.
     case running
@@ -19,9 +19,9 @@ public enum JobStatus: String, Sendable, Codable, Equatable {
 }
 
 /// What `GET /jobs/{id}` answers: a consistent copy of one job's state.
-public struct JobSnapshot: Sendable, Encodable {
+public struct JobSnapshot: Sendable, Codable {
     /// One finished epoch of the loss curve.
-    public struct Epoch: Sendable, Encodable, Equatable {
+    public struct Epoch: Sendable, Codable, Equatable {
         /// Zero-based epoch index (counted across warm starts).
         public var epoch: Int
         /// Mean training loss.
@@ -37,11 +37,16 @@ public struct JobSnapshot: Sendable, Encodable {
     }
 
     /// An error that ended the job.
-    public struct Failure: Sendable, Encodable, Equatable {
+    public struct Failure: Sendable, Codable, Equatable {
         /// Machine-readable code.
         public var code: String
         /// What went wrong.
         public var message: String
+        /// The status `?wait=true` answers with for this failure; not part of the JSON (a
+        /// restored record has none and is never waited for).
+        var status: HTTPStatus = .internalServerError
+
+        enum CodingKeys: String, CodingKey { case code, message }
     }
 
     /// The job id.
@@ -82,12 +87,14 @@ public struct JobSnapshot: Sendable, Encodable {
     var metrics: MetricsView?
     /// The error of a failed job.
     public var error: Failure?
+    /// What a queued job waits for besides a slot: its model's training lock, and who holds it.
+    public var waitingFor: String?
 
     enum CodingKeys: String, CodingKey {
         case id, model, kind, status, epochs, epoch, rows, history, version, metrics, error
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case stopReason = "stop_reason", restoredEpoch = "restored_epoch", samplesPerSecond = "samples_per_second"
-        case etaSeconds = "eta_seconds", parentVersion = "parent_version"
+        case etaSeconds = "eta_seconds", parentVersion = "parent_version", waitingFor = "waiting_for"
     }
 }
 

@@ -9,6 +9,9 @@ public struct LoadReport: Sendable {
     public var fellBack: Int = 0
     /// Models with no version that could serve.
     public var unavailable: Int = 0
+    /// Models on disk that do not serve because `limits.max_models` were loaded first (in
+    /// name order), sorted by name.
+    public var skipped: [String] = []
     /// One log line per problem found or repaired (also logged as they happen).
     public var problems: [String] = []
     /// Wall time of the load in seconds.

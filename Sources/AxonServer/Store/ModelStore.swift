@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Logging
 import ModelKit
+import Synchronization
 
 /// Owns every model: the versions on disk and the current version of each in memory.
 ///
@@ -36,6 +37,10 @@ public actor ModelStore {
     private var watchProblems: Set<String> = []
     /// Whether `load()` has finished.
     public private(set) var isLoaded = false
+    /// Models on disk this store does not serve because `limits.max_models` were already
+    /// loaded (start-up loads them in name order; watch skips new ones). Read without the
+    /// actor by `GET /models`.
+    private let skippedNames = Mutex<Set<String>>([])
 
     /// Non-current versions kept decoded in memory at most.
     static let versionCacheCapacity = 8
@@ -87,6 +92,10 @@ public actor ModelStore {
     /// How many models serve.
     public nonisolated var count: Int { table.count }
 
+    /// Models on disk that do not serve because `limits.max_models` were already loaded,
+    /// sorted by name. A slot freed by a delete goes to the first of them.
+    public nonisolated var skipped: [String] { skippedNames.withLock { $0.sorted() } }
+
     /// Throws what `install(name:...)` would throw for the name and the model limit, without
     /// waiting for the actor: lets a caller refuse a training request before it trains.
     /// (An install can still fail later, e.g. if other models were installed meanwhile.)
@@ -116,12 +125,23 @@ public actor ModelStore {
         for problem in result.problems {
             record(problem, in: &report)
         }
-        let decoded = Self.decodeConcurrently(result.models)
+        // At most `maxModels` serve, the first in name order: every replica with the same
+        // limit serves the same set, and the choice does not depend on file dates.
+        let candidates = result.models.sorted { $0.name < $1.name }
+        let first = Array(candidates.prefix(maxModels))
+        let decoded = Self.decodeConcurrently(first)
         var models: [StoredModel] = []
-        models.reserveCapacity(result.models.count)
-        for (loaded, stored) in zip(result.models, decoded) {
+        models.reserveCapacity(first.count)
+        for (loaded, stored) in zip(first, decoded) {
             if let stored = stored ?? servable(loaded, report: &report) { models.append(stored) }
         }
+        // Slots left by models that cannot serve go to the next ones.
+        var rest = candidates.dropFirst(first.count)
+        while models.count < maxModels, let next = rest.popFirst() {
+            if let stored = servable(next, report: &report) { models.append(stored) }
+        }
+        report.skipped = rest.map(\.name.rawValue)
+        skippedNames.withLock { $0 = Set(report.skipped) }
         table.replaceAll(models)
         versionCounts = Dictionary(result.models.map { ($0.name.rawValue, $0.versions.count) }, uniquingKeysWith: +)
         metrics?.store.filesQuarantined(report.quarantined)
@@ -141,10 +161,13 @@ public actor ModelStore {
                 "store.fell_back": "\(report.fellBack)", "store.unavailable": "\(report.unavailable)",
                 "store.seconds": "\(report.seconds)",
             ])
-        if models.count > maxModels {
+        if !report.skipped.isEmpty {
             logger.warning(
-                "more models on disk than limits.max_models; all serve, but no new model can be installed",
-                metadata: ["store.models": "\(models.count)", "limits.max_models": "\(maxModels)"])
+                "more models on disk than limits.max_models: the first in name order serve, the rest do not (see GET /models); delete models or raise the limit",
+                metadata: [
+                    "store.models": "\(models.count)", "limits.max_models": "\(maxModels)", "store.skipped": "\(report.skipped.count)",
+                    "store.skipped_names": "\(report.skipped.prefix(10).joined(separator: ","))\(report.skipped.count > 10 ? ",..." : "")",
+                ])
         }
         return report
     }
@@ -236,9 +259,37 @@ public actor ModelStore {
         snapshot.models[modelName] = nil
         forget(name)
         versionCounts[name] = nil
-        recordCounts()
+        skippedNames.withLock { _ = $0.remove(name) }
         metrics?.forget(model: name)
         logger.info("model deleted", metadata: ["model.name": "\(name)"])
+        fillFromSkipped()
+        recordCounts()
+    }
+
+    /// Serves skipped models, first in name order, while there is room under `maxModels`.
+    /// One that cannot be read stays skipped (logged) and is tried again at the next chance.
+    @discardableResult
+    private func fillFromSkipped() -> [String] {
+        var added: [String] = []
+        for name in skipped where table.count < maxModels {
+            do {
+                let modelName = try Self.validate(name)
+                guard let version = try? directory.currentVersion(of: modelName) else {
+                    // Gone from disk meanwhile.
+                    skippedNames.withLock { _ = $0.remove(name) }
+                    continue
+                }
+                let stored = makeStored(name, version: version, checkpoint: try read(modelName, version: version, includeOptimizerState: false))
+                table.set(stored)
+                remember(modelName, version: version)
+                skippedNames.withLock { _ = $0.remove(name) }
+                added.append(name)
+                logger.info("model now serves: below limits.max_models again", metadata: ["model.name": "\(name)", "model.version": "\(version)"])
+            } catch {
+                logger.warning("skipped model cannot be loaded", metadata: ["model.name": "\(name)", "store.error": "\(error)"])
+            }
+        }
+        return added
     }
 
     // MARK: - Versions
@@ -549,6 +600,17 @@ public actor ModelStore {
                 let isNew = table.current(name) == nil
                 forget(name)
                 versionCounts[name] = loaded.versions.count
+                if isNew, table.count >= maxModels {
+                    let first = skippedNames.withLock { $0.insert(name).inserted }
+                    // Logged once per model, not on every rescan or new version.
+                    if first {
+                        logger.warning(
+                            "model on disk does not serve: limits.max_models models already serve",
+                            metadata: ["model.name": "\(name)", "limits.max_models": "\(maxModels)"])
+                    }
+                    continue
+                }
+                skippedNames.withLock { _ = $0.remove(name) }
                 guard let stored = servable(loaded, report: &ignored) else { continue }
                 table.set(stored)
                 if isNew { report.added.append(name) } else { report.updated.append(name) }
@@ -560,13 +622,18 @@ public actor ModelStore {
                 table.remove(name)
                 forget(name)
                 versionCounts[name] = nil
+                skippedNames.withLock { _ = $0.remove(name) }
                 metrics?.forget(model: name)
                 report.removed.append(name)
                 logger.info("model deleted on disk, no longer serving", metadata: ["model.name": "\(name)"])
             }
         }
         snapshot = update.snapshot
-        if !update.changes.isEmpty { recordCounts() }
+        // Room freed by models removed on disk goes to skipped ones.
+        if table.count < maxModels, !skippedNames.withLock({ $0.isEmpty }) {
+            report.added += fillFromSkipped()
+        }
+        if !update.changes.isEmpty || !report.added.isEmpty { recordCounts() }
         return report
     }
 
