@@ -17,11 +17,11 @@
  * request the instant it is resumed, and a late answer after a forced 503 is still safe.
  *
  * Accepting: the shim owns the listening socket and one acceptor thread, which hands each
- * connection to libmicrohttpd with MHD_add_connection. libmicrohttpd then spreads connections
- * over its pool by descriptor number, so consecutive connections alternate between threads.
- * With its own listening socket in every worker's epoll set, whichever worker woke first
- * accepted the whole burst: wrk's 16 connections were seen split 16/0 and 13/3 over two
- * threads, which left one thread idle and doubled the tail latency of the other.
+ * connection (MHD_add_connection) to the one of `threads` single-threaded daemons that has the
+ * fewest open connections. With libmicrohttpd's own thread pool, whichever worker woke first
+ * accepted a whole burst (wrk's 16 connections were seen split 16/0 and 13/3 over two
+ * threads, one idle while the other's tail latency doubled), and handing connections to the
+ * pool spreads them by descriptor number, which holes in the descriptor table skew (3/5 seen).
  *
  * Locks: the request lock guards state and answer; the server lock guards the list of
  * suspended requests. The only nesting is request lock -> server lock (in the final call);
@@ -84,8 +84,15 @@ struct hs_request {
     char target[];      /* raw request target, NUL-terminated; '?' replaced by NUL */
 };
 
-struct hs_server {
+/* One polling thread: a libmicrohttpd daemon without a listening socket of its own. */
+struct worker {
     struct MHD_Daemon *daemon;
+    atomic_uint connections; /* handed over and not yet closed */
+};
+
+struct hs_server {
+    struct worker *workers;
+    unsigned int worker_count;
     hs_handler handler;
     void *context;
     uint64_t max_body_bytes;
@@ -430,6 +437,7 @@ const char *hs_request_header(const hs_request *request, const char *name) {
 /* ---------------------------------------------------------------- server */
 
 static void free_server(hs_server *s) {
+    free(s->workers);
     hs_response_destroy(s->forced_unavailable);
     hs_response_destroy(s->internal_error);
     pthread_mutex_destroy(&s->lock);
@@ -446,6 +454,34 @@ static int make_fallback(unsigned int status, const char *content_type, const ch
     return 0;
 }
 
+/* The worker with the fewest open connections; ties go to the lowest index. */
+static struct worker *least_loaded(hs_server *s) {
+    struct worker *best = &s->workers[0];
+    unsigned int fewest = atomic_load(&best->connections);
+    for (unsigned int i = 1; i < s->worker_count; i++) {
+        unsigned int count = atomic_load(&s->workers[i].connections);
+        if (count < fewest) {
+            fewest = count;
+            best = &s->workers[i];
+        }
+    }
+    return best;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    (void)connection;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&((struct worker *)cls)->connections, 1);
+}
+
+static void stop_workers(hs_server *s) {
+    for (unsigned int i = 0; i < s->worker_count; i++) {
+        if (s->workers[i].daemon != NULL) MHD_stop_daemon(s->workers[i].daemon);
+        s->workers[i].daemon = NULL;
+    }
+}
+
 /* Accepts until the listening socket is shut down (accept then fails with EINVAL). */
 static void *accept_loop(void *argument) {
     hs_server *s = argument;
@@ -454,8 +490,12 @@ static void *accept_loop(void *argument) {
         socklen_t length = sizeof peer;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            /* On refusal (connection limit, no memory) libmicrohttpd closes fd itself. */
-            (void)MHD_add_connection(s->daemon, fd, (const struct sockaddr *)&peer, length);
+            struct worker *w = least_loaded(s);
+            atomic_fetch_add(&w->connections, 1);
+            /* On refusal (connection limit, no memory) libmicrohttpd closes fd itself, and
+             * never reports the connection closed: take it off the count here. */
+            if (MHD_add_connection(w->daemon, fd, (const struct sockaddr *)&peer, length) != MHD_YES)
+                atomic_fetch_sub(&w->connections, 1);
             continue;
         }
         switch (errno) {
@@ -572,16 +612,26 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
         flags |= MHD_USE_TLS;
     }
 
-    struct MHD_OptionItem options[10];
+    s->workers = calloc(config->threads, sizeof *s->workers);
+    if (s->workers == NULL) {
+        free_server(s);
+        return -ENOMEM;
+    }
+    s->worker_count = config->threads;
+
+    struct MHD_OptionItem options[12];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-    if (config->threads > 1)
-        options[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)config->threads, NULL};
+    int notify_slot = n; /* its closure is the worker, set per daemon below */
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
     if (config->connection_timeout_seconds > 0)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)config->connection_timeout_seconds, NULL};
-    if (config->connection_limit > 0)
-        options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)config->connection_limit, NULL};
+    if (config->connection_limit > 0) {
+        /* The limit is the server's: each worker takes its share, rounded up. */
+        unsigned int share = (config->connection_limit + config->threads - 1) / config->threads;
+        options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)share, NULL};
+    }
     if (tls) {
         /* GnuTLS parses both PEMs inside MHD_start_daemon (gnutls_certificate_set_x509_key_mem
          * copies them), so the caller's strings need to live only for this call. */
@@ -598,15 +648,20 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
         return rc;
     }
     s->port = bound_port(s->listen_fd);
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
-                                 MHD_OPTION_ARRAY, options, MHD_OPTION_END);
-    if (s->daemon == NULL) {
-        close(s->listen_fd);
-        free_server(s);
-        return -EADDRINUSE;
+    for (unsigned int i = 0; i < s->worker_count; i++) {
+        atomic_init(&s->workers[i].connections, 0);
+        options[notify_slot].ptr_value = &s->workers[i];
+        s->workers[i].daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
+                                                MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+        if (s->workers[i].daemon == NULL) {
+            stop_workers(s);
+            close(s->listen_fd);
+            free_server(s);
+            return -EADDRINUSE;
+        }
     }
     if (pthread_create(&s->acceptor, NULL, accept_loop, s) != 0) {
-        MHD_stop_daemon(s->daemon);
+        stop_workers(s);
         close(s->listen_fd);
         free_server(s);
         return -ENOMEM;
@@ -695,8 +750,7 @@ int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned in
     uint64_t grace = hs_monotonic_ns() + 1000000000u;
     if (!wait_for_zero(&s->suspended, grace) || !wait_for_zero(&s->resuming, grace)) return -EBUSY;
     stop_accepting(s);
-    MHD_stop_daemon(s->daemon);
-    s->daemon = NULL;
+    stop_workers(s);
     s->stopped = true;
     return 0;
 }
