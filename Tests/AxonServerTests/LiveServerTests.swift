@@ -39,6 +39,33 @@ struct LiveServerTests {
         }
     }
 
+    @Test("http.connection_limit holds across the polling threads: one over it is closed, and a freed slot is reused")
+    func connectionLimitIsSharedByThePollingThreads() async throws {
+        var router = Router()
+        router.get("/healthz") { _ in Response.text("live") }
+        var configuration = testConfiguration()
+        configuration.connectionLimit = 2
+        try await withServer(router: router, configuration: configuration) { _, port in
+            try await onThread {
+                let first = try TestConnection(port: port)
+                let second = try TestConnection(port: port)
+                #expect(try first.request("GET", "/healthz").status == 200)
+                #expect(try second.request("GET", "/healthz").status == 200)
+                let third = try TestConnection(port: port)
+                #expect(third.isClosedByPeer(), "a third connection must be refused with a limit of 2")
+                withExtendedLifetime(first) {}
+            }
+            // Every closed connection gives its slot back: ten more, one after another, are all
+            // answered (a close reaches the server's count a moment later, hence `eventually`).
+            for round in 0..<10 {
+                let answered = await eventually(limit: 500) {
+                    (try? TestConnection(port: port).request("GET", "/healthz").status) == 200
+                }
+                #expect(answered, "connection \(round) after the first three closed")
+            }
+        }
+    }
+
     @Test func unknownPathIs404AndWrongMethodIs405WithAllow() async throws {
         var router = Router()
         router.get("/healthz") { _ in Response.text("ok") }
