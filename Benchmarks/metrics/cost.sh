@@ -24,7 +24,8 @@
 #   (with wrk -t1 on CPU 1), and on and off unpinned (wrk -t2 -c16 -d10s, the method of
 #   /work/shared/peers/bench_predict.sh, client and server sharing both cores). ROUNDS rounds;
 #   in each, both pairs are measured with the on/off order alternating between rounds, and the
-#   per-round throughput ratio off/on (= time per request on/off) is recorded.
+#   per-round throughput ratio off/on (= time per request on/off) is recorded, together with the
+#   server's CPU time per request (utime + stime from /proc/PID/stat over the run / requests).
 #
 # Environment: SMALL (200), BIG (2200), REPEAT (2), ROUNDS (7), SECS (10), CONNECTIONS (16),
 # PORT_BASE (19400), OUT (Benchmarks/out/metrics-cost), AXOND (default: the release build).
@@ -145,7 +146,7 @@ instructions() {
 wall() {
     command -v wrk >/dev/null || { echo "needs wrk (make deps-test)" >&2; exit 2; }
     local names=(pin-on pin-off on off) i port flags cpu
-    declare -A PORT
+    declare -A PORT SERVER
     for i in 0 1 2 3; do
         port=$((PORT_BASE + 2 + i))
         PORT[${names[$i]}]=$port
@@ -156,21 +157,31 @@ wall() {
         "${cpu[@]}" "$AXOND" serve --host 127.0.0.1 --port "$port" --state-dir "$TMP/state-${names[$i]}" \
             --no-access-log --log-level warning "${flags[@]}" 2>"$TMP/${names[$i]}.log" &
         PIDS+=($!)
+        SERVER[${names[$i]}]=$!
         wait_http "http://127.0.0.1:$port/readyz"
     done
+    local hz
+    hz=$(getconf CLK_TCK)
     cat >"$TMP/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$(cat "$TMP/body.json")'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-    # Requests/s of one wrk run against daemon $1; fails on any non-2xx answer or socket error.
+    # CPU ticks (user + system) daemon $1 has used.
+    ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/${SERVER[$1]}/stat"; }
+    # "req/s cpu-us-per-request" of one wrk run against daemon $1: the server's own CPU time per
+    # request is far less sensitive than req/s to other processes on the machine. Fails on any
+    # non-2xx answer or socket error.
     measure() {
-        local name=$1 client=() threads=2 text
+        local name=$1 client=() threads=2 text before after
         [[ $name == pin-* ]] && client=(taskset -c 1) threads=1
+        before=$(ticks "$name")
         text=$("${client[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"${SECS}s" -s "$TMP/post.lua" \
             "http://127.0.0.1:${PORT[$name]}/predict")
+        after=$(ticks "$name")
         if grep -qE "Non-2xx|Socket errors" <<<"$text"; then echo "wrk against $name: $text" >&2; exit 1; fi
-        awk '/Requests\/sec/ { print $2 }' <<<"$text"
+        awk -v b="$before" -v a="$after" -v hz="$hz" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
+            END { printf "%s %.3f\n", r, (a - b) / hz * 1e6 / n }' <<<"$text"
     }
     for name in "${names[@]}"; do measure "$name" >/dev/null; done  # warm-up
     echo "wall clock: POST /predict, $ROUNDS rounds of ${SECS}s per daemon, $CONNECTIONS connections"
@@ -181,11 +192,13 @@ LUA
             a=${pair:+$pair-}on b=${pair:+$pair-}off
             order="$a $b"
             [ $((round % 2)) = 0 ] && order="$b $a"
-            declare -A RPS=()
-            for name in $order; do RPS[$name]=$(measure "$name"); done
-            echo "${pair:-free} ${RPS[$a]} ${RPS[$b]}" >>"$TMP/wall"
-            printf '  round %d %-6s on %8.0f req/s  off %8.0f req/s  time on/off %.3f\n' "$round" "${pair:-free}" \
-                "${RPS[$a]}" "${RPS[$b]}" "$(awk -v on="${RPS[$a]}" -v off="${RPS[$b]}" 'BEGIN { print off / on }')"
+            declare -A RPS=() CPU=()
+            for name in $order; do read -r "RPS[$name]" "CPU[$name]" < <(measure "$name"); done
+            echo "${pair:-free} ${RPS[$a]} ${RPS[$b]} ${CPU[$a]} ${CPU[$b]}" >>"$TMP/wall"
+            printf '  round %d %-4s on %6.0f req/s %6.2f us CPU/req  off %6.0f req/s %6.2f us CPU/req  time on/off %.3f  CPU on/off %.3f\n' \
+                "$round" "${pair:-free}" "${RPS[$a]}" "${CPU[$a]}" "${RPS[$b]}" "${CPU[$b]}" \
+                "$(awk -v on="${RPS[$a]}" -v off="${RPS[$b]}" 'BEGIN { print off / on }')" \
+                "$(awk -v on="${CPU[$a]}" -v off="${CPU[$b]}" 'BEGIN { print on / off }')"
         done
     done
     for pair in pin free; do
@@ -195,6 +208,8 @@ LUA
         echo "  on  req/s median $(awk -v p="$pair" '$1 == p { print $2 }' "$TMP/wall" | spread 0)"
         echo "  off req/s median $(awk -v p="$pair" '$1 == p { print $3 }' "$TMP/wall" | spread 0)"
         echo "  time per request on/off, per round: median $(awk -v p="$pair" '$1 == p { print $3 / $2 }' "$TMP/wall" | spread 3)"
+        echo "  server CPU per request on/off, per round: median $(awk -v p="$pair" '$1 == p { print $4 / $5 }' "$TMP/wall" | spread 3)"
+        echo "  server CPU us/request: on $(awk -v p="$pair" '$1 == p { print $4 }' "$TMP/wall" | spread 2), off $(awk -v p="$pair" '$1 == p { print $5 }' "$TMP/wall" | spread 2)"
     done
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
