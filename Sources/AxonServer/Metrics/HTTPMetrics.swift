@@ -89,10 +89,13 @@ public final class HTTPMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let buckets: [Duration]
     private let routeTable = SetOnceTable<RouteEntry>(capacity: 128)
-    // Serializes creating series (rare), so two threads never register one label set twice; the
-    // dictionary also holds the routes and counters that did not fit in the tables.
-    private let creation = Mutex<[String: RouteEntry]>([:])
-    private let overflow = Mutex<[String: CounterEntry]>([:])
+    // Routes and counters that did not fit in the tables (keyed "route key" for counters).
+    private struct Overflow {
+        var routes: [String: RouteEntry] = [:]
+        var counters: [String: CounterEntry] = [:]
+    }
+    // Serializes creating series (rare), so two threads never register one label set twice.
+    private let creation = Mutex<Overflow>(Overflow())
     private let inFlight: Gauge
     private let inFlightSource = Mutex<(@Sendable () -> Int)?>(nil)
     private let rejections: [Counter]
@@ -152,7 +155,7 @@ public final class HTTPMetrics: Sendable {
         let key = methodIndex << 16 | (status & 0xFFFF)
         let routeHash = Self.hash(route)
         if let routeEntry = routeTable.find(hash: routeHash, where: { $0.series.route == route }),
-            let entry = routeEntry.counters.find(hash: key &* 0x9E37_79B9, where: { $0.key == key })
+            let entry = routeEntry.counters.find(hash: Self.hash(key: key), where: { $0.key == key })
         {
             return entry
         }
@@ -160,23 +163,23 @@ public final class HTTPMetrics: Sendable {
     }
 
     private func createEntry(route: String, routeHash: Int, methodIndex: Int, status: Int, key: Int) -> CounterEntry {
-        creation.withLock { overflowRoutes -> CounterEntry in
+        creation.withLock { overflow -> CounterEntry in
             let routeEntry: RouteEntry
-            if let found = routeTable.find(hash: routeHash, where: { $0.series.route == route }) ?? overflowRoutes[route] {
+            if let found = routeTable.find(hash: routeHash, where: { $0.series.route == route }) ?? overflow.routes[route] {
                 routeEntry = found
             } else {
                 routeEntry = RouteEntry(series: RouteSeries(route: route, registry: registry, buckets: buckets))
-                if !routeTable.insert(routeEntry, hash: routeHash) { overflowRoutes[route] = routeEntry }
+                if !routeTable.insert(routeEntry, hash: routeHash) { overflow.routes[route] = routeEntry }
             }
-            if let found = routeEntry.counters.find(hash: key &* 0x9E37_79B9, where: { $0.key == key }) { return found }
+            if let found = routeEntry.counters.find(hash: Self.hash(key: key), where: { $0.key == key }) { return found }
             let overflowKey = "\(route) \(key)"
-            if let found = overflow.withLock({ $0[overflowKey] }) { return found }
+            if let found = overflow.counters[overflowKey] { return found }
             let counter = registry.counter(
                 name: Self.requestsName,
                 labels: [("route", route), ("method", Self.methodLabels[methodIndex]), ("status", String(status))],
                 help: Self.requestsHelp)
             let entry = CounterEntry(key: key, series: routeEntry.series, counter: counter)
-            if !routeEntry.counters.insert(entry, hash: key &* 0x9E37_79B9) { overflow.withLock { $0[overflowKey] = entry } }
+            if !routeEntry.counters.insert(entry, hash: Self.hash(key: key)) { overflow.counters[overflowKey] = entry }
             return entry
         }
     }
@@ -193,23 +196,27 @@ public final class HTTPMetrics: Sendable {
         return route.utf8.withContiguousStorageIfAvailable { fnv($0) } ?? fnv(route.utf8)
     }
 
+    // Spreads (method index, status) keys, which differ mostly in a few low bits, over the table.
+    private static func hash(key: Int) -> Int { key &* 0x9E37_79B9 }
+
     // Label values of the standard methods, and `other` last, at `methodIndex`.
     private static let methodLabels = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", otherMethod]
 
-    // The first byte and length pick the one standard method the token can be; one comparison confirms it.
+    // The standard methods' tokens packed big-endian into an integer, at their `methodIndex`.
+    private static let methodCodes: [UInt64] = methodLabels.dropLast().map { pack($0.utf8) ?? 0 }
+
+    // Up to 8 bytes as one integer, so a method is found by integer comparisons instead of
+    // string comparisons (which take a slow path for tokens built from C strings).
+    private static func pack(_ bytes: some Collection<UInt8>) -> UInt64? {
+        guard bytes.count <= 8 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes { value = value << 8 | UInt64(byte) }
+        return value
+    }
+
     private static func methodIndex(_ method: HTTPMethod) -> Int {
-        let raw = method.rawValue
-        let candidate: Int
-        switch (raw.utf8.first, raw.utf8.count) {
-        case (UInt8(ascii: "G"), 3): candidate = 0
-        case (UInt8(ascii: "H"), 4): candidate = 1
-        case (UInt8(ascii: "P"), 4): candidate = 2
-        case (UInt8(ascii: "P"), 3): candidate = 3
-        case (UInt8(ascii: "P"), 5): candidate = 4
-        case (UInt8(ascii: "D"), 6): candidate = 5
-        case (UInt8(ascii: "O"), 7): candidate = 6
-        default: return 7
-        }
-        return raw == methodLabels[candidate] ? candidate : 7
+        let utf8 = method.rawValue.utf8
+        guard let code = utf8.withContiguousStorageIfAvailable({ pack($0) }) ?? pack(utf8), code != 0 else { return 7 }
+        return methodCodes.firstIndex(of: code) ?? 7
     }
 }

@@ -56,9 +56,10 @@ public final class InferenceMetrics: Sendable {
         init(duration: DurationHistogram) { self.duration = duration }
     }
 
-    // A cached series and the model version it belongs to: a snapshot's identity can be reused
-    // after it is freed, so a hit also compares name and version.
+    // A cached series, the snapshot it was resolved for and the model version it belongs to: a
+    // snapshot's identity can be reused after it is freed, so a hit also compares name and version.
     private struct CachedSeries {
+        let snapshot: ObjectIdentifier
         let name: String
         let version: UInt64
         let series: Series
@@ -68,9 +69,10 @@ public final class InferenceMetrics: Sendable {
     private let buckets: [Duration]
     private let batch: ValueHistogram
     private let models = Mutex<[String: ModelSeries]>([:])
-    private let bySnapshot = Mutex<[ObjectIdentifier: CachedSeries]>([:])
-    // Snapshots of replaced versions leave stale entries behind; past this many the cache starts over.
-    private static let snapshotCacheCapacity = 256
+    // Direct-mapped by snapshot address: a collision only costs the next prediction a lookup by
+    // name, and stale entries of replaced snapshots are overwritten as they collide.
+    private let bySnapshot = Mutex<[CachedSeries?]>(Array(repeating: nil, count: InferenceMetrics.snapshotCacheSlots))
+    private static let snapshotCacheSlots = 64
 
     init(registry: PrometheusCollectorRegistry, buckets: [Duration]) {
         self.registry = registry
@@ -109,21 +111,26 @@ public final class InferenceMetrics: Sendable {
     /// short lock (an integer key, so no hashing of the model name), created on first use.
     func series(for stored: StoredModel) -> Series {
         let key = ObjectIdentifier(stored)
-        let cached = bySnapshot.withLock { $0[key] }
-        if let cached, cached.version == stored.version, !cached.series.isForgotten, cached.name == stored.name {
+        // Objects are at least 16-byte aligned: the bits above those pick the slot.
+        let slot = Int(truncatingIfNeeded: UInt(bitPattern: key) >> 4) & (Self.snapshotCacheSlots - 1)
+        let cached = bySnapshot.withLock { $0[slot] }
+        if let cached, cached.snapshot == key, cached.version == stored.version, !cached.series.isForgotten,
+            cached.name == stored.name
+        {
             return cached.series
         }
         let created = series(model: stored.name, version: Int(clamping: stored.version))
         bySnapshot.withLock { entries in
-            if entries.count >= Self.snapshotCacheCapacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = CachedSeries(name: stored.name, version: stored.version, series: created)
+            entries[slot] = CachedSeries(snapshot: key, name: stored.name, version: stored.version, series: created)
         }
         return created
     }
 
     /// Drops every series labelled with `model` (after it is unloaded or deleted).
     public func forget(model: String) {
-        bySnapshot.withLock { entries in entries = entries.filter { $0.value.name != model } }
+        bySnapshot.withLock { entries in
+            for index in entries.indices where entries[index]?.name == model { entries[index] = nil }
+        }
         guard let series = models.withLock({ $0.removeValue(forKey: model) }) else { return }
         // A series resolved before this line may still be cached under a snapshot; the flag
         // keeps it from being handed out again.
