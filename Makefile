@@ -191,3 +191,26 @@ clients-check: deps-test
 	  python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q 'tritonclient[http]==2.73.0'; fi
 	PYTHONDONTWRITEBYTECODE=1 timeout -k 10 $$(( $(CLIENTS_DEADLINE) + 30 )) $(CLIENTS_VENV)/bin/python Tests/clients/triton_client_check.py \
 	  --axond "$$($(SWIFT) build --show-bin-path)/axond" --deadline $(CLIENTS_DEADLINE)
+
+# --- metrics: build commit and per-request cost (issue 6) ------------------------------------
+.PHONY: build-commit bench-metrics-cost
+
+# Writes the git commit into .build/axon-build-commit.h, which Sources/CHTTPShim/build_info.c
+# compiles into axon_build_info{commit}; rewritten (and that source touched, so SwiftPM rebuilds
+# it) only when the commit changes. Outside git, or with a plain `swift build`, it is "unknown";
+# AXON_BUILD_COMMIT in the daemon's environment still overrides it.
+BUILD_COMMIT_HEADER := .build/axon-build-commit.h
+build-commit:
+	@mkdir -p .build; \
+	commit=$$(git describe --always --dirty --abbrev=12 2>/dev/null | tr -cd 'A-Za-z0-9._+-' | cut -c1-64); \
+	line="#define AXON_BUILD_COMMIT \"$${commit:-unknown}\""; \
+	if [ "$$(cat $(BUILD_COMMIT_HEADER) 2>/dev/null)" != "$$line" ]; then \
+	  echo "$$line" > $(BUILD_COMMIT_HEADER); touch Sources/CHTTPShim/build_info.c; echo "build commit: $${commit:-unknown}"; \
+	fi
+build test sanitize prometheus-check verify-unit replicas-check bench-metrics bench-metrics-cost: build-commit
+
+# What metrics cost a POST /predict: callgrind instructions per request on vs --no-metrics, then
+# wall-clock rounds pinned and unpinned (Benchmarks/metrics/cost.sh; needs valgrind and wrk).
+APT_TEST += valgrind
+bench-metrics-cost: deps-test
+	Benchmarks/metrics/cost.sh

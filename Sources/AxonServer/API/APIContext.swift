@@ -40,23 +40,17 @@ public struct APIContext: Sendable {
     /// when metrics are on. Only the compute is timed, so every route measures the same thing.
     func predict(_ stored: StoredModel, _ input: InferenceRows) throws(APIError) -> [Float] {
         guard let inference else { return try Inference.run(stored, input) }
-        let start = ContinuousClock.now
+        let start = MonotonicClock.nanoseconds()
         let outputs = try Inference.run(stored, input)
-        let duration = ContinuousClock.now - start
-        series(of: stored, in: inference).record(rows: input.rows, duration: duration)
+        let elapsed = MonotonicClock.nanoseconds() &- start
+        series(of: stored, in: inference).record(rows: input.rows, nanoseconds: elapsed)
         return outputs
     }
 
-    /// The series `stored` records into: kept on the snapshot after the first lookup, so a
-    /// prediction costs no lock or hashing of the name. A snapshot resolved by another metrics
-    /// instance (two daemons over one store, in tests) falls back to the lookup.
+    /// The series `stored` records into, from `InferenceMetrics`' cache by snapshot identity (a
+    /// prediction costs no hashing of the name and no registry lookup).
     private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series {
-        let kept = stored.inferenceSeries.load()
-        if let kept, kept.owner == ObjectIdentifier(inference) { return kept }
-        let resolved = inference.series(model: stored.name, version: Int(clamping: stored.version))
-        guard kept == nil else { return resolved }
-        let stored = stored.inferenceSeries.storeIfNil(resolved)
-        return stored.owner == resolved.owner ? stored : resolved
+        inference.series(for: stored)
     }
 
     /// Parses a version path segment.

@@ -1,6 +1,7 @@
+import CHTTPShim
 import Foundation
-import Prometheus
 import Metrics
+import Prometheus
 
 /// Every metric Axon exports, registered once in one Prometheus registry.
 ///
@@ -68,15 +69,28 @@ public final class AxonMetrics: Sendable {
 
 /// What `axon_build_info` reports about the running binary.
 public enum AxonBuildInfo {
-    /// The source commit: `AXON_BUILD_COMMIT` from the environment (the Makefile and the unit set it
-    /// from `git describe`), else "unknown". SwiftPM cannot stamp a string into a build without a
-    /// plugin, so the value is read when the process starts.
-    public static let commit: String = {
-        guard let value = ProcessInfo.processInfo.environment["AXON_BUILD_COMMIT"], !value.isEmpty,
-            value.utf8.count <= 64, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._+".contains($0)) })
-        else { return "unknown" }
-        return value
-    }()
+    /// The source commit: `AXON_BUILD_COMMIT` from the environment when set (an override, e.g.
+    /// for a binary built outside git), else the commit `make` compiled in, else "unknown".
+    public static let commit: String = resolveCommit(
+        environment: ProcessInfo.processInfo.environment["AXON_BUILD_COMMIT"], embedded: embeddedCommit)
+
+    /// The commit compiled into this binary by `make` (`Sources/CHTTPShim/build_info.c`), or
+    /// "unknown" for a plain `swift build`.
+    public static var embeddedCommit: String { String(cString: hs_build_commit()) }
+
+    /// The first of `environment` and `embedded` that is a usable label value (1 to 64 letters,
+    /// digits and `-._+`, as `git describe` prints), else "unknown".
+    public static func resolveCommit(environment: String?, embedded: String) -> String {
+        for candidate in [environment, embedded] {
+            if let candidate, isUsable(candidate) { return candidate }
+        }
+        return "unknown"
+    }
+
+    private static func isUsable(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= 64
+            && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-._+".contains($0)) }
+    }
 }
 
 extension AxonMetrics {

@@ -4,9 +4,10 @@ import Synchronization
 /// HTTP families: requests by route, method and status; duration by route; bytes; in-flight
 /// requests (read from the server at scrape time); and the 413/503 rejections the shim decides before any handler runs.
 ///
-/// Series are resolved once per route and kept, so a request costs one dictionary lookup on the
-/// template it already carries, a short scan for its (method, status) counter under one lock, a few atomics and one histogram
-/// update.
+/// Series are resolved once per (route, method, status) and kept in tables of set-once slots, so a
+/// request finds its counter and histogram with a short hash of the template it already carries and
+/// a few atomic loads: no lock, no label strings, no allocation. What remains per request is the
+/// Prometheus updates themselves (three atomic counters and one histogram).
 public final class HTTPMetrics: Sendable {
     /// Why a request was refused before (or instead of) its handler.
     public enum Rejection: Sendable, CaseIterable {
@@ -65,17 +66,36 @@ public final class HTTPMetrics: Sendable {
         }
     }
 
-    // A route's series and its (method, status) counters: a handful per route, so a scan of
-    // small strings beats hashing a composite key.
-    private struct RouteEntry {
+    // The (method, status) counter of one route, with its route's series.
+    private final class CounterEntry: Sendable {
+        let key: Int
         let series: RouteSeries
-        var counters: [(method: String, status: Int, counter: Counter)] = []
+        let counter: Counter
+        init(key: Int, series: RouteSeries, counter: Counter) {
+            self.key = key
+            self.series = series
+            self.counter = counter
+        }
+    }
+
+    // A route's series and its counters. Both tables only ever gain entries (routes and their
+    // series are never dropped), which is what lets requests read them without a lock.
+    private final class RouteEntry: Sendable {
+        let series: RouteSeries
+        let counters = SetOnceTable<CounterEntry>(capacity: 64)
+        init(series: RouteSeries) { self.series = series }
     }
 
     private let registry: PrometheusCollectorRegistry
     private let buckets: [Duration]
-    // One lock per request: the route lookup and its counter lookup happen under it together.
-    private let routes = Mutex<[String: RouteEntry]>([:])
+    private let routeTable = SetOnceTable<RouteEntry>(capacity: 128)
+    // Routes and counters that did not fit in the tables (keyed "route key" for counters).
+    private struct Overflow {
+        var routes: [String: RouteEntry] = [:]
+        var counters: [String: CounterEntry] = [:]
+    }
+    // Serializes creating series (rare), so two threads never register one label set twice.
+    private let creation = Mutex<Overflow>(Overflow())
     private let inFlight: Gauge
     private let inFlightSource = Mutex<(@Sendable () -> Int)?>(nil)
     private let rejections: [Counter]
@@ -95,7 +115,7 @@ public final class HTTPMetrics: Sendable {
     /// Creates the series of `route` (and its `method`/`status` counter at zero) so the families
     /// appear in the exposition before the first request.
     public func prepare(route: String, method: HTTPMethod, status: Int) {
-        _ = series(route: route, method: Self.methodLabel(method), status: status)
+        _ = counterEntry(route: route, method: method, status: status)
     }
 
     /// Makes the in-flight gauge read `source` at each scrape (the server's own count of
@@ -113,11 +133,11 @@ public final class HTTPMetrics: Sendable {
     public func requestFinished(
         route: String?, method: HTTPMethod, status: Int, requestBytes: Int, responseBytes: Int, nanoseconds: UInt64
     ) {
-        let (series, counter) = series(route: route ?? Self.unmatchedRoute, method: Self.methodLabel(method), status: status)
-        counter.increment()
-        series.duration.recordNanoseconds(Int64(clamping: nanoseconds))
-        if requestBytes > 0 { series.requestBytes.increment(by: Int64(requestBytes)) }
-        if responseBytes > 0 { series.responseBytes.increment(by: Int64(responseBytes)) }
+        let entry = counterEntry(route: route ?? Self.unmatchedRoute, method: method, status: status)
+        entry.counter.increment()
+        entry.series.duration.recordNanoseconds(Int64(clamping: nanoseconds))
+        if requestBytes > 0 { entry.series.requestBytes.increment(by: Int64(requestBytes)) }
+        if responseBytes > 0 { entry.series.responseBytes.increment(by: Int64(responseBytes)) }
     }
 
     /// Counts a request refused for `reason` (it is also counted by `requestFinished`).
@@ -129,27 +149,74 @@ public final class HTTPMetrics: Sendable {
         }
     }
 
-    private func series(route: String, method: String, status: Int) -> (RouteSeries, Counter) {
-        routes.withLock { routes in
-            if let entry = routes[route] {
-                for counter in entry.counters where counter.status == status && counter.method == method {
-                    return (entry.series, counter.counter)
-                }
+    // The hot path: a template hash, one or two probes per table, no lock once the entry exists.
+    private func counterEntry(route: String, method: HTTPMethod, status: Int) -> CounterEntry {
+        let methodIndex = Self.methodIndex(method)
+        let key = methodIndex << 16 | (status & 0xFFFF)
+        let routeHash = Self.hash(route)
+        if let routeEntry = routeTable.find(hash: routeHash, where: { $0.series.route == route }),
+            let entry = routeEntry.counters.find(hash: Self.hash(key: key), where: { $0.key == key })
+        {
+            return entry
+        }
+        return createEntry(route: route, routeHash: routeHash, methodIndex: methodIndex, status: status, key: key)
+    }
+
+    private func createEntry(route: String, routeHash: Int, methodIndex: Int, status: Int, key: Int) -> CounterEntry {
+        creation.withLock { overflow -> CounterEntry in
+            let routeEntry: RouteEntry
+            if let found = routeTable.find(hash: routeHash, where: { $0.series.route == route }) ?? overflow.routes[route] {
+                routeEntry = found
+            } else {
+                routeEntry = RouteEntry(series: RouteSeries(route: route, registry: registry, buckets: buckets))
+                if !routeTable.insert(routeEntry, hash: routeHash) { overflow.routes[route] = routeEntry }
             }
-            var entry = routes[route] ?? RouteEntry(series: RouteSeries(route: route, registry: registry, buckets: buckets))
+            if let found = routeEntry.counters.find(hash: Self.hash(key: key), where: { $0.key == key }) { return found }
+            let overflowKey = "\(route) \(key)"
+            if let found = overflow.counters[overflowKey] { return found }
             let counter = registry.counter(
-                name: Self.requestsName, labels: [("route", route), ("method", method), ("status", String(status))],
+                name: Self.requestsName,
+                labels: [("route", route), ("method", Self.methodLabels[methodIndex]), ("status", String(status))],
                 help: Self.requestsHelp)
-            entry.counters.append((method, status, counter))
-            routes[route] = entry
-            return (entry.series, counter)
+            let entry = CounterEntry(key: key, series: routeEntry.series, counter: counter)
+            if !routeEntry.counters.insert(entry, hash: Self.hash(key: key)) { overflow.counters[overflowKey] = entry }
+            return entry
         }
     }
 
-    private static func methodLabel(_ method: HTTPMethod) -> String {
-        switch method.rawValue {
-        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS": method.rawValue
-        default: otherMethod
+    // FNV-1a over the template's bytes: templates are short, and this avoids Hasher's
+    // per-process seeding and finalization on every request.
+    private static func hash(_ route: String) -> Int {
+        func fnv(_ bytes: some Sequence<UInt8>) -> Int {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return Int(truncatingIfNeeded: hash)
         }
+        // Iterating `utf8` directly costs several times more per byte than a buffer.
+        return route.utf8.withContiguousStorageIfAvailable { fnv($0) } ?? fnv(route.utf8)
+    }
+
+    // Spreads (method index, status) keys, which differ mostly in a few low bits, over the table.
+    private static func hash(key: Int) -> Int { key &* 0x9E37_79B9 }
+
+    // Label values of the standard methods, and `other` last, at `methodIndex`.
+    private static let methodLabels = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", otherMethod]
+
+    // The standard methods' tokens packed big-endian into an integer, at their `methodIndex`.
+    private static let methodCodes: [UInt64] = methodLabels.dropLast().map { pack($0.utf8) ?? 0 }
+
+    // Up to 8 bytes as one integer, so a method is found by integer comparisons instead of
+    // string comparisons (which take a slow path for tokens built from C strings).
+    private static func pack(_ bytes: some Collection<UInt8>) -> UInt64? {
+        guard bytes.count <= 8 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes { value = value << 8 | UInt64(byte) }
+        return value
+    }
+
+    private static func methodIndex(_ method: HTTPMethod) -> Int {
+        let utf8 = method.rawValue.utf8
+        guard let code = utf8.withContiguousStorageIfAvailable({ pack($0) }) ?? pack(utf8), code != 0 else { return 7 }
+        return methodCodes.firstIndex(of: code) ?? 7
     }
 }

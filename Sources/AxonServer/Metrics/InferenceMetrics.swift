@@ -18,17 +18,20 @@ public final class InferenceMetrics: Sendable {
     /// recording through it takes no lock and allocates nothing. It stays valid until
     /// `forget(model:)` drops the model; after that it records into series no scrape shows.
     public final class Series: Sendable {
-        let owner: ObjectIdentifier
+        private let model: ModelSeries
         private let rows: Counter
         private let duration: DurationHistogram
         private let batch: ValueHistogram
 
-        init(owner: ObjectIdentifier, rows: Counter, duration: DurationHistogram, batch: ValueHistogram) {
-            self.owner = owner
+        fileprivate init(model: ModelSeries, rows: Counter, batch: ValueHistogram) {
+            self.model = model
             self.rows = rows
-            self.duration = duration
+            self.duration = model.duration
             self.batch = batch
         }
+
+        /// Whether `forget(model:)` dropped this series' model since it was resolved.
+        var isForgotten: Bool { model.forgotten.load(ordering: .acquiring) }
 
         /// Records one predict call that predicted `rows` rows in `duration`.
         public func record(rows: Int, duration: Duration) {
@@ -36,18 +39,40 @@ public final class InferenceMetrics: Sendable {
             self.duration.record(duration)
             batch.record(Double(rows))
         }
+
+        /// Records one predict call that predicted `rows` rows in `nanoseconds` (from
+        /// `MonotonicClock`, which is cheaper to read per request than `ContinuousClock`).
+        public func record(rows: Int, nanoseconds: UInt64) {
+            self.rows.increment(by: Int64(max(0, rows)))
+            duration.recordNanoseconds(Int64(clamping: nanoseconds))
+            batch.record(Double(rows))
+        }
     }
 
-    private final class ModelSeries: Sendable {
+    fileprivate final class ModelSeries: Sendable {
         let duration: DurationHistogram
         let rows = Mutex<[(version: Int, counter: Counter)]>([])
+        let forgotten = Atomic<Bool>(false)
         init(duration: DurationHistogram) { self.duration = duration }
+    }
+
+    // A cached series, the snapshot it was resolved for and the model version it belongs to: a
+    // snapshot's identity can be reused after it is freed, so a hit also compares name and version.
+    private struct CachedSeries {
+        let snapshot: ObjectIdentifier
+        let name: String
+        let version: UInt64
+        let series: Series
     }
 
     private let registry: PrometheusCollectorRegistry
     private let buckets: [Duration]
     private let batch: ValueHistogram
     private let models = Mutex<[String: ModelSeries]>([:])
+    // Direct-mapped by snapshot address: a collision only costs the next prediction a lookup by
+    // name, and stale entries of replaced snapshots are overwritten as they collide.
+    private let bySnapshot = Mutex<[CachedSeries?]>(Array(repeating: nil, count: InferenceMetrics.snapshotCacheSlots))
+    private static let snapshotCacheSlots = 64
 
     init(registry: PrometheusCollectorRegistry, buckets: [Duration]) {
         self.registry = registry
@@ -79,12 +104,37 @@ public final class InferenceMetrics: Sendable {
             list.append((version, counter))
             return counter
         }
-        return Series(owner: ObjectIdentifier(self), rows: counter, duration: series.duration, batch: batch)
+        return Series(model: series, rows: counter, batch: batch)
+    }
+
+    /// The series a served snapshot records into: found by the snapshot's identity under one
+    /// short lock (an integer key, so no hashing of the model name), created on first use.
+    func series(for stored: StoredModel) -> Series {
+        let key = ObjectIdentifier(stored)
+        // Objects are at least 16-byte aligned: the bits above those pick the slot.
+        let slot = Int(truncatingIfNeeded: UInt(bitPattern: key) >> 4) & (Self.snapshotCacheSlots - 1)
+        let cached = bySnapshot.withLock { $0[slot] }
+        if let cached, cached.snapshot == key, cached.version == stored.version, !cached.series.isForgotten,
+            cached.name == stored.name
+        {
+            return cached.series
+        }
+        let created = series(model: stored.name, version: Int(clamping: stored.version))
+        bySnapshot.withLock { entries in
+            entries[slot] = CachedSeries(snapshot: key, name: stored.name, version: stored.version, series: created)
+        }
+        return created
     }
 
     /// Drops every series labelled with `model` (after it is unloaded or deleted).
     public func forget(model: String) {
+        bySnapshot.withLock { entries in
+            for index in entries.indices where entries[index]?.name == model { entries[index] = nil }
+        }
         guard let series = models.withLock({ $0.removeValue(forKey: model) }) else { return }
+        // A series resolved before this line may still be cached under a snapshot; the flag
+        // keeps it from being handed out again.
+        series.forgotten.store(true, ordering: .releasing)
         registry.unregisterDurationHistogram(series.duration)
         for entry in series.rows.withLock({ $0 }) { registry.unregisterCounter(entry.counter) }
     }

@@ -169,6 +169,9 @@ int hs_signals_wait(int timeout_ms);
 /** CLOCK_MONOTONIC in nanoseconds, the clock of hs_request_start_ns. */
 uint64_t hs_monotonic_ns(void);
 
+/** The git commit `make` compiled in (see build_info.c), or "unknown". Never NULL. */
+const char *hs_build_commit(void);
+
 #ifdef __cplusplus
 }
 #endif
