@@ -1,7 +1,6 @@
 import Checkpoint
 import Foundation
 import ModelKit
-import Synchronization
 
 /// One version of one model, as served: an immutable snapshot that any number of threads may
 /// use at once (`model.predict` only reads).
@@ -20,9 +19,6 @@ public final class StoredModel: Sendable {
     /// Whether the version's file holds optimizer state to continue training from
     /// (`ModelStore.optimizerState(name:version:)` reads it).
     public let hasOptimizerState: Bool
-    /// The inference metric series of this version, resolved by the first prediction that
-    /// records (`APIContext.predict`), so later ones skip the lookup by name.
-    let inferenceSeries = AtomicLazyReference<InferenceMetrics.Series>()
 
     /// Wraps one version.
     public init(name: String, version: UInt64, model: Model, metadata: ModelMetadata, hasOptimizerState: Bool) {
