@@ -53,7 +53,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$AXOND" serve --port "$PORT" --state-dir "$STATE" --no-access-log --log-level warning > "$OUT/axond.log" 2>&1 &
+# AXON_ARGS adds serve flags (e.g. "--threads 2") to compare settings; empty means the defaults.
+# shellcheck disable=SC2086
+"$AXOND" serve --port "$PORT" --state-dir "$STATE" --no-access-log --log-level warning ${AXON_ARGS:-} > "$OUT/axond.log" 2>&1 &
 AXON_PID=$!
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.1; done
 BASE="http://127.0.0.1:$PORT"

@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Training jobs that run at once (max_training_jobs); the others queue.")
     var maxTrainingJobs: String?
 
-    @Option(help: "libmicrohttpd polling threads (http.threads; default: one per core).")
+    @Option(help: "libmicrohttpd polling threads (http.threads; default: one per core but one, at least one).")
     var threads: String?
 
     @Option(help: "Largest request body in bytes (limits.max_body_bytes); larger ones get 413.")

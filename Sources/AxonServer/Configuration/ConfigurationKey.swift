@@ -195,7 +195,7 @@ extension ConfigurationKey {
                 set: { configuration, value in if case .string(let host) = value { configuration.http.host = host } }),
             .integer("http.port", 0...65535, "TCP port; 0 picks a free one (the log says which).", \.http.port),
             ConfigurationKey(
-                "http.threads", .optionalInteger(1...1024), "libmicrohttpd polling threads; null is one per core.",
+                "http.threads", .optionalInteger(1...1024), "libmicrohttpd polling threads; null is one per core but one (at least one).",
                 get: { $0.http.threads == HTTPServerConfiguration.defaultThreads ? .null : .int($0.http.threads) },
                 set: { configuration, value in
                     if case .int(let n) = value { configuration.http.threads = n } else {
