@@ -214,3 +214,12 @@ build test sanitize prometheus-check verify-unit replicas-check bench-metrics be
 APT_TEST += valgrind
 bench-metrics-cost: deps-test
 	Benchmarks/metrics/cost.sh
+
+# --- API contract (issue 5): schemathesis against openapi.json on a live debug axond -----------
+.PHONY: api-check
+API_VENV ?= .build/api-venv
+api-check: deps-test
+	$(SWIFT) build --product axond
+	@if ! $(API_VENV)/bin/python -c 'import schemathesis' 2>/dev/null; then \
+	  python3 -m venv $(API_VENV) && $(API_VENV)/bin/pip install -q 'schemathesis==4.32.5'; fi
+	timeout -k 10 300 Tests/clients/api_fuzz.sh "$$($(SWIFT) build --show-bin-path)/axond" $(API_VENV)/bin/python
