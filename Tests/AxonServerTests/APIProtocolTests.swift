@@ -7,15 +7,8 @@ import TestKit
 /// The request and answer variants of the three inference protocols, on a stored classifier.
 @Suite("Inference protocols")
 struct APIProtocolTests {
-    func withModel(_ body: (Int) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
-        try await withAPIServer(daemon, body)
-    }
-
     @Test func formsOfTheSameRowsAgree() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let rows = "[[0.5,-1,2,0.25],[1,1,1,1]]"
             let own = try await call(port, "POST", "/predict", json: #"{"inputs":\#(rows),"model":"m"}"#)
             #expect(own.status == 200, "\(own.text)")
@@ -40,7 +33,7 @@ struct APIProtocolTests {
     }
 
     @Test func metadataAndStatusRoutes() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let server = try await call(port, "GET", "/v2")
             #expect(server.status == 200 && server.object["name"] as? String == "axon")
             let status = try await call(port, "GET", "/v1/models/m/versions/1")
@@ -54,7 +47,7 @@ struct APIProtocolTests {
     }
 
     @Test func protocolMisuseIsNamed() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let both = try await call(port, "POST", "/v1/models/m:predict", json: #"{"instances":[[1,2,3,4]],"inputs":[[1,2,3,4]]}"#)
             #expect(both.status == 400 && both.envelope?.message.contains("not both") == true, "\(both.text)")
             let output = try await call(

@@ -1,5 +1,7 @@
 import AxonServer
+import Checkpoint
 import Foundation
+import TestKit
 import Testing
 
 /// The repository root (for `examples/` and `openapi.json`).
@@ -20,6 +22,16 @@ func loadedDaemon(stateDirectory: String, configure: (inout DaemonConfiguration)
     await daemon.store.load()
     daemon.jobs.restore(stateDirectory: stateDirectory)
     return daemon
+}
+
+/// Runs `body` against a live daemon (temporary state directory, 127.0.0.1:0) that serves one
+/// stored 4 -> 8 -> 3 classifier named "m" (`StoreFixtures.model(seed: 5)`).
+func withStoredClassifier(_ body: (Int) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let daemon = await loadedDaemon(stateDirectory: directory.path)
+    try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
+    try await withAPIServer(daemon, body)
 }
 
 /// Runs `body` against a live server for `daemon` on 127.0.0.1:0 with an 8 MiB body limit.

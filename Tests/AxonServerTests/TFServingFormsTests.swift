@@ -7,15 +7,8 @@ import Testing
 /// TF-Serving's named-input request forms and signature_name, against the plain forms.
 @Suite("TF-Serving named inputs and signatures")
 struct TFServingFormsTests {
-    func withModel(_ body: (Int) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
-        try await withAPIServer(daemon, body)
-    }
-
     @Test func namedFormsAnswerLikeThePlainForms() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let contract = try OpenAPIContract()
             let plain = try await call(port, "POST", "/v1/models/m:predict", json: #"{"instances":[[0.5,-1,2,0.25],[1,1,1,1]]}"#)
             let reference = try #require(plain.object["predictions"] as? [[Double]])
@@ -37,7 +30,7 @@ struct TFServingFormsTests {
     }
 
     @Test func namedFormMistakesAreNamed() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             func predict(_ json: String) async throws -> TestResponse {
                 try await call(port, "POST", "/v1/models/m:predict", json: json)
             }
@@ -72,7 +65,7 @@ struct TFServingFormsTests {
     }
 
     @Test func metadataNamesTheInputRequestsUse() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let metadata = try await call(port, "GET", "/v1/models/m/metadata")
             #expect(metadata.status == 200, "\(metadata.text)")
             let signatures = try #require(

@@ -51,13 +51,6 @@ struct BinaryAnswer {
 struct V2BinaryProtocolTests {
     static let rows: [Float] = [0.5, -1, 2, 0.25, 1, 1, 1, 1]
 
-    func withModel(_ body: (Int) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
-        try await withAPIServer(daemon, body)
-    }
-
     /// The outputs of the JSON form, the reference every binary form must match bit for bit.
     func jsonOutputs(_ port: Int) async throws -> [Float] {
         let answer = try await call(
@@ -77,7 +70,7 @@ struct V2BinaryProtocolTests {
     }
 
     @Test func binaryInputsAndOutputsMatchTheJSONForm() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let reference = try await jsonOutputs(port)
             #expect(reference.count == 6)
 
@@ -124,7 +117,7 @@ struct V2BinaryProtocolTests {
     }
 
     @Test func binaryMistakesNameTheFieldAndBothValues() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             func post(_ json: String, _ floats: [Float], header: String?, extra: [UInt8] = []) async throws -> TestResponse {
                 var (body, length) = binaryTensorBody(json: json, floats: floats)
                 body += extra
@@ -194,7 +187,7 @@ struct V2BinaryProtocolTests {
     }
 
     @Test func classificationExtensionRanksClassesWithLabels() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let predicted = try await call(port, "POST", "/predict", json: #"{"model":"m","inputs":[[0.5,-1,2,0.25],[1,1,1,1]]}"#)
             let probabilities = try #require(predicted.object["probabilities"] as? [[Double]])
             let labels = try #require(predicted.object["labels"] as? [String])
@@ -248,7 +241,7 @@ struct V2BinaryProtocolTests {
     }
 
     @Test func tritonConfigurationAndVersionedRoutes() async throws {
-        try await withModel { port in
+        try await withStoredClassifier { port in
             let contract = try OpenAPIContract()
             let config = try await call(port, "GET", "/v2/models/m/config")
             #expect(config.status == 200, "\(config.text)")
