@@ -749,7 +749,6 @@ int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned in
      * request counts as suspended until MHD re-entered the handler and queued its answer. */
     uint64_t grace = hs_monotonic_ns() + 1000000000u;
     if (!wait_for_zero(&s->suspended, grace) || !wait_for_zero(&s->resuming, grace)) return -EBUSY;
-    stop_accepting(s);
     stop_workers(s);
     s->stopped = true;
     return 0;
