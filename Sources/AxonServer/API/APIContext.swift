@@ -62,6 +62,25 @@ public struct APIContext: Sendable {
     }
 }
 
+extension Router {
+    /// Registers an asynchronous `GET` at `template` (the current version) and at `versioned`,
+    /// whose `{version}` segment is parsed and passed on (nil for `template`).
+    mutating func get<R: ResponseGenerator>(
+        _ template: String, versioned: String, async handler: @escaping @Sendable (Request, UInt64?) async throws -> R
+    ) {
+        get(template, async: { request in try await handler(request, nil) })
+        get(versioned, async: { request in try await handler(request, APIContext.version(request.parameters.require("version"))) })
+    }
+
+    /// Registers a synchronous `POST` at `template` and at `versioned`, as the `GET` above.
+    mutating func post<R: ResponseGenerator>(
+        _ template: String, versioned: String, _ handler: @escaping @Sendable (Request, UInt64?) throws -> R
+    ) {
+        post(template) { request in try handler(request, nil) }
+        post(versioned) { request in try handler(request, APIContext.version(request.parameters.require("version"))) }
+    }
+}
+
 /// Non-current model versions for the synchronous inference routes, which answer on the
 /// libmicrohttpd thread and cannot await the store actor.
 ///

@@ -8,13 +8,11 @@ import ModelKit
 enum PredictRoutes {
     static func register(on router: inout Router, context: APIContext) {
         router.post("/predict") { request in try predict(request, context) }
-        router.post("/v1/models/{name}:predict") { request in try tfPredict(request, context, version: nil) }
-        router.post("/v1/models/{name}/versions/{version}:predict") { request in
-            try tfPredict(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.post("/v1/models/{name}:predict", versioned: "/v1/models/{name}/versions/{version}:predict") { request, version in
+            try tfPredict(request, context, version: version)
         }
-        router.post("/v2/models/{name}/infer") { request in try infer(request, context, version: nil) }
-        router.post("/v2/models/{name}/versions/{version}/infer") { request in
-            try infer(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.post("/v2/models/{name}/infer", versioned: "/v2/models/{name}/versions/{version}/infer") { request, version in
+            try infer(request, context, version: version)
         }
     }
 

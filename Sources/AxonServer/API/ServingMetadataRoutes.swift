@@ -5,27 +5,22 @@ import ModelKit
 enum ServingMetadataRoutes {
     static func register(on router: inout Router, context: APIContext) {
         // TF-Serving
-        router.get("/v1/models/{name}", async: { request in try await tfStatus(request, context, version: nil) })
-        router.get("/v1/models/{name}/versions/{version}", async: { request in
-            try await tfStatus(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.get("/v1/models/{name}", versioned: "/v1/models/{name}/versions/{version}", async: { request, version in
+            try await tfStatus(request, context, version: version)
         })
-        router.get("/v1/models/{name}/metadata", async: { request in try await tfMetadata(request, context, version: nil) })
-        router.get("/v1/models/{name}/versions/{version}/metadata", async: { request in
-            try await tfMetadata(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.get("/v1/models/{name}/metadata", versioned: "/v1/models/{name}/versions/{version}/metadata", async: { request, version in
+            try await tfMetadata(request, context, version: version)
         })
         // KServe V2
         router.get("/v2") { _ in try Response.json(ServerMetadata(name: "axon", version: AxonVersion.current, extensions: extensions)) }
-        router.get("/v2/models/{name}", async: { request in try await v2Metadata(request, context, version: nil) })
-        router.get("/v2/models/{name}/versions/{version}", async: { request in
-            try await v2Metadata(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.get("/v2/models/{name}", versioned: "/v2/models/{name}/versions/{version}", async: { request, version in
+            try await v2Metadata(request, context, version: version)
         })
-        router.get("/v2/models/{name}/config", async: { request in try await v2Config(request, context, version: nil) })
-        router.get("/v2/models/{name}/versions/{version}/config", async: { request in
-            try await v2Config(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.get("/v2/models/{name}/config", versioned: "/v2/models/{name}/versions/{version}/config", async: { request, version in
+            try await v2Config(request, context, version: version)
         })
-        router.get("/v2/models/{name}/ready", async: { request in try await v2Ready(request, context, version: nil) })
-        router.get("/v2/models/{name}/versions/{version}/ready", async: { request in
-            try await v2Ready(request, context, version: APIContext.version(request.parameters.require("version")))
+        router.get("/v2/models/{name}/ready", versioned: "/v2/models/{name}/versions/{version}/ready", async: { request, version in
+            try await v2Ready(request, context, version: version)
         })
     }
 
