@@ -281,27 +281,7 @@ final class JobJournal: Sendable {
     /// Reads and decodes `paths` on all cores: JSON decoding of the loss curves dominates a
     /// restart (a thousand records of 100 epochs are 8 MB of JSON). nil where a file is skipped.
     private func readConcurrently(_ paths: [String]) -> [JobSnapshot?] {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, paths.count / 16))
-        // One slot per worker, written only by that worker; concurrentPerform's join orders
-        // every write before the reads below.
-        nonisolated(unsafe) let slots = UnsafeMutableBufferPointer<[(Int, JobSnapshot)]>.allocate(capacity: workers)
-        slots.initialize(repeating: [])
-        defer {
-            slots.deinitialize()
-            slots.deallocate()
-        }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var local: [(Int, JobSnapshot)] = []
-            for index in stride(from: worker, to: paths.count, by: workers) {
-                if let job = read(paths[index]) { local.append((index, job)) }
-            }
-            slots[worker] = local
-        }
-        var results = [JobSnapshot?](repeating: nil, count: paths.count)
-        for slot in slots {
-            for (index, job) in slot { results[index] = job }
-        }
-        return results
+        paths.concurrentMap(minimumPerWorker: 16) { read($0) }
     }
 
     private func read(_ path: String) -> JobSnapshot? {

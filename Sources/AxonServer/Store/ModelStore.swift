@@ -453,31 +453,12 @@ public actor ModelStore {
     /// model validation dominate start-up); nil where a file does not hold a valid model, which
     /// `servable` then handles one by one.
     private static func decodeConcurrently(_ models: [LoadedModel]) -> [StoredModel?] {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, models.count / 64))
-        // One slot per worker, written only by that worker; the join of concurrentPerform
-        // orders every write before the reads below.
-        nonisolated(unsafe) let slots = UnsafeMutableBufferPointer<[(Int, StoredModel)]>.allocate(capacity: workers)
-        slots.initialize(repeating: [])
-        defer {
-            slots.deinitialize()
-            slots.deallocate()
+        models.concurrentMap(minimumPerWorker: 64) { loaded in
+            guard let checkpoint = try? ModelCheckpoint.servingModel(from: loaded.checkpoint) else { return nil }
+            return StoredModel(
+                name: loaded.name.rawValue, version: loaded.version, model: checkpoint.model, metadata: checkpoint.metadata,
+                hasOptimizerState: ModelCheckpoint.hasOptimizerState(loaded.checkpoint))
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var local: [(Int, StoredModel)] = []
-            for index in stride(from: worker, to: models.count, by: workers) {
-                let loaded = models[index]
-                guard let checkpoint = try? ModelCheckpoint.servingModel(from: loaded.checkpoint) else { continue }
-                local.append((index, StoredModel(
-                    name: loaded.name.rawValue, version: loaded.version, model: checkpoint.model, metadata: checkpoint.metadata,
-                    hasOptimizerState: ModelCheckpoint.hasOptimizerState(loaded.checkpoint))))
-            }
-            slots[worker] = local
-        }
-        var results = [StoredModel?](repeating: nil, count: models.count)
-        for slot in slots {
-            for (index, stored) in slot { results[index] = stored }
-        }
-        return results
     }
 
     /// The model a scan loaded, or, if its file does not hold a valid model (intact but from
