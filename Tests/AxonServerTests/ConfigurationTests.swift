@@ -233,13 +233,15 @@ struct ConfigurationTests {
 
 @Suite("limit errors name the key")
 struct LimitErrorTests {
-    @Test("request sizes are 413, a full store or queue 429; the message names the key and both numbers")
+    @Test("a request over a limit is a 413 naming what it needs, the key and the limit, in the limit's unit")
     func limitExceeded() {
-        let rows = APIError.limitExceeded(key: "limits.max_rows_per_request", limit: 10, got: 11, what: "rows")
+        let rows = APIError.limitExceeded(key: "limits.max_rows_per_request", limit: 10, needed: 11, what: "inputs rows")
         #expect(rows.status == .contentTooLarge && rows.code == "limit_exceeded")
-        #expect(rows.message == "11 rows exceeds limits.max_rows_per_request = 10")
-        let models = APIError.limitExceeded(key: "limits.max_models", limit: 3, got: 4, what: "models")
-        #expect(models.status.code == 429 && models.message.contains("limits.max_models"))
+        #expect(rows.message == "inputs rows needs 11; limits.max_rows_per_request is 10")
+        let bytes = APIError.limitExceeded(key: "limits.max_request_bytes", limit: 512 << 20, needed: 3 << 29, what: "this request", unit: .bytes)
+        #expect(bytes.message == "this request needs 1.5 GiB (1610612736 bytes); limits.max_request_bytes is 512 MiB (536870912 bytes)")
+        let flops = APIError.limitExceeded(key: "limits.max_request_flops", limit: 50_000_000_000, needed: 3_200_000_000_000, what: "this request", unit: .flops)
+        #expect(flops.message == "this request needs 3.2e+12 floating-point operations; limits.max_request_flops is 5.0e+10 floating-point operations")
         #expect(APIError.contentTooLarge(limit: 5).message.contains("limits.max_body_bytes"))
     }
 }

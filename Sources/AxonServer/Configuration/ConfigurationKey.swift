@@ -208,6 +208,20 @@ extension ConfigurationKey {
             .integer(
                 "http.connection_limit", 0...1_000_000, "Largest number of open connections; 0 keeps libmicrohttpd's default.",
                 \.http.connectionLimit),
+            .integer(
+                "http.request_timeout_seconds", 0...86_400,
+                "Seconds a request may take to arrive whole (headers and body), however slowly it trickles; 0 disables it.",
+                \.http.requestTimeoutSeconds),
+            .integer(
+                "inference.threads", 1...256, "Threads that run predictions above inference.async_threshold_flops, and evaluations.",
+                \.inference.threads),
+            .integer(
+                "inference.queue_limit", 0...1_000_000, "Requests waiting for an inference thread; more get 503 overloaded.",
+                \.inference.queueLimit),
+            .integer(
+                "inference.async_threshold_flops", 0...Int.max,
+                "Predictions costing more floating-point operations run on the inference threads; cheaper ones on the polling thread.",
+                \.inference.asyncThresholdFlops),
             ConfigurationKey(
                 "state_dir", .string, "Directory of checkpoints and state; created when missing.",
                 get: { .string($0.stateDirectory) },
@@ -243,6 +257,10 @@ extension ConfigurationKey {
                 set: { configuration, value in
                     if case .number(let s) = value { configuration.trainingLockTimeout = .milliseconds(Int64((s * 1000).rounded())) }
                 }),
+            .integer(
+                "jobs.history_points", 10...1_000_000,
+                "Loss-curve points kept per job; a longer run keeps evenly spaced epochs (the last one always).",
+                \.jobHistoryPoints),
             .boolean("debug_routes", "Adds the benchmark and test routes under /debug/ (never in production).", \.enableDebugRoutes),
             ConfigurationKey(
                 "limits.max_body_bytes", .integer(1...(1 << 40)), "Largest request body; larger ones get 413.",
@@ -260,6 +278,30 @@ extension ConfigurationKey {
                 \.limits.maxEpochRowsPerJob),
             .integer("limits.max_models", 1...1_000_000, "Models the store holds.", \.limits.maxModels),
             .integer("limits.max_queued_jobs", 0...1_000_000, "Training jobs waiting in the queue.", \.limits.maxQueuedJobs),
+            .integer(
+                "limits.max_request_bytes", 1...Int.max,
+                "Working memory of one predict or evaluate request: rows through every layer, outputs and the response.",
+                \.limits.maxRequestBytes),
+            .integer(
+                "limits.max_request_flops", 1...Int.max, "Floating-point operations of one predict or evaluate request.",
+                \.limits.maxRequestFlops),
+            .integer(
+                "limits.max_job_bytes", 1...Int.max,
+                "Memory of one training job: data, one-hot targets, split, workspaces of every layer, parameters, gradients, moments, evaluation.",
+                \.limits.maxJobBytes),
+            .integer(
+                "limits.max_job_flops", 1...Int.max, "Floating-point operations of one training job over all its epochs.",
+                \.limits.maxJobFlops),
+            .integer(
+                "limits.max_queued_job_bytes", 1...Int.max, "Memory held by the data and start models of all queued jobs together.",
+                \.limits.maxQueuedJobBytes),
+            .integer("limits.max_classes", 2...1_000_000, "Classes of one classifier (evaluation builds classes x classes).", \.limits.maxClasses),
+            .integer("limits.max_layers", 2...100_000, "Layers of one network, input and output included.", \.limits.maxLayers),
+            .integer("limits.max_json_depth", 2...100_000, "Nesting depth of a JSON body, skipped values included.", \.limits.maxJSONDepth),
+            .integer(
+                "limits.max_string_bytes", 1...(1 << 30), "Bytes of one string (key, name, label) in a JSON or CSV body.",
+                \.limits.maxStringBytes),
+            .integer("limits.max_number_bytes", 16...(1 << 20), "Characters of one number in a JSON or CSV body.", \.limits.maxNumberBytes),
             .optionalString(
                 "auth.read_token", "Bearer token for predict, evaluate and metadata; null leaves reads open.",
                 \.http.access.readToken, secret: true, aliases: ["AXON_READ_TOKEN"]),

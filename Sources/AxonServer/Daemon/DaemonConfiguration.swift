@@ -23,6 +23,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var trainingLockTimeout: Duration = .seconds(600)
     /// Size limits on what requests may ask for; exceeding one is a 4xx naming the key.
     public var limits = ServerLimits()
+    /// Loss-curve points kept per job (`jobs.history_points`); longer runs are evenly decimated.
+    public var jobHistoryPoints = 1_000
+    /// Where large predictions and evaluations run (`inference.*`).
+    public var inference = InferenceConfiguration()
     /// Lowest level the log writes (`log.level`).
     public var logLevel: Logger.Level = .info
     /// Text lines for people or JSON objects for machines (`log.format`).
@@ -31,6 +35,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var metrics = MetricsConfiguration()
 
     /// The defaults: loopback:8080, state in ./var, 30 s drain, no debug routes.
+    public init() {}
+}
+
+/// The bounded pool that runs predictions too costly for a polling thread, and evaluations.
+public struct InferenceConfiguration: Sendable, Equatable {
+    /// Threads of the pool.
+    public var threads = 1
+    /// Requests waiting for a pool thread; more are answered 503 `overloaded`.
+    public var queueLimit = 64
+    /// Predictions that cost more floating-point operations than this run in the pool; cheaper
+    /// ones answer on the polling thread, the fastest path.
+    public var asyncThresholdFlops = 10_000_000
+
+    /// The defaults above.
     public init() {}
 }
 
@@ -48,6 +66,28 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxModels = 1_000
     /// Jobs waiting in the training queue.
     public var maxQueuedJobs = 100
+    /// Working memory of one inference or evaluate request: the rows through every layer, the
+    /// outputs and the response buffer, in bytes.
+    public var maxRequestBytes = 512 << 20
+    /// Floating-point operations of one inference or evaluate request.
+    public var maxRequestFlops = 50_000_000_000
+    /// Memory one training job holds: dataset, one-hot targets, validation split, every
+    /// layer's workspaces, parameters, gradients, optimizer moments, evaluation and history.
+    public var maxJobBytes = 4 << 30
+    /// Floating-point operations of one training job (forward and backward over every epoch).
+    public var maxJobFlops = 1_000_000_000_000_000
+    /// Memory held by the datasets and start models of queued jobs, all together.
+    public var maxQueuedJobBytes = 8 << 30
+    /// Classes of one classifier (its confusion matrix is classes x classes).
+    public var maxClasses = 1_024
+    /// Layers of one network, input and output included.
+    public var maxLayers = 256
+    /// Nesting depth of a JSON body, skipped values included.
+    public var maxJSONDepth = 64
+    /// Bytes of one string token (a key, model name or class label) in JSON or CSV.
+    public var maxStringBytes = 65_536
+    /// Characters of one number token in JSON or CSV.
+    public var maxNumberBytes = 256
 
     /// The defaults above.
     public init() {}

@@ -17,7 +17,10 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Idle connection timeout in seconds; 0 disables it.
     public var connectionTimeoutSeconds: Int = 30
     /// Largest number of open connections; 0 keeps libmicrohttpd's default.
-    public var connectionLimit: Int = 0
+    public var connectionLimit: Int = 4_096
+    /// Seconds a request may take to arrive whole, headers and body, however steadily it
+    /// trickles; 0 disables the deadline.
+    public var requestTimeoutSeconds: Int = 60
     /// Whether every request writes one access-log line.
     public var accessLog: Bool = true
     /// Bearer-token access control; off unless a token is configured.
