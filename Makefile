@@ -43,30 +43,55 @@ test: deps-test
 	$(MAKE) clients-check
 
 clean:
-	rm -rf .build .build-asan .build-tsan
+	rm -rf .build .build-asan .build-tsan .build-fuzz
 
-# ---- checkpoint: decoder fuzzing and the state-directory load benchmark ----
-# Both compile Sources/Checkpoint directly with swiftc, so the SwiftPM build never sees their flags.
+# ---- fuzzing (checkpoint decoder and request decoders) and the state-directory load benchmark ----
+# The checkpoint harness compiles Sources/Checkpoint directly with swiftc; the request-decoder
+# harness is the package Fuzz/Decoders, built in its own scratch path. Neither flag set ever
+# reaches the normal SwiftPM build.
 SWIFTC ?= swiftc
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build/fuzz
+# An input over 2 s, a process over 2 GiB or one allocation over 1 GiB counts as a crash: inputs are
+# at most 64 KiB, and the per-request memory budget (limits.max_request_bytes) is 512 MiB.
+FUZZ_LIMITS := -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=2
+FUZZ_BODIES ?= predict tf-serving v2-json v2-binary train-json train-csv
+DECODER_FUZZ := .build-fuzz/release/decoder-fuzz
 BENCH_MODELS ?= 1000
 BENCH_RUNS ?= 7
 CHECKPOINT_SOURCES := $(wildcard Sources/Checkpoint/*.swift)
 
-.PHONY: fuzz bench-checkpoint
+.PHONY: fuzz fuzz-checkpoint fuzz-decoders bench-checkpoint
 
-# libFuzzer + AddressSanitizer on the checkpoint decoder for FUZZ_SECONDS, starting from seeds
-# generated from valid files; a crash leaves its input in $(FUZZ_DIR)/crash-* and fails the target.
+# Every harness for FUZZ_SECONDS each, all of them even after a crash; fails if any crashed.
 fuzz:
+	@status=0; $(MAKE) fuzz-checkpoint || status=1; $(MAKE) fuzz-decoders || status=1; exit $$status
+
+# libFuzzer + AddressSanitizer on the checkpoint decoder, starting from seeds generated from
+# valid files; a crash leaves its input in $(FUZZ_DIR)/crash-* and fails the target.
+fuzz-checkpoint:
 	mkdir -p $(FUZZ_DIR)/seeds $(FUZZ_DIR)/corpus
 	$(SWIFTC) -O -module-name CheckpointSeeds $(CHECKPOINT_SOURCES) Fuzz/seeds/main.swift -o $(FUZZ_DIR)/checkpoint-seeds
 	$(FUZZ_DIR)/checkpoint-seeds $(FUZZ_DIR)/seeds
 	# lld: gold warns about every ASan helper symbol.
 	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name CheckpointFuzz \
 	  $(CHECKPOINT_SOURCES) Fuzz/CheckpointFuzz.swift -o $(FUZZ_DIR)/checkpoint-fuzz
-	$(FUZZ_DIR)/checkpoint-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -dict=Fuzz/checkpoint.dict \
+	$(FUZZ_DIR)/checkpoint-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_LIMITS) -dict=Fuzz/checkpoint.dict \
 	  -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
+
+# libFuzzer + AddressSanitizer on each request decoder of FUZZ_BODIES (AxonServer's
+# RequestDecoders, one run each, seeded from Fuzz/seeds/<body>/). The full log goes to
+# $(FUZZ_DIR)/<body>.log, a crash's input to $(FUZZ_DIR)/<body>-crash-*; a 5xx counts as one.
+fuzz-decoders:
+	$(SWIFT) build --package-path Fuzz/Decoders --scratch-path .build-fuzz -c release --sanitize=fuzzer --sanitize=address
+	@set -o pipefail; failed=""; for body in $(FUZZ_BODIES); do \
+	  case $$body in train-csv) dict=Fuzz/csv.dict;; *) dict=Fuzz/requests.dict;; esac; \
+	  mkdir -p $(FUZZ_DIR)/$$body-corpus; echo "== fuzz $$body for $(FUZZ_SECONDS) s"; \
+	  AXON_FUZZ_BODY=$$body $(DECODER_FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_LIMITS) -dict=$$dict \
+	    -artifact_prefix=$(FUZZ_DIR)/$$body- -print_final_stats=1 $(FUZZ_DIR)/$$body-corpus Fuzz/seeds/$$body 2>&1 \
+	    | tee $(FUZZ_DIR)/$$body.log | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY|Fatal error|artifact_prefix|Test unit written)' \
+	    || failed="$$failed $$body"; \
+	done; if [ -n "$$failed" ]; then echo "fuzz-decoders: crashed:$$failed (inputs in $(FUZZ_DIR)/)"; exit 1; fi
 
 # Loads a state directory of BENCH_MODELS small models BENCH_RUNS times and prints the median.
 bench-checkpoint:
