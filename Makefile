@@ -83,7 +83,10 @@ fuzz-checkpoint:
 # RequestDecoders, one run each, seeded from Fuzz/seeds/<body>/). The full log goes to
 # $(FUZZ_DIR)/<body>.log, a crash's input to $(FUZZ_DIR)/<body>-crash-*; a 5xx counts as one.
 fuzz-decoders:
-	$(SWIFT) build --package-path Fuzz/Decoders --scratch-path .build-fuzz -c release --sanitize=fuzzer --sanitize=address
+	# swiftc keeps only its last -sanitize= flag, and SwiftPM passes fuzzer and address as two: the
+	# combined one restores coverage instrumentation of the Swift code. lld as for the checkpoint.
+	$(SWIFT) build --package-path Fuzz/Decoders --scratch-path .build-fuzz -c release --sanitize=fuzzer --sanitize=address \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 	@set -o pipefail; failed=""; for body in $(FUZZ_BODIES); do \
 	  case $$body in train-csv) dict=Fuzz/csv.dict;; *) dict=Fuzz/requests.dict;; esac; \
 	  mkdir -p $(FUZZ_DIR)/$$body-corpus; echo "== fuzz $$body for $(FUZZ_SECONDS) s"; \

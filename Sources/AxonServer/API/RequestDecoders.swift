@@ -90,7 +90,7 @@ public enum RequestDecoders {
     /// The training routes' parse, then both plans: continuing the classifier (its error is
     /// dropped, only a crash matters) and fresh, whose error is the route's.
     private static func plan(_ request: Request, _ context: APIContext) throws {
-        let train = try TrainingRoutes.parse(request)
+        let train = try TrainingRoutes.parse(request, limits: context.limits)
         if let current = context.store.current(classifier) {
             _ = try? TrainingPlan.continuing(train, current: current, limits: context.limits)
         }
