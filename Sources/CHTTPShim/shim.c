@@ -6,8 +6,9 @@
  *   first handler call headers complete, no body read. A request that announces a body, or
  *                      whose outcome is already decided (draining, Content-Length over the
  *                      limit), goes to the header handler, which answers at once (route, token,
- *                      limit: the body is never read) or lets it go on; only then is body
- *                      memory reserved, and lazily (see reserve_body).
+ *                      limit: the body is never stored) or lets it go on; only then is
+ *                      body memory reserved, and lazily (see reserve_body). A refusal of a
+ *                      small body waits for it to be dropped (ST_DEFERRED, keeps the connection).
  *   body calls         append to the body, or discard once over the limit (chunked).
  *   final call         hands the request to Swift; queues the answer if Swift gave it
  *                      synchronously, otherwise suspends the connection.
@@ -72,6 +73,7 @@ enum request_state {
     ST_SUSPENDED,  /* connection suspended, waiting for the answer */
     ST_RESUMING,   /* answer stored and resume called; MHD has not re-entered yet */
     ST_QUEUED,     /* answer queued to libmicrohttpd */
+    ST_DEFERRED,   /* refused from its headers; the answer waits for the small body to be dropped */
 };
 
 /* An open connection and the deadline of the request it is receiving. */
@@ -374,7 +376,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 
 /* Appends a body chunk; past the limit (or out of memory) the body is dropped and the rest discarded. */
 static void collect_body(hs_server *s, hs_request *r, const char *data, size_t size) {
-    if (r->outcome != HS_OUTCOME_OK) return;
+    /* No lock for state: once the request is ST_DEFERRED only this thread touches it. */
+    if (r->outcome != HS_OUTCOME_OK || r->state == ST_DEFERRED) return;
     if (size > s->max_body_bytes || r->body_length > s->max_body_bytes - size) {
         r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
         free(r->body);
@@ -465,9 +468,17 @@ static enum MHD_Result dispatch(hs_server *s, hs_request *r, struct MHD_Connecti
     return MHD_YES;
 }
 
+/* Largest declared body read (and dropped, never stored) after the header handler refused the
+ * request, so that the answer keeps the connection open: libmicrohttpd 0.9.75 closes every
+ * connection answered before its body was read (MHD_queue_response sets discard_request). A
+ * client refused on a kept-alive connection (a 401, then the same request with a token) keeps
+ * it; a larger upload is answered at once and loses it, rather than being read through. */
+#define REFUSAL_DRAIN_LIMIT ((size_t)64 << 10)
+
 /* Headers complete, body unread: asks the header handler whether to read it. True when the
  * request was answered (queued in *result): the body is never read, and libmicrohttpd closes
- * the connection after the answer. False when the body is to be read. */
+ * the connection after the answer. False when the body is to be read: to keep, or (a refusal
+ * of a small body, ST_DEFERRED) to drop before the stored answer is queued. */
 static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c, enum MHD_Result *result) {
     if (s->header_handler == NULL) {
         if (r->outcome == HS_OUTCOME_OK) return false;
@@ -475,6 +486,11 @@ static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c
         return true;
     }
     hand_over(s, r, s->header_handler);
+    if (r->state == ST_ANSWERED && r->outcome == HS_OUTCOME_OK && r->declared > 0 && r->declared <= REFUSAL_DRAIN_LIMIT) {
+        r->state = ST_DEFERRED;
+        pthread_mutex_unlock(&r->lock);
+        return false;
+    }
     if (take_answer(s, r, c, result)) {
         disarm_deadline(r->track);
         return true;
@@ -503,7 +519,8 @@ static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c
 
 /* Reserves the body buffer once the header handler let the request go on. */
 static void reserve_body(hs_request *r) {
-    if (r->declared == 0) return; /* chunked: collect_body grows from 4 KiB */
+    /* Chunked: collect_body grows from 4 KiB. Refused: the body is dropped as it arrives. */
+    if (r->declared == 0 || r->state == ST_DEFERRED) return;
     size_t first = r->declared < BODY_FIRST_RESERVATION ? r->declared : BODY_FIRST_RESERVATION;
     r->body = malloc(first);
     if (r->body == NULL) {
@@ -539,11 +556,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
     hs_request *r = *con_cls;
     if (r == NULL) return MHD_NO; /* out of memory in on_uri: drop the connection */
 
+    enum MHD_Result result;
     if (!r->first_call_done) {
         r->first_call_done = true;
         r->connection = connection;
         r->method = method;
-        enum MHD_Result result;
         if (atomic_load(&s->draining)) {
             r->outcome = HS_OUTCOME_DRAINING;
             return answered_early(s, r, connection, &result) ? result : MHD_YES;
@@ -581,6 +598,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
         return dispatch(s, r, connection);
     case ST_RESUMING:
         return queue_resumed(s, r, connection);
+    case ST_DEFERRED:
+        /* The refused request's body has been read and dropped: its answer can go now. */
+        disarm_deadline(r->track);
+        pthread_mutex_lock(&r->lock);
+        r->state = ST_ANSWERED;
+        (void)take_answer(s, r, connection, &result);
+        return result;
     default:
         /* Already queued: libmicrohttpd does not call again, but never queue twice. */
         return MHD_YES;

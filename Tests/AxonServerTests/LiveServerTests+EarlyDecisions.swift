@@ -50,6 +50,26 @@ extension LiveServerTests {
         #expect(tooLarge.metadata["http.status"] == "413" && tooLarge.metadata["http.route"] == "/train")
     }
 
+    @Test("a refused small body is read and dropped, so the connection stays open for the retry")
+    func refusedSmallBodiesKeepTheConnection() async throws {
+        var router = Router()
+        router.post("/train", scope: .admin) { request in Response.text("\(request.body.count)") }
+        var configuration = testConfiguration(maxBodyBytes: 1 << 20)
+        configuration.access.adminToken = "admin-secret"
+        try await withServer(router: router, configuration: configuration) { _, port in
+            let statuses = try await onThread {
+                let c = try TestConnection(port: port)
+                let body = [UInt8](repeating: 9, count: 60_000)
+                return [
+                    try c.request("POST", "/train", body: body).status,
+                    try c.request("POST", "/nope", headers: [("Authorization", "Bearer admin-secret")], body: body).status,
+                    try c.request("POST", "/train", headers: [("Authorization", "Bearer admin-secret")], body: body).status,
+                ]
+            }
+            #expect(statuses == [401, 404, 200])
+        }
+    }
+
     @Test func uploadsToAnUnknownRouteOrWithTheWrongMethodAreRefusedFromTheirHeaders() async throws {
         var router = Router()
         router.get("/healthz") { _ in Response.text("live") }

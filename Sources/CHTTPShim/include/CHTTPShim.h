@@ -4,8 +4,9 @@
  *
  * Why it exists: MHD_start_daemon is variadic (Swift cannot call it), and the
  * suspend/resume and shutdown rules of libmicrohttpd are easy to get fatally
- * wrong (see shared/notes/libmicrohttpd.md). This library owns all of them and
- * hands each complete request to one callback.
+ * wrong (see shared/notes/libmicrohttpd.md). This library owns all of them, asks
+ * one callback about each request that carries a body when its headers arrive,
+ * and hands each complete request to another.
  *
  * Conventions: every exported symbol starts with hs_; handles are opaque;
  * functions return 0 or a negative errno and never print or exit.
@@ -51,8 +52,11 @@ typedef void (*hs_handler)(hs_request *request, void *context);
  * body is read, for every request that announces a body (Content-Length above 0, or
  * Transfer-Encoding) or whose outcome is already decided (HS_OUTCOME_DRAINING, or
  * HS_OUTCOME_BODY_TOO_LARGE from Content-Length). It either answers at once (hs_respond before
- * it returns: the body is never read and the connection closes after the answer) or returns
- * without answering, and the request goes on to hs_handler once its body has arrived. Requests
+ * it returns: no byte of the body is stored) or returns without answering, and the request goes
+ * on to hs_handler once its body has arrived. An answer goes out at once, and the connection
+ * closes after it (libmicrohttpd cannot skip an unread body); except that a refused request
+ * declaring at most 64 KiB is answered once its body has been read and dropped, which keeps
+ * a kept-alive connection open. Requests
  * whose outcome is not HS_OUTCOME_OK must be answered here. It must not keep the request past
  * its return unless it answered; state for the final call goes in hs_request_set_user.
  * Requests without a body skip it: hs_handler alone decides them (answering a bodyless request
