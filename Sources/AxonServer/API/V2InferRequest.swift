@@ -59,6 +59,7 @@ struct V2InferRequest {
         }
         guard rows > 0 else { throw APIError.badRequest("inputs[0].shape has no rows") }
         try Inference.checkRowLimit(rows, field: "inputs[0]", limits: limits)
+        try Inference.checkCost(of: stored, rows: rows, limits: limits)
         let expectedBytes = rows * width * MemoryLayout<Float>.size
 
         if let size = header.binarySize {
