@@ -13,8 +13,8 @@ extension Trainer {
         defer { order.deallocate() }
         for index in 0 ..< rowCount { order[index] = index }
 
-        var history = [EpochProgress]()
-        history.reserveCapacity(configuration.epochs)
+        // Bounded whatever the epoch count: nothing is reserved per epoch.
+        var history = DecimatedHistory<EpochProgress>(capacity: historyCapacity)
         var stopReason = TrainingReport.StopReason.completed
         var bestLoss = Double.infinity
         var bestEpoch: Int?
@@ -83,9 +83,11 @@ extension Trainer {
             parameters.update(from: best, count: parameterCount)
             restoredEpoch = bestEpoch
         }
+        let epochsRun = history.appended
         let total = seconds(clock.now - loopStart)
         return TrainingReport(
-            stopReason: stopReason, history: history, restoredEpoch: restoredEpoch, seconds: total,
+            stopReason: stopReason, history: history.elements, epochsRun: epochsRun, restoredEpoch: restoredEpoch,
+            restoredLoss: restoredEpoch == nil ? nil : bestLoss, seconds: total,
             samplesPerSecond: Double(trainedRows) / max(total, 1e-9))
     }
 

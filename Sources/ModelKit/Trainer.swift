@@ -16,6 +16,10 @@ public final class Trainer {
     /// The input normalizer (fitted on the first training split when requested).
     public private(set) var normalizer: Normalizer
 
+    /// Epochs the report's history keeps at most (evenly spaced, the last always): see
+    /// `DecimatedHistory`.
+    public var historyCapacity = 1_000
+
     /// Largest `batchSize x widest layer` accepted: each per-layer workspace holds that many floats.
     public static let maximumWorkspace = 1 << 26
 

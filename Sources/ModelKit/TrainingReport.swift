@@ -26,11 +26,16 @@ public struct TrainingReport: Sendable, Equatable {
 
     /// Why the loop ended.
     public var stopReason: StopReason
-    /// One entry per finished epoch.
+    /// One entry per finished epoch, evenly decimated past `Trainer.historyCapacity` (the
+    /// last epoch always included).
     public var history: [EpochProgress]
+    /// Epochs that finished in this call (the history may keep fewer).
+    public var epochsRun: Int
     /// The epoch whose weights the model holds after restoring the best ones (nil if none
     /// were restored).
     public var restoredEpoch: Int?
+    /// The monitored loss (validation, else training) of `restoredEpoch`.
+    public var restoredLoss: Double?
     /// Wall time of the epoch loop in seconds (validation included, data preparation excluded).
     public var seconds: Double
     /// Training rows processed per second over the whole loop.

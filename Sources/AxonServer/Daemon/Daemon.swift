@@ -38,7 +38,9 @@ public struct Daemon: Sendable {
             maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder)
         let jobs = JobScheduler(
             store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
-            lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs, logger: logger, metrics: recorder)
+            lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs,
+            historyPoints: configuration.jobHistoryPoints,
+            maxQueuedBytes: configuration.limits.maxQueuedJobBytes, logger: logger, metrics: recorder)
         self.store = store
         self.jobs = jobs
         let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report

@@ -29,6 +29,8 @@ public final class JobScheduler: Sendable {
     private struct Job {
         var snapshot: JobSnapshot
         var plan: TrainingPlan?
+        /// The loss curve, bounded; `snapshot.history` is its elements.
+        var history: DecimatedHistory<JobSnapshot.Epoch>
         let cancel = CancelFlag()
         var started: ContinuousClock.Instant?
         /// When its record was last queued for writing (progress is written every
@@ -61,6 +63,8 @@ public final class JobScheduler: Sendable {
     private let store: ModelStore
     private let maxRunning: Int
     private let maxQueued: Int
+    /// Bytes the data and start models of all queued jobs may hold (`limits.max_queued_job_bytes`).
+    private let maxQueuedBytes: Int
     private let logger: Logger
     private let lockTimeout: Duration
     /// Where job counts, epochs and outcomes are recorded; nil records nothing.
@@ -71,6 +75,8 @@ public final class JobScheduler: Sendable {
     /// Job records kept (`jobs.retain`): beyond it the oldest finished ones are forgotten,
     /// in memory and on disk.
     let retain: Int
+    /// Loss-curve points kept per job (`jobs.history_points`), evenly decimated past that.
+    let historyPoints: Int
     /// Seconds between the attempts of a job waiting for its model's training lock.
     static let lockPollSeconds = 0.05
     /// How often a running job's record (its loss curve so far) is written at most.
@@ -84,7 +90,7 @@ public final class JobScheduler: Sendable {
     ///   - retain: job records kept (`jobs.retain`); the oldest finished ones go first.
     public init(
         store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), retain: Int = 1_000,
-        logger: Logger, metrics: AxonMetrics? = nil
+        historyPoints: Int = 1_000, maxQueuedBytes: Int = ServerLimits().maxQueuedJobBytes, logger: Logger, metrics: AxonMetrics? = nil
     ) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
         precondition(retain >= 1, "at least one job record must be kept")
@@ -92,6 +98,8 @@ public final class JobScheduler: Sendable {
         self.maxRunning = maxRunning
         self.maxQueued = maxQueued
         self.retain = retain
+        self.historyPoints = historyPoints
+        self.maxQueuedBytes = maxQueuedBytes
         self.lockTimeout = lockTimeout
         self.logger = logger
         self.metrics = metrics?.training
@@ -131,7 +139,7 @@ public final class JobScheduler: Sendable {
             var adopted: [String] = []
             for job in sorted where !known.contains(job.id) {
                 known.insert(job.id)
-                state.jobs[job.id] = Job(snapshot: job, plan: nil)
+                state.jobs[job.id] = Job(snapshot: job, plan: nil, history: DecimatedHistory(capacity: historyPoints))
                 adopted.append(job.id)
             }
             // Restored jobs are older than any submitted here.
@@ -214,13 +222,26 @@ public final class JobScheduler: Sendable {
                     status: .conflict, code: "queue_full",
                     message: "\(state.queue.count) training jobs are queued, limits.max_queued_jobs is \(maxQueued); retry later")
             }
+            // Queued jobs hold their data until they run: bounded in bytes as well as in count.
+            let needed = plan.heldBytes
+            guard needed <= maxQueuedBytes else {
+                throw APIError.limitExceeded(
+                    key: "limits.max_queued_job_bytes", limit: maxQueuedBytes, needed: needed, what: "this job's data and model", unit: .bytes)
+            }
+            let held = state.queue.reduce(0) { $0 + (state.jobs[$1]?.plan?.heldBytes ?? 0) }
+            guard held <= maxQueuedBytes - needed else {
+                throw APIError(
+                    status: .conflict, code: "queue_full",
+                    message: "queued training jobs hold \(LimitUnit.bytes.format(held)) and this one needs \(LimitUnit.bytes.format(needed)); "
+                        + "limits.max_queued_job_bytes is \(LimitUnit.bytes.format(maxQueuedBytes)); retry later")
+            }
             let id = "job-\(state.nextNumber)-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
             state.nextNumber += 1
             let snapshot = JobSnapshot(
                 id: id, model: plan.name, kind: plan.parentVersion == nil ? "train" : "continue", status: .queued,
                 createdAt: now, epochs: plan.configuration.epochs, epoch: 0, rows: plan.dataset.count, history: [],
                 parentVersion: plan.parentVersion)
-            state.jobs[id] = Job(snapshot: snapshot, plan: plan)
+            state.jobs[id] = Job(snapshot: snapshot, plan: plan, history: DecimatedHistory(capacity: historyPoints))
             state.order.append(id)
             state.queue.append(id)
             journal.load()?.save(snapshot)
@@ -446,6 +467,7 @@ public final class JobScheduler: Sendable {
             optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
         }
         let trainer = try Trainer(model: plan.start, configuration: plan.configuration, optimizerState: optimizerState)
+        trainer.historyCapacity = historyPoints
         var training = plan.dataset
         var validation: Dataset?
         if plan.configuration.validationFraction > 0 {
@@ -465,9 +487,10 @@ public final class JobScheduler: Sendable {
                 state.withLock { state in
                     guard var job = state.jobs[id] else { return }
                     job.snapshot.epoch = finished
-                    job.snapshot.history.append(JobSnapshot.Epoch(
+                    job.history.append(JobSnapshot.Epoch(
                         epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
                         samplesPerSecond: finite(progress.samplesPerSecond)))
+                    job.snapshot.history = job.history.elements
                     job.snapshot.samplesPerSecond = finite(progress.samplesPerSecond)
                     if let started = job.started {
                         let elapsed = ContinuousClock.now - started
@@ -487,9 +510,9 @@ public final class JobScheduler: Sendable {
         let evaluation = try model.evaluate(evaluated)
         let last = report.history.last
         let metrics = ModelMetrics(
-            trainLoss: last?.trainLoss, validationLoss: report.restoredEpoch.flatMap { epoch in
-                report.history.first { $0.epoch == epoch }?.validationLoss } ?? last?.validationLoss,
-            epochs: (optimizerState?.epoch ?? 0) + report.history.count, stopReason: report.stopReason,
+            trainLoss: last?.trainLoss,
+            validationLoss: validation == nil ? nil : report.restoredLoss ?? last?.validationLoss,
+            epochs: (optimizerState?.epoch ?? 0) + report.epochsRun, stopReason: report.stopReason,
             samplesPerSecond: report.samplesPerSecond, trainingSeconds: report.seconds,
             evaluationLoss: evaluation.loss.isFinite ? evaluation.loss : nil,
             regression: evaluation.regression, classification: evaluation.classification)
@@ -578,7 +601,7 @@ public final class JobScheduler: Sendable {
     /// Records a job that ran: outcome, wall time since it started, epochs x training rows.
     private static func record(_ job: Job, _ outcome: Outcome, into metrics: TrainingMetrics) {
         let duration = job.started.map { ContinuousClock.now - $0 } ?? .zero
-        let samples = job.snapshot.history.count * job.snapshot.rows
+        let samples = job.snapshot.epoch * job.snapshot.rows
         switch outcome {
         case .installed(_, let report, _):
             metrics.jobFinished(outcome: .succeeded, duration: duration, samples: samples, earlyStopped: report.stopReason == .earlyStopped)
