@@ -49,7 +49,7 @@ final class Responder: Sendable {
     /// `handle` through the shim (`hs_request_set_user`): the final call then neither copies the
     /// headers again nor routes twice.
     final class Pending {
-        var request: Request
+        let request: Request
         let endpoint: Router.Endpoint
         let start: UInt64
 
