@@ -80,7 +80,7 @@ struct TrainRequest: Sendable {
         case "task":
             let text = try scanner.readString(at: key)
             guard let value = ModelConfiguration.Task(rawValue: text) else {
-                throw .badRequest("task must be classification or regression, got \"\(text)\"")
+                throw .badRequest("task must be classification or regression, got \"\(text.excerpt)\"")
             }
             task = value
         case "layers":
@@ -99,7 +99,7 @@ struct TrainRequest: Sendable {
         case "activation":
             let text = try scanner.readString(at: key)
             guard let value = Activation(rawValue: text), Activation.hidden.contains(value) else {
-                throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \"\(text)\"")
+                throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \"\(text.excerpt)\"")
             }
             activation = value
         case "loss": loss = try scanner.readString(at: key)
@@ -148,7 +148,7 @@ struct TrainRequest: Sendable {
         case "normalize":
             let text = try scanner.readString(at: key)
             guard let kind = Normalizer.Kind(rawValue: text) else {
-                throw .badRequest("normalize must be standard, min_max or none; got \"\(text)\"")
+                throw .badRequest("normalize must be standard, min_max or none; got \"\(text.excerpt)\"")
             }
             normalize = kind
         case "inputs": inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)

@@ -312,7 +312,7 @@ struct TrainingPlan: Sendable {
             case "adam": training.optimizer = .adam(learningRate: rate ?? 1e-3)
             case "adamw": training.optimizer = .adamW(learningRate: rate ?? 1e-3, weightDecay: request.weightDecay ?? 0.01)
             case "sgd": training.optimizer = .sgd(learningRate: rate ?? 0.01, momentum: request.momentum ?? 0)
-            default: throw .badRequest("optimizer.name must be adam, adamw or sgd; got \"\(name)\"")
+            default: throw .badRequest("optimizer.name must be adam, adamw or sgd; got \"\(name.excerpt)\"")
             }
         } else if let rate = request.learningRate {
             training.optimizer.learningRate = rate
