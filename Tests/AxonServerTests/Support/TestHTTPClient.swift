@@ -51,10 +51,11 @@ final class TestConnection: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int) throws {
+    /// A connection whose every send and receive gives up after `timeoutSeconds`.
+    init(port: Int, timeoutSeconds: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError.connect(port: port, errno: errno) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -129,6 +130,23 @@ final class TestConnection: @unchecked Sendable {
         let n = recv(fd, &byte, 1, 0)
         if n > 0 { buffer.append(byte) }
         return n == 0 || (n < 0 && errno == ECONNRESET)
+    }
+
+    /// Sends one byte without waiting; false when the connection is already gone.
+    func trickle(_ byte: UInt8) -> Bool {
+        var value = byte
+        return Glibc.send(fd, &value, 1, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) == 1
+    }
+
+    /// Waits up to `milliseconds` for the server to close the connection; true when it did.
+    /// Bytes that arrive instead are kept for `readResponse`.
+    func closed(within milliseconds: Int32) -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, milliseconds) == 1 else { return false }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
+        return n == 0 || (n < 0 && errno != EAGAIN)
     }
 
     private func fill() throws -> Bool {
