@@ -80,8 +80,10 @@ fuzz-checkpoint:
 	  -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
 
 # libFuzzer + AddressSanitizer on each request decoder of FUZZ_BODIES (AxonServer's
-# RequestDecoders, one run each, seeded from Fuzz/seeds/<body>/). The full log goes to
-# $(FUZZ_DIR)/<body>.log, a crash's input to $(FUZZ_DIR)/<body>-crash-*; a 5xx counts as one.
+# RequestDecoders, one run each, seeded from Fuzz/seeds/<body>/). Past crashes
+# (Fuzz/regressions/<body>/, and pending/<body>/ whose fix has not landed) are replayed first,
+# under the same limits the Swift test cannot impose. The full log goes to $(FUZZ_DIR)/<body>.log,
+# a crash's input to $(FUZZ_DIR)/<body>-crash-*; a 5xx counts as one.
 fuzz-decoders:
 	# swiftc keeps only its last -sanitize= flag, and SwiftPM passes fuzzer and address as two: the
 	# combined one restores coverage instrumentation of the Swift code. lld as for the checkpoint.
@@ -90,8 +92,10 @@ fuzz-decoders:
 	@set -o pipefail; failed=""; for body in $(FUZZ_BODIES); do \
 	  case $$body in train-csv) dict=Fuzz/csv.dict;; *) dict=Fuzz/requests.dict;; esac; \
 	  mkdir -p $(FUZZ_DIR)/$$body-corpus; echo "== fuzz $$body for $(FUZZ_SECONDS) s"; \
+	  dirs="$(FUZZ_DIR)/$$body-corpus Fuzz/seeds/$$body"; \
+	  for d in Fuzz/regressions/$$body Fuzz/regressions/pending/$$body; do [ -d $$d ] && dirs="$$dirs $$d"; done; \
 	  AXON_FUZZ_BODY=$$body $(DECODER_FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_LIMITS) -dict=$$dict \
-	    -artifact_prefix=$(FUZZ_DIR)/$$body- -print_final_stats=1 $(FUZZ_DIR)/$$body-corpus Fuzz/seeds/$$body 2>&1 \
+	    -artifact_prefix=$(FUZZ_DIR)/$$body- -print_final_stats=1 $$dirs 2>&1 \
 	    | tee $(FUZZ_DIR)/$$body.log | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY|Fatal error|artifact_prefix|Test unit written)' \
 	    || failed="$$failed $$body"; \
 	done; if [ -n "$$failed" ]; then echo "fuzz-decoders: crashed:$$failed (inputs in $(FUZZ_DIR)/)"; exit 1; fi
