@@ -105,6 +105,8 @@ final class Responder: Sendable {
                     response = errorResponse(error, for: request)
                 }
                 send(response, for: request, start: start, to: handle)
+            case .deferrable(let handler):
+                deferrable(handler, request, start: start, handle: handle)
             case .async(let handler):
                 Task { [request] in
                     let response: Response
@@ -123,6 +125,34 @@ final class Responder: Sendable {
             send(APIError.routeNotFound(path: path).response, for: request, start: start, to: handle)
         case .malformedPath:
             send(APIError.malformedPath(path).response, for: request, start: start, to: handle)
+        }
+    }
+
+    /// Runs a deferrable handler: its answer now, or its work on its executor, answered from there.
+    private func deferrable(_ handler: Router.DeferrableHandler, _ request: Request, start: UInt64, handle: RequestHandle) {
+        let reply: Router.Reply
+        do {
+            reply = try handler(request)
+        } catch {
+            return send(errorResponse(error, for: request), for: request, start: start, to: handle)
+        }
+        switch reply {
+        case .now(let response):
+            send(response, for: request, start: start, to: handle)
+        case .later(let executor, let work):
+            do {
+                try executor.execute {
+                    let response: Response
+                    do {
+                        response = try work()
+                    } catch {
+                        response = self.errorResponse(error, for: request)
+                    }
+                    self.send(response, for: request, start: start, to: handle)
+                }
+            } catch {
+                send(errorResponse(error, for: request), for: request, start: start, to: handle)
+            }
         }
     }
 
