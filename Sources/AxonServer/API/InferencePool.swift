@@ -46,10 +46,19 @@ final class InferencePool: WorkExecutor {
         self.init(threads: configuration.threads, queueLimit: configuration.queueLimit)
     }
 
-    /// Queues `work` for a pool thread. Throws 503 `overloaded` when `queueLimit` requests
-    /// already wait (work that an idle thread takes at once does not count as waiting), and
-    /// 503 `draining` after `shutdown()`.
-    func execute(_ work: @escaping Work) throws(APIError) {
+    /// Queues `work` for a pool thread, whose result then goes to `deliver` (on the same thread,
+    /// after the thread counts as free again). Throws 503 `overloaded` when `queueLimit`
+    /// requests already wait (work that an idle thread takes at once does not count as
+    /// waiting), and 503 `draining` after `shutdown()`.
+    func execute<T: Sendable>(_ work: @escaping @Sendable () -> T, then deliver: @escaping @Sendable (T) -> Void) throws(APIError) {
+        try enqueue { [self] in
+            let result = work()
+            state.withLock { $0.busy -= 1 }
+            deliver(result)
+        }
+    }
+
+    private func enqueue(_ work: @escaping Work) throws(APIError) {
         let start = try state.withLock { (state) throws(APIError) -> Bool in
             guard !state.stopped else { throw APIError.draining }
             let idle = threads - state.busy
@@ -69,7 +78,7 @@ final class InferencePool: WorkExecutor {
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             do {
-                try execute { continuation.resume(with: Result { try work() }) }
+                try execute({ Result { try work() } }, then: { continuation.resume(with: $0) })
             } catch {
                 continuation.resume(throwing: error)
             }
@@ -127,8 +136,8 @@ final class InferencePool: WorkExecutor {
             case .none: continue
             case .exit: return
             case .run(let work):
+                // Counts itself free (`execute`) before it delivers.
                 work()
-                state.withLock { $0.busy -= 1 }
             }
         }
     }

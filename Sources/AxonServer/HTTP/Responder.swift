@@ -141,15 +141,14 @@ final class Responder: Sendable {
             send(response, for: request, start: start, to: handle)
         case .later(let executor, let work):
             do {
-                try executor.execute {
+                try executor.execute({ Result { try work() } }, then: { result in
                     let response: Response
-                    do {
-                        response = try work()
-                    } catch {
-                        response = self.errorResponse(error, for: request)
+                    switch result {
+                    case .success(let answer): response = answer
+                    case .failure(let error): response = self.errorResponse(error, for: request)
                     }
                     self.send(response, for: request, start: start, to: handle)
-                }
+                })
             } catch {
                 send(errorResponse(error, for: request), for: request, start: start, to: handle)
             }

@@ -272,7 +272,9 @@ extension Router {
 
 /// Runs deferred work on threads of its own (see `Router.Reply.later`).
 public protocol WorkExecutor: Sendable {
-    /// Runs `work` later on another thread, exactly once; or throws, without running it, when it
-    /// cannot take more (the thrown error is the request's answer).
-    func execute(_ work: @escaping @Sendable () -> Void) throws
+    /// Runs `work` later on another thread, exactly once, then hands its result to `deliver`;
+    /// or throws, without running either, when it cannot take more (the thrown error is the
+    /// request's answer). The executor counts the work as done before `deliver` runs, so a
+    /// client that has its answer finds the executor's capacity free again.
+    func execute<T: Sendable>(_ work: @escaping @Sendable () -> T, then deliver: @escaping @Sendable (T) -> Void) throws
 }
