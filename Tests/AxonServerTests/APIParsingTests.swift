@@ -11,7 +11,7 @@ struct APIParsingTests {
         var values: [Float] = []
         var shape: [Int] = []
         try Array(text.utf8).withUnsafeBufferPointer { (bytes) throws(APIError) in
-            var scanner = JSONScanner(bytes)
+            var scanner = JSONScanner(bytes, limits: JSONLimits(ServerLimits()))
             shape = try scanner.readTensor(at: "x", into: &values, innermost: innermost)
             try scanner.expectEnd()
         }
@@ -68,7 +68,7 @@ struct APIParsingTests {
     @Test func stringsAreUnescapedAndMustBeUTF8() throws {
         func read(_ bytes: [UInt8]) throws(APIError) -> String {
             try bytes.withUnsafeBufferPointer { (buffer) throws(APIError) in
-                var scanner = JSONScanner(buffer)
+                var scanner = JSONScanner(buffer, limits: JSONLimits(ServerLimits()))
                 return try scanner.readString(at: "s")
             }
         }
@@ -109,7 +109,7 @@ struct APIParsingTests {
     }
 
     @Test func trainingDefaultsAreInferredFromTheData() throws {
-        let request = try TrainRequest.parse(json: Array(#"{"model":"d","inputs":[[1,2],[2,1],[3,3],[0,1]],"targets":[0,2,1,2]}"#.utf8))
+        let request = try TrainRequest.parse(json: Array(#"{"model":"d","inputs":[[1,2],[2,1],[3,3],[0,1]],"targets":[0,2,1,2]}"#.utf8), limits: ServerLimits())
         let plan = try TrainingPlan.fresh(request, limits: ServerLimits())
         #expect(plan.start.configuration.task == .classification)
         #expect(plan.start.configuration.layerSizes == [2, 16, 3])
@@ -117,7 +117,7 @@ struct APIParsingTests {
         #expect(plan.configuration.optimizer.kind == .adam && plan.configuration.normalization == .standard)
         #expect(plan.configuration.earlyStopping != nil && plan.configuration.validationFraction == 0)
         let regression = try TrainingPlan.fresh(
-            try TrainRequest.parse(json: Array(#"{"model":"r","inputs":[[1],[2],[3]],"targets":[0.5,1.5,2.25]}"#.utf8)),
+            try TrainRequest.parse(json: Array(#"{"model":"r","inputs":[[1],[2],[3]],"targets":[0.5,1.5,2.25]}"#.utf8), limits: ServerLimits()),
             limits: ServerLimits())
         #expect(regression.start.configuration.task == .regression && regression.start.configuration.outputCount == 1)
     }

@@ -14,7 +14,7 @@ struct JobsTests {
         let rows = (0 ..< 64).map { "[\($0 % 7),\(($0 * 3) % 5)]" }.joined(separator: ",")
         let targets = (0 ..< 64).map { String($0 % 2) }.joined(separator: ",")
         let body = #"{"model":"\#(name)","inputs":[\#(rows)],"targets":[\#(targets)],"epochs":1000000,"early_stopping":false,"validation_split":0}"#
-        return try TrainingPlan.fresh(try TrainRequest.parse(json: Array(body.utf8)), limits: ServerLimits())
+        return try TrainingPlan.fresh(try TrainRequest.parse(json: Array(body.utf8), limits: ServerLimits()), limits: ServerLimits())
     }
 
     @Test func oneSlotQueuesTheRestAndCancelStopsBoth() async throws {
@@ -56,7 +56,7 @@ struct JobsTests {
 
     func shortPlan(_ name: String) throws -> TrainingPlan {
         let body = #"{"model":"\#(name)","inputs":[[0],[1],[2],[3]],"targets":[[1],[3],[5],[7]],"epochs":5,"validation_split":0,"seed":3}"#
-        return try TrainingPlan.fresh(try TrainRequest.parse(json: Array(body.utf8)), limits: ServerLimits())
+        return try TrainingPlan.fresh(try TrainRequest.parse(json: Array(body.utf8), limits: ServerLimits()), limits: ServerLimits())
     }
 
     /// Two schedulers over two stores on one state directory stand for two replicas: while one

@@ -17,7 +17,7 @@ public enum APIRoutes {
 enum TrainingRoutes {
     static func register(on router: inout Router, context: APIContext) {
         router.post("/train", async: { request in
-            let train = try parse(request)
+            let train = try parse(request, limits: context.limits)
             let plan = try TrainingPlan.fresh(train, limits: context.limits)
             // A model the store would refuse (limits.max_models) is refused before training.
             try context.store.checkInstallable(name: plan.name)
@@ -26,7 +26,7 @@ enum TrainingRoutes {
         router.post("/models/{name}/train", async: { request in
             let name = try request.parameters.require("name")
             guard let current = context.store.current(name) else { throw StoreError.modelNotFound(name: name) }
-            let train = try parse(request)
+            let train = try parse(request, limits: context.limits)
             let plan = try TrainingPlan.continuing(train, current: current, limits: context.limits)
             return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
         })
@@ -64,7 +64,7 @@ enum TrainingRoutes {
     }
 
     /// The request as JSON, or as CSV with the settings in the query.
-    static func parse(_ request: Request) throws(APIError) -> TrainRequest {
+    static func parse(_ request: Request, limits: ServerLimits) throws(APIError) -> TrainRequest {
         if request.isCSV {
             var train = TrainRequest()
             let target = try train.apply(query: request.queryItems, csv: true)
@@ -72,7 +72,7 @@ enum TrainingRoutes {
             return train
         }
         try request.requireJSON()
-        var train = try TrainRequest.parse(json: request.body)
+        var train = try TrainRequest.parse(json: request.body, limits: limits)
         _ = try train.apply(query: request.queryItems, csv: false)
         return train
     }
@@ -185,7 +185,7 @@ enum ModelRoutes {
             try request.requireJSON()
             var version: UInt64?
             try request.body.withUnsafeBufferPointer { (body) throws(APIError) in
-                var scanner = JSONScanner(body)
+                var scanner = JSONScanner(body, limits: JSONLimits(context.limits))
                 try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
                     guard key == "version" else { throw PredictRoutes.unknownKey(key, allowed: "version") }
                     version = try scanner.readUnsigned(at: "version")
@@ -207,7 +207,7 @@ enum ModelRoutes {
         router.post("/models/{name}/evaluate", async: { request in
             let name = try request.parameters.require("name")
             try request.requireJSON()
-            let train = try TrainRequest.parse(json: request.body, allowingVersion: true)
+            let train = try TrainRequest.parse(json: request.body, allowingVersion: true, limits: context.limits)
             if let extra = train.seenKeys.first(where: { $0 != "inputs" && $0 != "targets" && $0 != "version" }) {
                 throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets, version")
             }

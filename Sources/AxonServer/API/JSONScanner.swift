@@ -7,13 +7,22 @@ import Glibc
 ///
 /// It accepts exactly RFC 8259 JSON. NaN and Infinity tokens, numbers outside the Float32
 /// range, and strings that are not UTF-8 are rejected with an error naming the field path.
+///
+/// It is bounded: objects and arrays nest at most `limits.maxDepth` deep (values only skipped
+/// count too, and skipping never recurses), a string holds at most `limits.maxStringBytes`
+/// bytes and a number at most `limits.maxNumberBytes` characters; past any of them the request
+/// is a 413 naming the key. Error messages quote at most a short excerpt of a token.
 struct JSONScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private(set) var index = 0
+    private let limits: JSONLimits
+    /// Objects and arrays open at the current position.
+    private var depth = 0
 
     /// A scanner over `bytes`, which must outlive it.
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.bytes = bytes
+        self.limits = limits
     }
 
     /// The next significant byte, without consuming it (nil at the end).
@@ -60,6 +69,8 @@ struct JSONScanner {
         at path: @autoclosure () -> String, _ member: (inout JSONScanner, String) throws(APIError) -> Void
     ) throws(APIError) {
         guard peek() == UInt8(ascii: "{") else { throw typeError(path(), expected: "an object") }
+        try enter(at: path())
+        defer { depth -= 1 }
         index += 1
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -84,6 +95,8 @@ struct JSONScanner {
         at path: @autoclosure () -> String, _ element: (inout JSONScanner, Int) throws(APIError) -> Void
     ) throws(APIError) {
         guard peek() == UInt8(ascii: "[") else { throw typeError(path(), expected: "an array") }
+        try enter(at: path())
+        defer { depth -= 1 }
         index += 1
         if peek() == UInt8(ascii: "]") {
             index += 1
@@ -101,6 +114,18 @@ struct JSONScanner {
             default: throw syntaxError(expected: "',' or ']'", at: "\(path())[\(position - 1)]")
             }
         }
+    }
+
+    /// One more object or array opens at `path`: a 413 past `limits.maxDepth`.
+    private mutating func enter(at path: @autoclosure () -> String) throws(APIError) {
+        guard depth < limits.maxDepth else { throw tooDeep(at: path()) }
+        depth += 1
+    }
+
+    private func tooDeep(at path: String) -> APIError {
+        .limitExceeded(
+            key: "limits.max_json_depth", limit: limits.maxDepth, needed: depth + 1,
+            what: "the value at \(path.excerpt) (byte \(index)) opens a level deeper than allowed: its nesting")
     }
 
     /// The first significant byte inside the array that comes next, without consuming
@@ -155,6 +180,11 @@ struct JSONScanner {
                 if byte >= 0x80 { ascii = false }
                 index += 1
             }
+        }
+        if index - start > limits.maxStringBytes {
+            throw .limitExceeded(
+                key: "limits.max_string_bytes", limit: limits.maxStringBytes, needed: min(index, bytes.count) - start,
+                what: "the string at \(path().excerpt) (byte \(start - 1))", unit: .bytes)
         }
         guard index < bytes.count else { throw syntaxError(expected: "closing '\"'", at: path()) }
         let raw = UnsafeBufferPointer(rebasing: bytes[start ..< index])
@@ -317,6 +347,11 @@ struct JSONScanner {
             guard index > exponentStart else { throw syntaxError(expected: "a digit in the exponent", at: path()) }
             exponent += negativeExponent ? -value : value
         }
+        guard index - start <= limits.maxNumberBytes else {
+            throw .limitExceeded(
+                key: "limits.max_number_bytes", limit: limits.maxNumberBytes, needed: index - start,
+                what: "the number at \(path().excerpt) (\(token(start ..< index)))")
+        }
         var result: Double
         if exact, mantissa < 1 << 53, exponent >= -22, exponent <= 22 {
             // Both operands exact in Double: one correctly rounded operation (Clinger's fast path).
@@ -326,9 +361,14 @@ struct JSONScanner {
             result = slowParse(start ..< index)
         }
         guard result.isFinite, abs(result) <= Double(Float.greatestFiniteMagnitude) else {
-            throw .badRequest("\(path()) is \(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)), outside the 32-bit float range", code: "non_finite_number")
+            throw .badRequest("\(path()) is \(token(start ..< index)), outside the 32-bit float range", code: "non_finite_number")
         }
         return result
+    }
+
+    /// The bytes of a token for an error message: a short excerpt, never megabytes.
+    private func token(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self).excerpt
     }
 
     private func isNullAhead() -> Bool {
@@ -350,17 +390,61 @@ struct JSONScanner {
         return value
     }
 
-    /// Skips any value (for keys a route ignores, such as KServe `parameters`).
+    /// Skips any value (for keys a route ignores, such as KServe `parameters`), checking it is
+    /// well-formed JSON. A loop with a counter, not recursion: how deep a skipped value nests
+    /// is the client's choice, and it is bounded by `limits.maxDepth` like everything else.
     mutating func skipValue(at path: String) throws(APIError) {
-        switch peek() {
-        case UInt8(ascii: "{"): try readObject(at: path) { (scanner, key) throws(APIError) in try scanner.skipValue(at: path + "." + key) }
-        case UInt8(ascii: "["): try readArray(at: path) { (scanner, i) throws(APIError) in try scanner.skipValue(at: "\(path)[\(i)]") }
-        case UInt8(ascii: "\""): _ = try readString(at: path)
-        case UInt8(ascii: "t"): try literal("true", at: path)
-        case UInt8(ascii: "f"): try literal("false", at: path)
-        case UInt8(ascii: "n"): if !readNull() { throw syntaxError(expected: "null", at: path) }
-        default: _ = try readNumber(at: path)
-        }
+        let base = depth
+        // Open containers below `base`: a bit per level, set for an object (a key comes next).
+        var objects: [Bool] = []
+        var expectingKey = false
+        repeat {
+            if expectingKey {
+                // Inside an object: a key and a colon, then its value.
+                _ = try readString(at: path)
+                try expect(UInt8(ascii: ":"), at: path)
+            }
+            switch peek() {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isObject = bytes[index] == UInt8(ascii: "{")
+                try enter(at: path)
+                index += 1
+                objects.append(isObject)
+                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if peek() == close {
+                    index += 1
+                    objects.removeLast()
+                    depth -= 1
+                } else {
+                    expectingKey = isObject
+                    continue
+                }
+            case UInt8(ascii: "\""): _ = try readString(at: path)
+            case UInt8(ascii: "t"): try literal("true", at: path)
+            case UInt8(ascii: "f"): try literal("false", at: path)
+            case UInt8(ascii: "n"): if !readNull() { throw syntaxError(expected: "null", at: path) }
+            default: _ = try readNumber(at: path)
+            }
+            // A value ended: close every container it completes, or step to the next member.
+            expectingKey = false
+            while let isObject = objects.last {
+                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                switch peek() {
+                case UInt8(ascii: ","):
+                    index += 1
+                    expectingKey = isObject
+                case close:
+                    index += 1
+                    objects.removeLast()
+                    depth -= 1
+                    continue
+                default:
+                    throw syntaxError(expected: isObject ? "',' or '}'" : "',' or ']'", at: path)
+                }
+                break
+            }
+        } while !objects.isEmpty
+        assert(depth == base, "skipValue leaves the depth as it found it")
     }
 
     /// Reads `true` or `false`.
@@ -458,5 +542,30 @@ struct JSONScanner {
         } else if shape[level] != count {
             throw .badRequest("\(Self.elementPath(base(), position, level)) has \(count) values; its first sibling has \(shape[level])", code: "ragged_array")
         }
+    }
+}
+
+extension String {
+    /// The string for an error message: whole when short, else its first 48 characters and its
+    /// length, so an answer never echoes a megabyte a client sent.
+    var excerpt: String {
+        guard utf8.count > 64 else { return self }
+        return "\(prefix(48))… (\(utf8.count) bytes)"
+    }
+}
+
+/// The bounds a `JSONScanner` enforces, from the `limits.*` keys.
+struct JSONLimits: Sendable {
+    /// Objects and arrays open at once (`limits.max_json_depth`).
+    var maxDepth: Int
+    /// Bytes of one string as sent (`limits.max_string_bytes`).
+    var maxStringBytes: Int
+    /// Characters of one number (`limits.max_number_bytes`).
+    var maxNumberBytes: Int
+
+    init(_ limits: ServerLimits) {
+        maxDepth = limits.maxJSONDepth
+        maxStringBytes = limits.maxStringBytes
+        maxNumberBytes = limits.maxNumberBytes
     }
 }

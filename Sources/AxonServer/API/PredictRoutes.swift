@@ -26,7 +26,7 @@ enum PredictRoutes {
         var values: [Float] = []
         var shape: [Int]?
         try request.body.withUnsafeBufferPointer { (body) throws in
-            var scanner = JSONScanner(body)
+            var scanner = JSONScanner(body, limits: JSONLimits(context.limits))
             try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
                 switch key {
                 case "model": name = try scanner.readString(at: "model")
@@ -96,7 +96,7 @@ enum PredictRoutes {
     }
 
     static func unknownKey(_ key: String, allowed: String) -> APIError {
-        .badRequest("unknown field \(key); allowed: \(allowed)", code: "unknown_field")
+        .badRequest("unknown field \(key.excerpt); allowed: \(allowed)", code: "unknown_field")
     }
 
     // MARK: - TF-Serving
@@ -113,7 +113,7 @@ enum PredictRoutes {
         var field = "instances"
         var columnar = false
         try request.body.withUnsafeBufferPointer { (body) throws in
-            var scanner = JSONScanner(body)
+            var scanner = JSONScanner(body, limits: JSONLimits(context.limits))
             try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
                 switch key {
                 case "instances", "inputs":
@@ -135,7 +135,7 @@ enum PredictRoutes {
                     // TF-Serving reads an empty name as the default signature.
                     guard name == signatureName || name.isEmpty else {
                         throw APIError.badRequest(
-                            "signature_name is \"\(name)\"; model \"\(stored.name)\" has one signature, \"\(signatureName)\"",
+                            "signature_name is \"\(name.excerpt)\"; model \"\(stored.name)\" has one signature, \"\(signatureName)\"",
                             code: "unknown_signature")
                     }
                 default: throw unknownKey(key, allowed: "instances or inputs, signature_name")

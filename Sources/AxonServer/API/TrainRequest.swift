@@ -54,10 +54,10 @@ struct TrainRequest: Sendable {
 
     /// Parses a JSON body; every field is type-checked and unknown fields are refused.
     /// `allowingVersion` accepts a positive integer `version` (the evaluate route's).
-    static func parse(json body: [UInt8], allowingVersion: Bool = false) throws(APIError) -> TrainRequest {
+    static func parse(json body: [UInt8], allowingVersion: Bool = false, limits: ServerLimits) throws(APIError) -> TrainRequest {
         var request = TrainRequest()
         try body.withUnsafeBufferPointer { (bytes) throws(APIError) in
-            var scanner = JSONScanner(bytes)
+            var scanner = JSONScanner(bytes, limits: JSONLimits(limits))
             try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
                 if allowingVersion, key == "version" {
                     request.seenKeys.append(key)

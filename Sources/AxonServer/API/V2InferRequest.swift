@@ -27,7 +27,7 @@ struct V2InferRequest {
         var header = Header(model: stored)
         header.values.reserveCapacity(stored.inputWidth)
         try body.withUnsafeBufferPointer { (all) throws(APIError) in
-            var scanner = JSONScanner(UnsafeBufferPointer(rebasing: all[0 ..< jsonLength]))
+            var scanner = JSONScanner(UnsafeBufferPointer(rebasing: all[0 ..< jsonLength]), limits: JSONLimits(limits))
             try header.read(&scanner)
             if headerLength == nil, let size = header.binarySize, scanner.peek() != nil {
                 // Binary data sent without the header that says where the JSON ends.
