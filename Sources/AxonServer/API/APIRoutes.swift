@@ -202,6 +202,8 @@ enum ModelRoutes {
             let name = try request.parameters.require("name")
             try await context.store.delete(name: name)
             context.pinned.forget(name)
+            // Deletes win: its queued jobs fail now, running ones at their next step.
+            context.jobs.failJobsOfDeletedModels()
             return try Response.json(Deleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in
