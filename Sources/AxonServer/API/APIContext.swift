@@ -58,13 +58,13 @@ public struct APIContext: Sendable {
         let start = MonotonicClock.nanoseconds()
         let outputs = try Inference.run(stored, input)
         let elapsed = MonotonicClock.nanoseconds() &- start
-        series(of: stored, in: inference).record(rows: input.rows, nanoseconds: elapsed)
+        series(of: stored, in: inference)?.record(rows: input.rows, nanoseconds: elapsed)
         return outputs
     }
 
     /// The series `stored` records into, from `InferenceMetrics`' cache by snapshot identity (a
-    /// prediction costs no hashing of the name and no registry lookup).
-    private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series {
+    /// prediction costs no hashing of the name and no registry lookup); nil once the model is deleted.
+    private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series? {
         inference.series(for: stored)
     }
 

@@ -563,6 +563,10 @@ public final class JobScheduler: Sendable {
         let stored = try waitForTask {
             try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer, mark: deletion)
         }
+        // A first job's model exists only now: its loss series appear with it (see TrainingMetrics).
+        if let last = report.history.last {
+            self.metrics?.recordLosses(model: plan.name, trainLoss: last.trainLoss, validationLoss: last.validationLoss)
+        }
         var view = MetricsView(metrics, classes: model.configuration.classLabels)
         view.rows = evaluated.count
         return .installed(stored, report, view)

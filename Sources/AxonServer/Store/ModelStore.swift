@@ -74,6 +74,8 @@ public actor ModelStore {
         self.maxModels = maxModels
         self.logger = logger
         self.metrics = metrics
+        // Per-model series exist only for models this table serves (see `ModelSeriesGate`).
+        metrics?.attachModels { [table] name in table.current(name) != nil }
     }
 
     /// Mutations block in fsync; they run on the store's own queue, not the cooperative pool.
@@ -203,10 +205,12 @@ public actor ModelStore {
         } catch {
             throw .modelNotStorable(name: name, reason: error.description)
         }
-        let version = try commit(file, to: modelName)
+        let (version, written) = try commit(file, to: modelName)
         let stored = StoredModel(
             name: name, version: version, model: model, metadata: metadata, hasOptimizerState: optimizerState != nil)
         table.set(stored)
+        // Once it serves: a first version's per-model gauge is created only for a model that exists.
+        metrics?.store.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: written)
         metadataCache[VersionKey(name: name, version: version)] = metadata
         remember(modelName, version: version)
         logger.info("model installed", metadata: ["model.name": "\(name)", "model.version": "\(version)"])
@@ -405,18 +409,15 @@ public actor ModelStore {
 
     // MARK: - Internals
 
-    private func commit(_ file: CheckpointFile, to modelName: ModelName) throws(StoreError) -> UInt64 {
+    /// Commits `file` as the next version; returns it and how long the durable write took.
+    private func commit(_ file: CheckpointFile, to modelName: ModelName) throws(StoreError) -> (UInt64, Duration) {
         let name = modelName.rawValue
         var attempt = 1
         while true {
             do {
                 let start = ContinuousClock.now
                 let version = try directory.commit(file, to: modelName)
-                if let metrics {
-                    let duration = ContinuousClock.now - start
-                    metrics.store.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: duration)
-                }
-                return version
+                return (version, ContinuousClock.now - start)
             } catch {
                 switch error {
                 case .versionExists(_, let version):
