@@ -223,3 +223,12 @@ api-check: deps-test
 	@if ! $(API_VENV)/bin/python -c 'import schemathesis' 2>/dev/null; then \
 	  python3 -m venv $(API_VENV) && $(API_VENV)/bin/pip install -q 'schemathesis==4.32.5'; fi
 	timeout -k 10 300 Tests/clients/api_fuzz.sh "$$($(SWIFT) build --show-bin-path)/axond" $(API_VENV)/bin/python
+
+# --- Robustness (issue 11): the soak --------------------------------------------------------
+.PHONY: soak
+# Release axond under mixed load (all three inference protocols, training, continued training,
+# evaluate, rollbacks, deletes, /metrics scrapes, hostile requests) for SOAK_SECONDS (600), then
+# a restart on the same state; fails on a crash, a 5xx, a torn or lost version, or RSS growth.
+SOAK_SECONDS ?= 600
+soak: deps
+	Benchmarks/soak/run.sh $(SOAK_SECONDS)

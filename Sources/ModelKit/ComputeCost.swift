@@ -69,7 +69,8 @@ extension ModelConfiguration {
     /// history is left out: `LossHistory` keeps a fixed number of points.
     public func trainingCost(rows: Int, training: TrainingConfiguration) -> ComputeCost {
         let float = MemoryLayout<Float>.size
-        let batch = min(training.batchSize, max(rows, 1))
+        // The trainer sizes its workspaces for a whole batch even when there are fewer rows.
+        let batch = training.batchSize
         let rowWidth = ComputeCost.saturating(inputCount, plus: outputCount)
         // The request's rows, the split's copies of them, and the normalized inputs.
         var bytes = ComputeCost.saturating(3, rows, rowWidth, float)

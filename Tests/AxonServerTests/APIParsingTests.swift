@@ -94,8 +94,8 @@ struct APIParsingTests {
 
     @Test func csvBodiesBecomeRowsAndLabels() throws {
         var request = TrainRequest()
-        let target = try request.apply(query: [("model", "iris"), ("target", "species"), ("epochs", "5")], csv: true)
-        try request.read(csv: Array("a,species,b\n1,x,2\n3,y,4\r\n".utf8), target: target)
+        let target = try request.apply(query: [("model", "iris"), ("target", "species"), ("epochs", "5")], csv: true, limits: ServerLimits())
+        try request.read(csv: Array("a,species,b\n1,x,2\n3,y,4\r\n".utf8), target: target, limits: ServerLimits())
         #expect(request.inputShape == [2, 2] && request.inputs == [1, 2, 3, 4] && request.epochs == 5)
         guard case .labels(let labels) = request.targets else {
             Issue.record("expected string labels")
@@ -103,9 +103,9 @@ struct APIParsingTests {
         }
         #expect(labels == ["x", "y"])
         var broken = TrainRequest()
-        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\n1,2\n3\n".utf8), target: nil) }
-        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\nfoo,2\n".utf8), target: nil) }
-        #expect(throws: APIError.self) { _ = try broken.apply(query: [("bogus", "1")], csv: true) }
+        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\n1,2\n3\n".utf8), target: nil, limits: ServerLimits()) }
+        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\nfoo,2\n".utf8), target: nil, limits: ServerLimits()) }
+        #expect(throws: APIError.self) { _ = try broken.apply(query: [("bogus", "1")], csv: true, limits: ServerLimits()) }
     }
 
     @Test func trainingDefaultsAreInferredFromTheData() throws {

@@ -67,13 +67,13 @@ enum TrainingRoutes {
     static func parse(_ request: Request, limits: ServerLimits) throws(APIError) -> TrainRequest {
         if request.isCSV {
             var train = TrainRequest()
-            let target = try train.apply(query: request.queryItems, csv: true)
-            try train.read(csv: request.body, target: target)
+            let target = try train.apply(query: request.queryItems, csv: true, limits: limits)
+            try train.read(csv: request.body, target: target, limits: limits)
             return train
         }
         try request.requireJSON()
         var train = try TrainRequest.parse(json: request.body, limits: limits)
-        _ = try train.apply(query: request.queryItems, csv: false)
+        _ = try train.apply(query: request.queryItems, csv: false, limits: limits)
         return train
     }
 
@@ -222,6 +222,11 @@ enum ModelRoutes {
             } else {
                 stored = current
             }
+            // The request budget, before the targets are encoded: the forward pass, the answer,
+            // and a confusion matrix of classes x classes counts (each also written as text).
+            let classes = stored.task == .classification ? max(stored.outputWidth, 2) : 0
+            let confusion = ComputeCost.saturating(classes, classes, MemoryLayout<Int>.size + 12)
+            try Inference.checkCost(of: stored, rows: train.inputShape?.first ?? 0, limits: context.limits, extraBytes: confusion)
             var probe = train
             // The same validation as continuing training: widths, classes, limits.
             probe.epochs = 1

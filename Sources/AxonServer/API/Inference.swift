@@ -39,15 +39,50 @@ enum Inference {
                 message: "\(what) has \(columns) values; model \"\(model.name)\" expects \(width)")
         }
         try checkRowLimit(rows, field: field, limits: limits)
+        try checkCost(of: model, rows: rows, limits: limits)
         return InferenceRows(values: values, rows: rows, width: width)
+    }
+
+    /// What answering `rows` rows with `model` costs: the forward pass (ModelKit's estimate:
+    /// input, output and the scratch of every layer's width) plus the answer, every output
+    /// written as text (with class probabilities, classes and labels for a classifier), plus
+    /// `extraBytes` (an evaluation's confusion matrix).
+    static func cost(of model: StoredModel, rows: Int, extraBytes: Int = 0) -> ComputeCost {
+        var cost = model.configuration.predictionCost(rows: rows)
+        let outputs = model.outputWidth
+        // Up to 16 characters a float as text; a classifier also answers max(outputs, 2)
+        // probabilities, a class index and its label per row.
+        var perRow = ComputeCost.saturating(16, outputs)
+        if model.task == .classification {
+            let probabilities = ComputeCost.saturating(20, max(outputs, 2))
+            perRow = ComputeCost.saturating(perRow, plus: ComputeCost.saturating(probabilities, plus: model.longestClassLabelBytes + 32))
+        }
+        cost.bytes = ComputeCost.saturating(cost.bytes, plus: ComputeCost.saturating(rows, perRow))
+        cost.bytes = ComputeCost.saturating(cost.bytes, plus: extraBytes)
+        return cost
+    }
+
+    /// 413 when answering would hold more than `limits.max_request_bytes` or compute more than
+    /// `limits.max_request_flops`; checked before the forward pass allocates anything.
+    static func checkCost(of model: StoredModel, rows: Int, limits: ServerLimits, extraBytes: Int = 0) throws(APIError) {
+        let cost = cost(of: model, rows: rows, extraBytes: extraBytes)
+        guard cost.bytes <= limits.maxRequestBytes else {
+            throw .limitExceeded(
+                key: "limits.max_request_bytes", limit: limits.maxRequestBytes, needed: cost.bytes,
+                what: "\(rows) rows through model \"\(model.name)\" (\(model.configuration.layerSizes.count) layers, \(model.outputWidth) outputs)",
+                unit: .bytes)
+        }
+        guard cost.flops <= limits.maxRequestFlops else {
+            throw .limitExceeded(
+                key: "limits.max_request_flops", limit: limits.maxRequestFlops, needed: cost.flops,
+                what: "\(rows) rows through model \"\(model.name)\" (\(model.parameterCount) parameters)", unit: .flops)
+        }
     }
 
     /// 413 when a request carries more rows than `limits.max_rows_per_request`.
     static func checkRowLimit(_ rows: Int, field: String, limits: ServerLimits) throws(APIError) {
         guard rows <= limits.maxRowsPerRequest else {
-            throw APIError(
-                status: .contentTooLarge, code: "limit_exceeded",
-                message: "\(field) has \(rows) rows; limits.max_rows_per_request is \(limits.maxRowsPerRequest)")
+            throw .limitExceeded(key: "limits.max_rows_per_request", limit: limits.maxRowsPerRequest, needed: rows, what: "\(field) as rows")
         }
     }
 

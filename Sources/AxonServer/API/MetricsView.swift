@@ -34,6 +34,18 @@ struct MetricsView: Codable, Sendable, Equatable {
         case confusionMatrix = "confusion_matrix"
     }
 
+    /// The same figures without the ones that grow with the classes (per-class arrays, the
+    /// confusion matrix and the class names).
+    var withoutPerClassDetail: MetricsView {
+        var view = self
+        view.precision = nil
+        view.recall = nil
+        view.f1 = nil
+        view.confusionMatrix = nil
+        view.classes = nil
+        return view
+    }
+
     /// The stored figures of a training run.
     init(_ metrics: ModelMetrics, classes: [String]) {
         loss = finite(metrics.evaluationLoss)

@@ -66,26 +66,29 @@ struct TrainRequest: Sendable {
                     request.version = version
                     return
                 }
-                try request.read(key, from: &scanner)
+                try request.read(key, from: &scanner, limits: limits)
             }
             try scanner.expectEnd()
         }
         return request
     }
 
-    private mutating func read(_ key: String, from scanner: inout JSONScanner) throws(APIError) {
+    private mutating func read(_ key: String, from scanner: inout JSONScanner, limits: ServerLimits) throws(APIError) {
         seenKeys.append(key)
         switch key {
         case "model": model = try scanner.readString(at: key)
         case "task":
             let text = try scanner.readString(at: key)
             guard let value = ModelConfiguration.Task(rawValue: text) else {
-                throw .badRequest("task must be classification or regression, got \"\(text)\"")
+                throw .badRequest("task must be classification or regression, got \"\(text.excerpt)\"")
             }
             task = value
         case "layers":
             var sizes: [Int] = []
             try scanner.readArray(at: key) { (scanner, k) throws(APIError) in
+                guard k < limits.maxLayers else {
+                    throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: k + 1, what: "layers (at least)")
+                }
                 let value = try scanner.readUnsigned(at: "layers[\(k)]")
                 guard value >= 1, value <= UInt64(ModelConfiguration.maximumLayerSize) else {
                     throw .badRequest("layers[\(k)] is \(value); layer sizes must be in 1...\(ModelConfiguration.maximumLayerSize)")
@@ -96,7 +99,7 @@ struct TrainRequest: Sendable {
         case "activation":
             let text = try scanner.readString(at: key)
             guard let value = Activation(rawValue: text), Activation.hidden.contains(value) else {
-                throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \"\(text)\"")
+                throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \"\(text.excerpt)\"")
             }
             activation = value
         case "loss": loss = try scanner.readString(at: key)
@@ -145,7 +148,7 @@ struct TrainRequest: Sendable {
         case "normalize":
             let text = try scanner.readString(at: key)
             guard let kind = Normalizer.Kind(rawValue: text) else {
-                throw .badRequest("normalize must be standard, min_max or none; got \"\(text)\"")
+                throw .badRequest("normalize must be standard, min_max or none; got \"\(text.excerpt)\"")
             }
             normalize = kind
         case "inputs": inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)
@@ -202,7 +205,7 @@ struct TrainRequest: Sendable {
     static let queryKeys = "model, target, task, layers, activation, loss, optimizer, learning_rate, epochs, batch_size, seed, l1, l2, dropout, validation_split, patience, normalize, wait"
 
     /// Applies query parameters. `csv` allows the training settings; JSON bodies take only `wait`.
-    mutating func apply(query items: [(name: String, value: String)], csv: Bool) throws(APIError) -> String? {
+    mutating func apply(query items: [(name: String, value: String)], csv: Bool, limits: ServerLimits) throws(APIError) -> String? {
         var target: String?
         for (name, value) in items {
             func number<T: LosslessStringConvertible>(_ type: T.Type) throws(APIError) -> T {
@@ -226,6 +229,9 @@ struct TrainRequest: Sendable {
             case "layers":
                 var sizes: [Int] = []
                 for part in value.split(separator: ",") {
+                    guard sizes.count < limits.maxLayers else {
+                        throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: sizes.count + 1, what: "layers (at least)")
+                    }
                     guard let size = Int(part), size >= 1, size <= ModelConfiguration.maximumLayerSize else {
                         throw .badRequest("query parameter layers=\(value) must be comma-separated sizes in 1...\(ModelConfiguration.maximumLayerSize)")
                     }
@@ -262,20 +268,41 @@ struct TrainRequest: Sendable {
     // MARK: - CSV
 
     /// Reads a CSV body with a header row; `target` names the target column (default: the last).
-    mutating func read(csv body: [UInt8], target: String?) throws(APIError) {
+    ///
+    /// The header's field count is checked against `limits.max_features` before anything is
+    /// split or reserved, the rows against `limits.max_rows_per_request`, and storage is
+    /// reserved for no more values than the body can hold (a value takes at least two bytes).
+    mutating func read(csv body: [UInt8], target: String?, limits: ServerLimits) throws(APIError) {
         guard let text = String(validating: body, as: UTF8.self) else {
             throw .badRequest("the CSV body is not valid UTF-8", code: "invalid_utf8")
         }
+        let headerEnd = text.utf8.firstIndex { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") } ?? text.utf8.endIndex
+        let headerLine = text[text.startIndex ..< headerEnd]
+        let headerFields = headerLine.utf8.reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }
+        // Features and the target: one more than the features a model may have.
+        guard headerFields - 1 <= limits.maxFeatures else {
+            throw .limitExceeded(
+                key: "limits.max_features", limit: limits.maxFeatures, needed: headerFields - 1, what: "the CSV header's feature columns")
+        }
         var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
         guard !lines.isEmpty else { throw .badRequest("the CSV body is empty; expected a header row and data rows") }
+        guard lines.count - 1 <= limits.maxRowsPerRequest else {
+            throw .limitExceeded(
+                key: "limits.max_rows_per_request", limit: limits.maxRowsPerRequest, needed: lines.count - 1, what: "the CSV body's data rows")
+        }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
             $0.csvField
+        }
+        for (column, name) in header.enumerated() where name.utf8.count > limits.maxStringBytes {
+            throw .limitExceeded(
+                key: "limits.max_string_bytes", limit: limits.maxStringBytes, needed: name.utf8.count,
+                what: "the CSV header's column \(column + 1) name", unit: .bytes)
         }
         guard header.count >= 2 else { throw .badRequest("the CSV header has \(header.count) column; expected features and a target") }
         let targetColumn: Int
         if let target {
             guard let found = header.firstIndex(of: target) else {
-                throw .badRequest("target=\(target) is not a CSV column; columns: \(header.joined(separator: ", "))")
+                throw .badRequest("target=\(target.excerpt) is not a CSV column; columns: \(header.joined(separator: ", ").excerpt)")
             }
             targetColumn = found
         } else {
@@ -284,7 +311,8 @@ struct TrainRequest: Sendable {
         var labels: [String] = []
         var numbers: [Float] = []
         var numericTargets = true
-        inputs.reserveCapacity(lines.count * (header.count - 1))
+        let present = lines.count.multipliedReportingOverflow(by: header.count - 1)
+        inputs.reserveCapacity(min(present.overflow ? .max : present.partialValue, body.count / 2))
         for (k, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let row = k + 2
@@ -294,14 +322,24 @@ struct TrainRequest: Sendable {
             for (column, field) in fields.enumerated() {
                 let trimmed = field.csvField
                 if column == targetColumn {
+                    guard trimmed.utf8.count <= limits.maxStringBytes else {
+                        throw .limitExceeded(
+                            key: "limits.max_string_bytes", limit: limits.maxStringBytes, needed: trimmed.utf8.count,
+                            what: "CSV line \(row), column \(header[column].excerpt)", unit: .bytes)
+                    }
                     labels.append(trimmed)
                     if numericTargets {
                         if let value = Float(trimmed), value.isFinite { numbers.append(value) } else { numericTargets = false }
                     }
                     continue
                 }
+                guard trimmed.utf8.count <= limits.maxNumberBytes else {
+                    throw .limitExceeded(
+                        key: "limits.max_number_bytes", limit: limits.maxNumberBytes, needed: trimmed.utf8.count,
+                        what: "CSV line \(row), column \(header[column].excerpt) (\"\(trimmed.excerpt)\")")
+                }
                 guard let value = Float(trimmed), value.isFinite else {
-                    throw .badRequest("CSV line \(row), column \(header[column]): \"\(trimmed)\" is not a finite number")
+                    throw .badRequest("CSV line \(row), column \(header[column].excerpt): \"\(trimmed.excerpt)\" is not a finite number")
                 }
                 inputs.append(value)
             }

@@ -15,6 +15,13 @@ struct TrainingPlan: Sendable {
     /// The version this run continues, if any; its optimizer state is loaded when the job starts.
     var parentVersion: UInt64?
 
+    /// Bytes the plan holds while it waits in the queue: its rows and targets, and the model
+    /// it starts from.
+    var heldBytes: Int {
+        let values = dataset.count * (dataset.featureCount + dataset.targets.columns) + start.parameterCount
+        return values * MemoryLayout<Float>.size
+    }
+
     /// Default hidden layer: the next power of two above inputs + outputs, within 16...256.
     static func defaultHiddenWidth(inputs: Int, outputs: Int) -> Int {
         var width = 16
@@ -24,10 +31,6 @@ struct TrainingPlan: Sendable {
 
     /// Distinct integer targets up to this count are read as classes when no task is given.
     static let maximumInferredClasses = 32
-
-    private static func tooLarge(_ message: String) -> APIError {
-        APIError(status: .contentTooLarge, code: "limit_exceeded", message: message)
-    }
 
     private static func unprocessable(_ message: String, code: String = "invalid_training_request") -> APIError {
         APIError(status: .unprocessableContent, code: code, message: message)
@@ -40,10 +43,10 @@ struct TrainingPlan: Sendable {
             throw .badRequest("inputs must be a non-empty array of rows (arrays of numbers), got shape \(shape)")
         }
         guard shape[0] <= limits.maxRowsPerRequest else {
-            throw tooLarge("inputs has \(shape[0]) rows; limits.max_rows_per_request is \(limits.maxRowsPerRequest)")
+            throw .limitExceeded(key: "limits.max_rows_per_request", limit: limits.maxRowsPerRequest, needed: shape[0], what: "inputs as rows")
         }
         guard shape[1] <= limits.maxFeatures else {
-            throw tooLarge("inputs rows have \(shape[1]) features; limits.max_features is \(limits.maxFeatures)")
+            throw .limitExceeded(key: "limits.max_features", limit: limits.maxFeatures, needed: shape[1], what: "inputs rows as features")
         }
         do {
             return try Matrix(rows: shape[0], columns: shape[1], values: request.inputs)
@@ -60,7 +63,7 @@ struct TrainingPlan: Sendable {
             for (k, label) in labels.enumerated() { index[label] = k }
             return try values.enumerated().map { (row, value) throws(APIError) in
                 guard let k = index[value] else {
-                    throw unprocessable("targets[\(row)] is \"\(value)\"; \(model.map { "model \"\($0)\" has" } ?? "known") classes: \(labels.joined(separator: ", "))")
+                    throw unprocessable("targets[\(row)] is \"\(value.excerpt)\"; \(model.map { "model \"\($0)\" has" } ?? "known") classes: \(labels.joined(separator: ", ").excerpt)")
                 }
                 return k
             }
@@ -78,6 +81,12 @@ struct TrainingPlan: Sendable {
     }
 
     /// A plan for a new model (or a retrain from scratch of an existing name).
+    ///
+    /// Everything the request sizes is checked before it is allocated: the classes against
+    /// `limits.max_classes` before the one-hot targets exist, the layers against
+    /// `limits.max_layers` and `limits.max_parameters_per_model`, and the whole job (data, split,
+    /// every layer's workspaces, optimizer state, evaluation) against `limits.max_job_bytes` and
+    /// `limits.max_job_flops`.
     static func fresh(_ request: TrainRequest, limits: ServerLimits) throws(APIError) -> TrainingPlan {
         guard let name = request.model else { throw .badRequest("missing field model", code: "missing_field") }
         do { _ = try ModelStore.validate(name) } catch { throw .badRequest(error.message, code: error.code) }
@@ -99,67 +108,53 @@ struct TrainingPlan: Sendable {
             }
         }
         let lossName = request.loss ?? (task == .classification ? "cross_entropy" : "mse")
-        let dataset: Dataset
         let outputs: Int
         let output: Activation
         let loss: Loss
         var classLabels: [String] = []
-        do {
-            switch task {
-            case .classification:
-                switch targets {
-                case .labels(let values): classLabels = Set(values).sorted()
-                case .numbers(let values):
-                    let largest = values.max() ?? 0
-                    // Bounded as Float before the conversion: Int(1e30) would trap.
-                    guard values.allSatisfy({ $0 >= 0 && $0.rounded() == $0 }), largest < Float(1 << 16) else {
-                        throw unprocessable("classification targets must be class labels or integer class indices below \(1 << 16)")
-                    }
-                    let top = Int(largest)
-                    classLabels = (0 ... top).map(String.init)
-                case .vectors: throw unprocessable("targets are vectors; a classifier takes one class index or label per row")
+        switch task {
+        case .classification:
+            switch targets {
+            case .labels(let values):
+                let distinct = Set(values)
+                try checkClasses(distinct.count, limits: limits)
+                classLabels = distinct.sorted()
+            case .numbers(let values):
+                // Bounded as Float before any conversion: Int(1e30) would trap.
+                guard values.allSatisfy({ $0 >= 0 && $0.rounded() == $0 && $0 < Float(Int32.max) }) else {
+                    throw unprocessable("classification targets must be class labels or non-negative integer class indices")
                 }
-                guard classLabels.count >= 2 else {
-                    throw unprocessable("targets hold \(classLabels.count) class; a classifier needs at least 2")
-                }
-                let indices = try classTargets(targets, labels: classLabels, model: nil)
-                switch lossName {
-                case "cross_entropy":
-                    (outputs, output, loss) = (classLabels.count, .softmax, .softmaxCrossEntropy)
-                    dataset = try Dataset(inputs: inputs, classLabels: indices, classCount: classLabels.count)
-                case "binary_cross_entropy":
-                    guard classLabels.count == 2 else {
-                        throw unprocessable("loss binary_cross_entropy needs 2 classes; targets hold \(classLabels.count)")
-                    }
-                    (outputs, output, loss) = (1, .sigmoid, .binaryCrossEntropy)
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
-                default:
-                    throw unprocessable("loss \(lossName) does not fit a classifier; use cross_entropy or binary_cross_entropy")
-                }
-            case .regression:
-                switch lossName {
-                case "mse": loss = .meanSquaredError
-                case "mae": loss = .meanAbsoluteError
-                case "huber": loss = .huber(delta: 1)
-                default: throw unprocessable("loss \(lossName) does not fit regression; use mse, mae or huber")
-                }
-                output = .identity
-                switch targets {
-                case .labels: throw unprocessable("targets are strings; regression needs numbers (or set task to classification)")
-                case .numbers(let values):
-                    outputs = 1
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
-                case .vectors(let values, let width):
-                    outputs = width
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
-                }
+                let top = Int(values.max() ?? 0)
+                try checkClasses(top + 1, limits: limits)
+                classLabels = (0 ... top).map(String.init)
+            case .vectors: throw unprocessable("targets are vectors; a classifier takes one class index or label per row")
             }
-        } catch let error as APIError {
-            throw error
-        } catch let error as DataError {
-            throw .badRequest(DataErrorText.describe(error, field: "inputs"))
-        } catch {
-            throw .internalError
+            guard classLabels.count >= 2 else {
+                throw unprocessable("targets hold \(classLabels.count) class; a classifier needs at least 2")
+            }
+            switch lossName {
+            case "cross_entropy": (outputs, output, loss) = (classLabels.count, .softmax, .softmaxCrossEntropy)
+            case "binary_cross_entropy":
+                guard classLabels.count == 2 else {
+                    throw unprocessable("loss binary_cross_entropy needs 2 classes; targets hold \(classLabels.count)")
+                }
+                (outputs, output, loss) = (1, .sigmoid, .binaryCrossEntropy)
+            default:
+                throw unprocessable("loss \(lossName.excerpt) does not fit a classifier; use cross_entropy or binary_cross_entropy")
+            }
+        case .regression:
+            switch lossName {
+            case "mse": loss = .meanSquaredError
+            case "mae": loss = .meanAbsoluteError
+            case "huber": loss = .huber(delta: 1)
+            default: throw unprocessable("loss \(lossName.excerpt) does not fit regression; use mse, mae or huber")
+            }
+            output = .identity
+            switch targets {
+            case .labels: throw unprocessable("targets are strings; regression needs numbers (or set task to classification)")
+            case .numbers: outputs = 1
+            case .vectors(_, let width): outputs = width
+            }
         }
         var sizes = request.layers ?? [inputs.columns, defaultHiddenWidth(inputs: inputs.columns, outputs: outputs), outputs]
         if request.layers != nil {
@@ -172,6 +167,9 @@ struct TrainingPlan: Sendable {
                     "layers[\(sizes.count - 1)] is \(sizes[sizes.count - 1]); the targets need \(outputs) outputs", code: "shape_mismatch")
             }
         }
+        guard sizes.count <= limits.maxLayers else {
+            throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: sizes.count, what: "layers")
+        }
         sizes[0] = inputs.columns
         let configuration: ModelConfiguration
         do {
@@ -182,11 +180,65 @@ struct TrainingPlan: Sendable {
             throw unprocessable("the network cannot be built: \(error)")
         }
         guard configuration.parameterCount <= limits.maxParametersPerModel else {
-            throw tooLarge("layers \(sizes) have \(configuration.parameterCount) parameters; limits.max_parameters_per_model is \(limits.maxParametersPerModel)")
+            throw .limitExceeded(
+                key: "limits.max_parameters_per_model", limit: limits.maxParametersPerModel, needed: configuration.parameterCount,
+                what: "layers \(sizes.count > 8 ? "(\(sizes.count) sizes)" : "\(sizes)") as parameters")
         }
         let training = try settings(request, base: nil, rows: inputs.rows, limits: limits)
+        try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
+        let dataset: Dataset
+        do {
+            switch (task, targets) {
+            case (.classification, _):
+                let indices = try classTargets(targets, labels: classLabels, model: nil)
+                if outputs == 1 {
+                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
+                } else {
+                    dataset = try Dataset(inputs: inputs, classLabels: indices, classCount: classLabels.count)
+                }
+            case (.regression, .numbers(let values)):
+                dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
+            case (.regression, .vectors(let values, let width)):
+                dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
+            case (.regression, .labels):
+                throw unprocessable("targets are strings; regression needs numbers (or set task to classification)")
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as DataError {
+            throw .badRequest(DataErrorText.describe(error, field: "inputs"))
+        } catch {
+            throw .internalError
+        }
         let start = Model(configuration: configuration, seed: training.seed)
         return TrainingPlan(name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil)
+    }
+
+    /// 413 when a classifier would have more classes than `limits.max_classes`: its one-hot
+    /// targets are rows x classes and its evaluation classes x classes.
+    private static func checkClasses(_ count: Int, limits: ServerLimits) throws(APIError) {
+        guard count <= limits.maxClasses else {
+            throw .limitExceeded(key: "limits.max_classes", limit: limits.maxClasses, needed: count, what: "the targets as classes")
+        }
+    }
+
+    /// 413 when the job would hold more memory than `limits.max_job_bytes` or compute more
+    /// than `limits.max_job_flops` (ModelKit's estimate, summed over every layer).
+    static func checkJobCost(
+        _ configuration: ModelConfiguration, rows: Int, training: TrainingConfiguration, limits: ServerLimits
+    ) throws(APIError) {
+        let cost = configuration.trainingCost(rows: rows, training: training)
+        guard cost.bytes <= limits.maxJobBytes else {
+            throw .limitExceeded(
+                key: "limits.max_job_bytes", limit: limits.maxJobBytes, needed: cost.bytes,
+                what: "this training job (\(rows) rows, batch_size \(training.batchSize), \(configuration.layerSizes.count) layers)",
+                unit: .bytes)
+        }
+        guard cost.flops <= limits.maxJobFlops else {
+            throw .limitExceeded(
+                key: "limits.max_job_flops", limit: limits.maxJobFlops, needed: cost.flops,
+                what: "this training job (\(training.epochs) epochs of \(rows) rows)", unit: .flops)
+        }
     }
 
     /// A plan that continues `current` on new data from its weights and optimizer state.
@@ -204,6 +256,9 @@ struct TrainingPlan: Sendable {
             throw .badRequest("targets has \(targets.count) values; inputs has \(inputs.rows) rows")
         }
         let configuration = current.configuration
+        // Checked before the targets are encoded: a classifier's are rows x classes.
+        let training = try settings(request, base: current.training, rows: inputs.rows, limits: limits)
+        try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let dataset: Dataset
         do {
             if configuration.task == .classification {
@@ -237,7 +292,6 @@ struct TrainingPlan: Sendable {
         } catch {
             throw .internalError
         }
-        let training = try settings(request, base: current.training, rows: inputs.rows, limits: limits)
         return TrainingPlan(name: current.name, start: current.model, configuration: training, dataset: dataset, parentVersion: current.version)
     }
 
@@ -258,7 +312,7 @@ struct TrainingPlan: Sendable {
             case "adam": training.optimizer = .adam(learningRate: rate ?? 1e-3)
             case "adamw": training.optimizer = .adamW(learningRate: rate ?? 1e-3, weightDecay: request.weightDecay ?? 0.01)
             case "sgd": training.optimizer = .sgd(learningRate: rate ?? 0.01, momentum: request.momentum ?? 0)
-            default: throw .badRequest("optimizer.name must be adam, adamw or sgd; got \"\(name)\"")
+            default: throw .badRequest("optimizer.name must be adam, adamw or sgd; got \"\(name.excerpt)\"")
             }
         } else if let rate = request.learningRate {
             training.optimizer.learningRate = rate
@@ -291,7 +345,9 @@ struct TrainingPlan: Sendable {
         }
         let work = training.epochs.multipliedReportingOverflow(by: rows)
         guard !work.overflow, work.partialValue <= limits.maxEpochRowsPerJob else {
-            throw tooLarge("epochs x rows is \(training.epochs) x \(rows); limits.max_epoch_rows_per_job is \(limits.maxEpochRowsPerJob)")
+            throw .limitExceeded(
+                key: "limits.max_epoch_rows_per_job", limit: limits.maxEpochRowsPerJob, needed: work.overflow ? .max : work.partialValue,
+                what: "epochs x rows (\(training.epochs) x \(rows))")
         }
         return training
     }

@@ -45,7 +45,7 @@ struct V2InferRequest {
                 code: "missing_field")
         }
         guard datatype == "FP32" else {
-            throw APIError.badRequest("inputs[0].datatype is \(datatype); model \"\(stored.name)\" takes FP32")
+            throw APIError.badRequest("inputs[0].datatype is \(datatype.excerpt); model \"\(stored.name)\" takes FP32")
         }
         let width = stored.inputWidth
         let rows: Int
@@ -59,6 +59,7 @@ struct V2InferRequest {
         }
         guard rows > 0 else { throw APIError.badRequest("inputs[0].shape has no rows") }
         try Inference.checkRowLimit(rows, field: "inputs[0]", limits: limits)
+        try Inference.checkCost(of: stored, rows: rows, limits: limits)
         let expectedBytes = rows * width * MemoryLayout<Float>.size
 
         if let size = header.binarySize {
@@ -120,7 +121,7 @@ struct V2InferRequest {
         guard let header else { return bodyCount }
         guard let length = Int(header), length >= 0 else {
             throw APIError.badRequest(
-                "\(headerLengthField) is \"\(header)\"; expected the JSON header's length in bytes, a non-negative integer",
+                "\(headerLengthField) is \"\(header.excerpt)\"; expected the JSON header's length in bytes, a non-negative integer",
                 code: "invalid_header")
         }
         guard length <= bodyCount else {
@@ -213,6 +214,8 @@ struct V2InferRequest {
                 case "shape":
                     var dims: [Int] = []
                     try scanner.readArray(at: path + ".shape") { (scanner, k) throws(APIError) in
+                        // Rows x features: more dimensions than a tensor route reads is refused as it is read.
+                        guard k < 8 else { throw APIError.badRequest("\(path).shape has more than 8 dimensions; expected [rows, \(model.inputWidth)]") }
                         let dim = try scanner.readUnsigned(at: "\(path).shape[\(k)]")
                         guard dim <= UInt64(Int32.max) else { throw APIError.badRequest("\(path).shape[\(k)] is \(dim), too large") }
                         dims.append(Int(dim))
@@ -235,7 +238,7 @@ struct V2InferRequest {
             guard let name else { throw APIError.badRequest("missing field \(path).name", code: "missing_field") }
             guard name == PredictRoutes.inputTensorName else {
                 throw APIError.badRequest(
-                    "\(path).name is \"\(name)\"; model \"\(model.name)\" has one input, \"\(PredictRoutes.inputTensorName)\"")
+                    "\(path).name is \"\(name.excerpt)\"; model \"\(model.name)\" has one input, \"\(PredictRoutes.inputTensorName)\"")
             }
             guard datatype != nil else { throw APIError.badRequest("missing field \(path).datatype", code: "missing_field") }
             guard shape != nil else { throw APIError.badRequest("missing field \(path).shape", code: "missing_field") }
@@ -250,7 +253,7 @@ struct V2InferRequest {
                     let name = try scanner.readString(at: path() + ".name")
                     guard name == PredictRoutes.outputTensorName else {
                         throw APIError.badRequest(
-                            "\(path()).name is \"\(name)\"; model \"\(model.name)\" has one output, \"\(PredictRoutes.outputTensorName)\"")
+                            "\(path()).name is \"\(name.excerpt)\"; model \"\(model.name)\" has one output, \"\(PredictRoutes.outputTensorName)\"")
                     }
                 case "parameters":
                     try scanner.readObject(at: path() + ".parameters") { (scanner, key) throws(APIError) in

@@ -39,7 +39,8 @@ public struct Daemon: Sendable {
         let jobs = JobScheduler(
             store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
             lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs,
-            historyPoints: configuration.jobHistoryPoints, logger: logger, metrics: recorder)
+            historyPoints: configuration.jobHistoryPoints,
+            maxQueuedBytes: configuration.limits.maxQueuedJobBytes, logger: logger, metrics: recorder)
         self.store = store
         self.jobs = jobs
         let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report

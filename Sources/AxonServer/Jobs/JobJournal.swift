@@ -419,10 +419,27 @@ final class JobJournal: Sendable {
 
     private func path(of id: String) -> String { "\(directory)/\(id).json" }
 
+    /// Writes the record, never larger than a restart reads back (`maxRecordBytes`): the loss
+    /// curve is bounded by `jobs.history_points`, but the evaluation's confusion matrix grows
+    /// with the classes, so a record that would still be too large is written without its
+    /// per-class metrics (logged) rather than becoming a file the next start skips.
     private func write(_ snapshot: JobSnapshot) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = try encoder.encode(RecordFile(format: Self.format, job: snapshot))
+        var bytes = try encoder.encode(RecordFile(format: Self.format, job: snapshot))
+        if UInt64(bytes.count) > Self.maxRecordBytes {
+            var trimmed = snapshot
+            trimmed.metrics = trimmed.metrics?.withoutPerClassDetail
+            bytes = try encoder.encode(RecordFile(format: Self.format, job: trimmed))
+            if UInt64(bytes.count) > Self.maxRecordBytes {
+                trimmed.metrics = nil
+                trimmed.history = trimmed.history.suffix(1)
+                bytes = try encoder.encode(RecordFile(format: Self.format, job: trimmed))
+            }
+            logger.warning(
+                "job record too large to keep whole; its per-class metrics (or loss curve) are left out on disk",
+                metadata: ["job.id": "\(snapshot.id)", "jobs.record_bytes_limit": "\(Self.maxRecordBytes)"])
+        }
         try DurableFile.write(Array(bytes), to: path(of: snapshot.id))
     }
 }

@@ -66,6 +66,8 @@ public final class JobScheduler: Sendable {
     private let store: ModelStore
     private let maxRunning: Int
     private let maxQueued: Int
+    /// Bytes the data and start models of all queued jobs may hold (`limits.max_queued_job_bytes`).
+    private let maxQueuedBytes: Int
     private let logger: Logger
     private let lockTimeout: Duration
     /// Where job counts, epochs and outcomes are recorded; nil records nothing.
@@ -94,7 +96,7 @@ public final class JobScheduler: Sendable {
     ///   - retain: job records kept (`jobs.retain`); the oldest finished ones go first.
     public init(
         store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), retain: Int = 1_000,
-        historyPoints: Int = 1_000, logger: Logger, metrics: AxonMetrics? = nil
+        historyPoints: Int = 1_000, maxQueuedBytes: Int = ServerLimits().maxQueuedJobBytes, logger: Logger, metrics: AxonMetrics? = nil
     ) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
         precondition(retain >= 1, "at least one job record must be kept")
@@ -103,6 +105,7 @@ public final class JobScheduler: Sendable {
         self.maxQueued = maxQueued
         self.retain = retain
         self.historyPoints = historyPoints
+        self.maxQueuedBytes = maxQueuedBytes
         self.lockTimeout = lockTimeout
         self.logger = logger
         self.metrics = metrics?.training
@@ -232,6 +235,19 @@ public final class JobScheduler: Sendable {
                 throw APIError(
                     status: .conflict, code: "queue_full",
                     message: "\(state.queue.count) training jobs are queued, limits.max_queued_jobs is \(maxQueued); retry later")
+            }
+            // Queued jobs hold their data until they run: bounded in bytes as well as in count.
+            let needed = plan.heldBytes
+            guard needed <= maxQueuedBytes else {
+                throw APIError.limitExceeded(
+                    key: "limits.max_queued_job_bytes", limit: maxQueuedBytes, needed: needed, what: "this job's data and model", unit: .bytes)
+            }
+            let held = state.queue.reduce(0) { $0 + (state.jobs[$1]?.plan?.heldBytes ?? 0) }
+            guard held <= maxQueuedBytes - needed else {
+                throw APIError(
+                    status: .conflict, code: "queue_full",
+                    message: "queued training jobs hold \(LimitUnit.bytes.format(held)) and this one needs \(LimitUnit.bytes.format(needed)); "
+                        + "limits.max_queued_job_bytes is \(LimitUnit.bytes.format(maxQueuedBytes)); retry later")
             }
             let id = "job-\(state.nextNumber)-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
             state.nextNumber += 1

@@ -94,7 +94,7 @@ extension StoreError: HTTPResponseError {
     public var message: String {
         switch self {
         case .invalidModelName(let name, let reason):
-            return "model: invalid name \"\(name)\": \(reason) (1-64 characters of A-Z, a-z, 0-9, '.', '_', '-', not starting with '.')"
+            return "model: invalid name \"\(name.excerpt)\": \(reason) (1-64 characters of A-Z, a-z, 0-9, '.', '_', '-', not starting with '.')"
         case .modelNotFound(let name):
             return "model \"\(name)\" not found"
         case .versionNotFound(let name, let version):

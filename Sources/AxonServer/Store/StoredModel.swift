@@ -19,6 +19,8 @@ public final class StoredModel: Sendable {
     /// Whether the version's file holds optimizer state to continue training from
     /// (`ModelStore.optimizerState(name:version:)` reads it).
     public let hasOptimizerState: Bool
+    /// Bytes of the longest class label, which sizes the labels an answer writes per row.
+    public let longestClassLabelBytes: Int
 
     /// Wraps one version.
     public init(name: String, version: UInt64, model: Model, metadata: ModelMetadata, hasOptimizerState: Bool) {
@@ -27,6 +29,7 @@ public final class StoredModel: Sendable {
         self.model = model
         self.metadata = metadata
         self.hasOptimizerState = hasOptimizerState
+        self.longestClassLabelBytes = model.configuration.classLabels.map(\.utf8.count).max() ?? 0
     }
 
     /// The model's shape and objective.
