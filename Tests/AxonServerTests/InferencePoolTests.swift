@@ -173,9 +173,9 @@ struct InferencePoolTests {
     @Test func aLargeBodyGoesToThePoolBeforeItIsParsed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        // A body of poolBodyBytes (threshold / 100 = 1,000 bytes) or more is not parsed here.
+        // A body of poolBodyBytes (threshold / 400 = 250 bytes) or more is not parsed here.
         let context = try await classifierContext(directory, inference: inference(thresholdFlops: 100_000))
-        #expect(context.poolBodyBytes == 1_000)
+        #expect(context.poolBodyBytes == 250)
         var router = Router()
         APIRoutes.register(on: &router, context: context)
         let (handler, parameters) = try deferrable(router, "/predict")

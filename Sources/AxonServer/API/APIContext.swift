@@ -74,8 +74,9 @@ public struct APIContext: Sendable {
     var poolBodyBytes: Int { asyncThresholdFlops / Self.flopsPerBodyByte }
 
     /// Floating-point operations of a forward pass that cost as much time as parsing one byte of
-    /// a JSON body (measured: Benchmarks/isolation/README.md).
-    static let flopsPerBodyByte = 100
+    /// a JSON body: about 15 ns a byte against 0.035 ns a flop on the 2-core machine
+    /// (Benchmarks/isolation/README.md), so a 25 KB body parses in about the time 10^7 flops take.
+    static let flopsPerBodyByte = 400
 
     /// Where an inference request runs. A large body goes to the pool before it is parsed;
     /// a smaller one is parsed here, and its prediction's cost (`predictionCost(rows:)`, in
@@ -88,7 +89,7 @@ public struct APIContext: Sendable {
                 return .later(on: pool) { try answer(parse(request)) }
             }
             let pending = try parse(request)
-            let cost = pending.model.model.configuration.predictionCost(rows: pending.input.rows)
+            let cost = pending.stored.model.configuration.predictionCost(rows: pending.input.rows)
             guard cost.flops > asyncThresholdFlops else { return .now(try answer(pending)) }
             return .later(on: pool) { try answer(pending) }
         }
@@ -96,7 +97,7 @@ public struct APIContext: Sendable {
 
     /// Runs a parsed prediction and writes its answer.
     private func answer(_ pending: PendingPrediction) throws -> Response {
-        try pending.answer(predict(pending.model, pending.input))
+        try pending.answer(predict(pending.stored, pending.input))
     }
 
     /// Parses a version path segment.
@@ -135,7 +136,7 @@ extension Router {
 /// rows, and how its protocol writes the outputs.
 struct PendingPrediction: Sendable {
     /// The model version to run.
-    let model: StoredModel
+    let stored: StoredModel
     /// The rows to run it on.
     let input: InferenceRows
     /// The protocol's answer for the outputs (`rows x outputWidth`).

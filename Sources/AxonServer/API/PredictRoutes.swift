@@ -45,7 +45,7 @@ enum PredictRoutes {
         guard let shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
         let stored = try context.model(name, version: version)
         let input = try Inference.rows(values: values, shape: shape, field: "inputs", model: stored, limits: context.limits, vectorIsRow: true)
-        return PendingPrediction(model: stored, input: input) { outputs in predictAnswer(stored, outputs) }
+        return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
     }
 
     /// The `/predict` answer: outputs, and for a classifier its classes, labels and probabilities.
@@ -147,7 +147,7 @@ enum PredictRoutes {
         // TF-Serving semantics: each element of the list is one instance, so a flat list is
         // one scalar per instance (a model with one input).
         let input = try Inference.rows(values: values, shape: shape, field: field, model: stored, limits: context.limits, vectorIsRow: false)
-        return PendingPrediction(model: stored, input: input) { [columnar] outputs in tfAnswer(stored, outputs, columnar: columnar) }
+        return PendingPrediction(stored: stored, input: input) { [columnar] outputs in tfAnswer(stored, outputs, columnar: columnar) }
     }
 
     /// The TF-Serving answer: `predictions` for the row form, `outputs` for the columnar form.
@@ -224,7 +224,7 @@ enum PredictRoutes {
         let stored = try context.model(request.parameters.require("name"), version: version)
         let parsed = try V2InferRequest.parse(
             body: request.body, headerLength: request.headers[V2InferRequest.headerLengthField], model: stored, limits: context.limits)
-        return PendingPrediction(model: stored, input: parsed.input) { outputs in inferAnswer(stored, parsed, outputs) }
+        return PendingPrediction(stored: stored, input: parsed.input) { outputs in inferAnswer(stored, parsed, outputs) }
     }
 
     /// The V2 answer: the output tensor as JSON or binary, or the classification extension's.
