@@ -3,8 +3,12 @@
  *
  * Life of a request:
  *   URI log callback   allocates the hs_request (raw target copied: MHD edits its own copy).
- *   first handler call decides early outcomes (draining, Content-Length over the limit) and
- *                      hands those to Swift at once, before any body is read.
+ *   first handler call headers complete, no body read. A request that announces a body, or
+ *                      whose outcome is already decided (draining, Content-Length over the
+ *                      limit), goes to the header handler, which answers at once (route, token,
+ *                      limit: the body is never stored) or lets it go on; only then is
+ *                      body memory reserved, and lazily (see reserve_body). A refusal of a
+ *                      small body waits for it to be dropped (ST_DEFERRED, keeps the connection).
  *   body calls         append to the body, or discard once over the limit (chunked).
  *   final call         hands the request to Swift; queues the answer if Swift gave it
  *                      synchronously, otherwise suspends the connection.
@@ -23,9 +27,18 @@
  * threads, one idle while the other's tail latency doubled), and handing connections to the
  * pool spreads them by descriptor number, which holes in the descriptor table skew (3/5 seen).
  *
+ * Request deadline: libmicrohttpd's connection timeout is an idle timeout, which a client
+ * sending a byte every few seconds never trips, and it calls no handler before the headers are
+ * complete. So the shim keeps a record of every open connection (NOTIFY_CONNECTION) with the
+ * time by which its current request must have arrived whole: set at accept and when a request
+ * completes, cleared when the final handler call (or an early answer) shows the request
+ * arrived. A reaper thread shuts down connections past it; see reap_expired for why that can
+ * never hit another connection's descriptor.
+ *
  * Locks: the request lock guards state and answer; the server lock guards the list of
- * suspended requests. The only nesting is request lock -> server lock (in the final call);
- * hs_server_stop takes them one at a time, never nested.
+ * suspended requests; the track lock guards the list of connection records. The only nesting
+ * is request lock -> server lock (in the final call); hs_server_stop takes them one at a time,
+ * never nested; the track lock is never held with another.
  */
 #define _GNU_SOURCE
 #include "CHTTPShim.h"
@@ -41,6 +54,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +73,14 @@ enum request_state {
     ST_SUSPENDED,  /* connection suspended, waiting for the answer */
     ST_RESUMING,   /* answer stored and resume called; MHD has not re-entered yet */
     ST_QUEUED,     /* answer queued to libmicrohttpd */
+    ST_DEFERRED,   /* refused from its headers; the answer waits for the small body to be dropped */
+};
+
+/* An open connection and the deadline of the request it is receiving. */
+struct track {
+    int fd;
+    atomic_uint_fast64_t deadline_ns; /* 0: no request is being received (handled, or answering) */
+    struct track *prev, *next;        /* guarded by the server's track lock */
 };
 
 struct hs_request {
@@ -76,9 +98,12 @@ struct hs_request {
     hs_request *prev, *next;
     uint64_t start_ns;
     hs_response *answer;
+    struct track *track; /* the connection's record, NULL without a request deadline */
+    void *user;          /* hs_request_set_user; freed with the server's user_release */
     uint8_t *body;
     size_t body_length;
     size_t body_capacity;
+    size_t declared;     /* Content-Length, 0 when absent (chunked) */
     size_t path_length;
     const char *query;  /* points into target */
     char target[];      /* raw request target, NUL-terminated; '?' replaced by NUL */
@@ -87,6 +112,7 @@ struct hs_request {
 /* One polling thread: a libmicrohttpd daemon without a listening socket of its own. */
 struct worker {
     struct MHD_Daemon *daemon;
+    hs_server *server;
     atomic_uint connections; /* handed over and not yet closed */
 };
 
@@ -94,6 +120,8 @@ struct hs_server {
     struct worker *workers;
     unsigned int worker_count;
     hs_handler handler;
+    hs_header_handler header_handler;
+    hs_user_release user_release;
     void *context;
     uint64_t max_body_bytes;
     uint16_t port;
@@ -110,6 +138,14 @@ struct hs_server {
     hs_request *suspended_head;     /* guarded by lock */
     hs_response *forced_unavailable;
     hs_response *internal_error;
+    uint64_t request_timeout_ns;    /* 0: no deadline, no records, no reaper */
+    pthread_mutex_t track_lock;
+    pthread_cond_t reaper_wake;     /* with track_lock: stop_reaper wakes the reaper early */
+    struct track *track_head;       /* guarded by track_lock */
+    bool reaper_stop;               /* guarded by track_lock */
+    bool reaper_running;
+    pthread_t reaper;
+    atomic_uint_fast64_t timed_out;
 };
 
 uint64_t hs_monotonic_ns(void) {
@@ -169,6 +205,7 @@ static enum MHD_Result queue_answer(hs_server *s, struct MHD_Connection *c, hs_r
 static void request_release(hs_request *r) {
     if (atomic_fetch_sub(&r->refs, 1) != 1) return;
     if (r->answer != NULL && !r->answer_shared) hs_response_destroy(r->answer);
+    if (r->user != NULL && r->server->user_release != NULL) r->server->user_release(r->user);
     pthread_mutex_destroy(&r->lock);
     free(r->body);
     free(r);
@@ -188,9 +225,109 @@ static void unlink_suspended(hs_server *s, hs_request *r) {
     atomic_fetch_sub(&s->suspended, 1);
 }
 
+/* ---------------------------------------------------------------- request deadlines */
+
+static void arm_deadline(hs_server *s, struct track *t) {
+    if (t != NULL) atomic_store_explicit(&t->deadline_ns, hs_monotonic_ns() + s->request_timeout_ns, memory_order_relaxed);
+}
+
+/* The request has arrived whole (or will never be read): from here it takes as long as its
+ * handler and the client's reading take, which the deadline is not about. */
+static void disarm_deadline(struct track *t) {
+    if (t != NULL) atomic_store_explicit(&t->deadline_ns, 0, memory_order_relaxed);
+}
+
+static void track_started(hs_server *s, struct MHD_Connection *connection, void **socket_context) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct track *t = info != NULL ? malloc(sizeof *t) : NULL;
+    /* Out of memory: the connection lives without a deadline (the idle timeout still holds). */
+    if (t == NULL) return;
+    t->fd = info->connect_fd;
+    atomic_init(&t->deadline_ns, 0);
+    arm_deadline(s, t);
+    pthread_mutex_lock(&s->track_lock);
+    t->prev = NULL;
+    t->next = s->track_head;
+    if (t->next != NULL) t->next->prev = t;
+    s->track_head = t;
+    pthread_mutex_unlock(&s->track_lock);
+    *socket_context = t;
+}
+
+static void track_closed(hs_server *s, void **socket_context) {
+    struct track *t = *socket_context;
+    if (t == NULL) return;
+    *socket_context = NULL;
+    pthread_mutex_lock(&s->track_lock);
+    if (t->prev != NULL) t->prev->next = t->next;
+    else s->track_head = t->next;
+    if (t->next != NULL) t->next->prev = t->prev;
+    pthread_mutex_unlock(&s->track_lock);
+    free(t);
+}
+
+/*
+ * Shuts down every connection whose request is past its deadline.
+ *
+ * Why this can never hit another connection's descriptor (fd reuse): the descriptor is shut
+ * down only while its record is on the list, and only under the track lock. libmicrohttpd
+ * 0.9.75 reports MHD_CONNECTION_NOTIFY_CLOSED, whose handler (track_closed) unlinks the record
+ * under the same lock, *before* it closes the descriptor, on every path that closes one
+ * (MHD_cleanup_connections, and the failure path of new_connection_process_ after STARTED); a
+ * connection it refuses earlier never gets a record. So while the reaper holds the lock and
+ * sees the record, the descriptor is still open and still this connection's: its number cannot
+ * have been handed to a new socket or file yet. The acceptor never touches records.
+ *
+ * shutdown(), not close(): the descriptor stays libmicrohttpd's. The peer gets a FIN, and the
+ * worker's epoll reports HUP; libmicrohttpd then ends the request and closes the connection on
+ * its own thread, through the usual NOTIFY_COMPLETED and NOTIFY_CLOSED.
+ */
+static void reap_expired(hs_server *s) {
+    uint64_t now = hs_monotonic_ns();
+    for (struct track *t = s->track_head; t != NULL; t = t->next) {
+        uint64_t deadline = atomic_load_explicit(&t->deadline_ns, memory_order_relaxed);
+        if (deadline == 0 || deadline > now) continue;
+        /* Cleared so a connection libmicrohttpd has not closed yet is shut down only once. A
+         * request dispatched meanwhile loses its connection: it missed its deadline anyway. */
+        atomic_store_explicit(&t->deadline_ns, 0, memory_order_relaxed);
+        (void)shutdown(t->fd, SHUT_RDWR);
+        atomic_fetch_add(&s->timed_out, 1);
+    }
+}
+
+static void *reaper_loop(void *argument) {
+    hs_server *s = argument;
+    /* An eighth of the timeout, within 50 ms...1 s: a connection is closed at most that late,
+     * and the scan (a few thousand loads at most) runs rarely enough to cost nothing. */
+    uint64_t period = MIN(MAX(s->request_timeout_ns / 8, 50000000u), 1000000000u);
+    pthread_mutex_lock(&s->track_lock);
+    while (!s->reaper_stop) {
+        reap_expired(s);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + period;
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        (void)pthread_cond_timedwait(&s->reaper_wake, &s->track_lock, &until);
+    }
+    pthread_mutex_unlock(&s->track_lock);
+    return NULL;
+}
+
+static void stop_reaper(hs_server *s) {
+    if (!s->reaper_running) return;
+    pthread_mutex_lock(&s->track_lock);
+    s->reaper_stop = true;
+    pthread_cond_signal(&s->reaper_wake);
+    pthread_mutex_unlock(&s->track_lock);
+    pthread_join(s->reaper, NULL);
+    s->reaper_running = false;
+}
+
+/* ---------------------------------------------------------------- request callbacks */
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
     hs_server *s = cls;
-    (void)connection;
     size_t n = strlen(uri);
     hs_request *r = calloc(1, sizeof *r + n + 1);
     if (r == NULL) return NULL; /* the access handler drops the connection */
@@ -201,6 +338,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
     atomic_init(&r->refs, 1);
     r->server = s;
     r->start_ns = hs_monotonic_ns();
+    if (s->request_timeout_ns > 0) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r->track = info != NULL ? info->socket_context : NULL;
+    }
     memcpy(r->target, uri, n + 1);
     char *q = memchr(r->target, '?', n);
     if (q != NULL) {
@@ -223,6 +364,9 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     hs_request *r = *con_cls;
     if (r == NULL) return;
     *con_cls = NULL;
+    /* The connection waits for its next request now: its clock starts here (NOTIFY_CLOSED,
+     * which frees the record, always comes after the last request's completion). */
+    arm_deadline(s, r->track);
     /* A resumed request whose client went away is completed without the handler being
      * re-entered: it stops counting as suspended here instead. */
     unlink_suspended(s, r);
@@ -230,9 +374,10 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     request_release(r);
 }
 
-/* Appends a body chunk; past the limit the body is dropped and the rest discarded. */
+/* Appends a body chunk; past the limit (or out of memory) the body is dropped and the rest discarded. */
 static void collect_body(hs_server *s, hs_request *r, const char *data, size_t size) {
-    if (r->outcome != HS_OUTCOME_OK) return;
+    /* No lock for state: once the request is ST_DEFERRED only this thread touches it. */
+    if (r->outcome != HS_OUTCOME_OK || r->state == ST_DEFERRED) return;
     if (size > s->max_body_bytes || r->body_length > s->max_body_bytes - size) {
         r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
         free(r->body);
@@ -242,9 +387,11 @@ static void collect_body(hs_server *s, hs_request *r, const char *data, size_t s
     }
     size_t needed = r->body_length + size;
     if (needed > r->body_capacity) {
+        /* Doubling: a body that trickles in costs memory only as fast as it arrives. */
         size_t capacity = r->body_capacity > 0 ? r->body_capacity : 4096;
         while (capacity < needed) capacity = capacity > SIZE_MAX / 2 ? needed : capacity * 2;
-        if (capacity > s->max_body_bytes) capacity = (size_t)s->max_body_bytes;
+        size_t ceiling = r->declared > 0 ? r->declared : (size_t)s->max_body_bytes;
+        if (capacity > ceiling) capacity = ceiling;
         uint8_t *grown = realloc(r->body, capacity);
         if (grown == NULL) {
             r->outcome = HS_OUTCOME_NO_MEMORY;
@@ -260,23 +407,36 @@ static void collect_body(hs_server *s, hs_request *r, const char *data, size_t s
     r->body_length = needed;
 }
 
-/* Hands the request to Swift and queues the answer, or suspends until it comes. */
-static enum MHD_Result dispatch(hs_server *s, hs_request *r, struct MHD_Connection *c) {
+/* Calls `callback` with the request handed to the Swift side, and returns with the request
+ * lock held: the caller queues an answer given meanwhile (take_answer) or decides what next. */
+static void hand_over(hs_server *s, hs_request *r, hs_handler callback) {
     r->state = ST_HANDLING;
     atomic_fetch_add(&r->refs, 1); /* the Swift side's reference, dropped by hs_respond */
-    s->handler(r, s->context);
-
+    callback(r, s->context);
     pthread_mutex_lock(&r->lock);
-    if (r->state == ST_ANSWERED) {
-        hs_response *answer = r->answer;
-        bool owned = !r->answer_shared;
-        r->answer = NULL;
-        r->state = ST_QUEUED;
-        pthread_mutex_unlock(&r->lock);
-        return queue_answer(s, c, answer, owned);
-    }
-    /* No answer yet. Early outcomes must be answered synchronously (the body was not read,
-     * so the connection cannot wait); a missing answer there is a caller bug: send 500. */
+}
+
+/* With the request lock held: queues the answer the callback gave before it returned, and
+ * unlocks; false (still locked) when there is none. */
+static bool take_answer(hs_server *s, hs_request *r, struct MHD_Connection *c, enum MHD_Result *result) {
+    if (r->state != ST_ANSWERED) return false;
+    hs_response *answer = r->answer;
+    bool owned = !r->answer_shared;
+    r->answer = NULL;
+    r->state = ST_QUEUED;
+    pthread_mutex_unlock(&r->lock);
+    *result = queue_answer(s, c, answer, owned);
+    return true;
+}
+
+/* Hands the complete request to Swift and queues the answer, or suspends until it comes. */
+static enum MHD_Result dispatch(hs_server *s, hs_request *r, struct MHD_Connection *c) {
+    disarm_deadline(r->track);
+    hand_over(s, r, s->handler);
+    enum MHD_Result result;
+    if (take_answer(s, r, c, &result)) return result;
+    /* No answer yet. Outcomes other than OK must be answered synchronously (the connection
+     * is not to wait for them); a missing answer there is a caller bug: send 500. */
     hs_response *fallback = NULL;
     if (r->outcome != HS_OUTCOME_OK) {
         fallback = s->internal_error;
@@ -308,6 +468,69 @@ static enum MHD_Result dispatch(hs_server *s, hs_request *r, struct MHD_Connecti
     return MHD_YES;
 }
 
+/* Largest declared body read (and dropped, never stored) after the header handler refused the
+ * request, so that the answer keeps the connection open: libmicrohttpd 0.9.75 closes every
+ * connection answered before its body was read (MHD_queue_response sets discard_request). A
+ * client refused on a kept-alive connection (a 401, then the same request with a token) keeps
+ * it; a larger upload is answered at once and loses it, rather than being read through. */
+#define REFUSAL_DRAIN_LIMIT ((size_t)64 << 10)
+
+/* Headers complete, body unread: asks the header handler whether to read it. True when the
+ * request was answered (queued in *result): the body is never read, and libmicrohttpd closes
+ * the connection after the answer. False when the body is to be read: to keep, or (a refusal
+ * of a small body, ST_DEFERRED) to drop before the stored answer is queued. */
+static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c, enum MHD_Result *result) {
+    if (s->header_handler == NULL) {
+        if (r->outcome == HS_OUTCOME_OK) return false;
+        *result = dispatch(s, r, c);
+        return true;
+    }
+    hand_over(s, r, s->header_handler);
+    if (r->state == ST_ANSWERED && r->outcome == HS_OUTCOME_OK && r->declared > 0 && r->declared <= REFUSAL_DRAIN_LIMIT) {
+        r->state = ST_DEFERRED;
+        pthread_mutex_unlock(&r->lock);
+        return false;
+    }
+    if (take_answer(s, r, c, result)) {
+        disarm_deadline(r->track);
+        return true;
+    }
+    /* Not answered: the header handler let the request go on and, by contract, kept nothing.
+     * Its reference comes back here; libmicrohttpd still holds one, so this never frees. */
+    bool proceed = r->outcome == HS_OUTCOME_OK;
+    if (proceed) {
+        r->state = ST_COLLECTING;
+    } else {
+        /* An early outcome left unanswered is a caller bug: the body cannot be waited for. */
+        r->forced = true;
+        r->state = ST_QUEUED;
+    }
+    pthread_mutex_unlock(&r->lock);
+    atomic_fetch_sub(&r->refs, 1);
+    if (proceed) return false;
+    disarm_deadline(r->track);
+    *result = queue_answer(s, c, s->internal_error, false);
+    return true;
+}
+
+/* Largest first reservation for a body with a Content-Length: a client must send more than
+ * this before the buffer grows toward what it declared (doubling, in collect_body). */
+#define BODY_FIRST_RESERVATION ((size_t)1 << 20)
+
+/* Reserves the body buffer once the header handler let the request go on. */
+static void reserve_body(hs_request *r) {
+    /* Chunked: collect_body grows from 4 KiB. Refused: the body is dropped as it arrives. */
+    if (r->declared == 0 || r->state == ST_DEFERRED) return;
+    size_t first = r->declared < BODY_FIRST_RESERVATION ? r->declared : BODY_FIRST_RESERVATION;
+    r->body = malloc(first);
+    if (r->body == NULL) {
+        /* Answered 500 (HS_OUTCOME_NO_MEMORY) once the body has been discarded. */
+        r->outcome = HS_OUTCOME_NO_MEMORY;
+        return;
+    }
+    r->body_capacity = first;
+}
+
 /* MHD re-entered the handler after a resume: queue the stored answer. Only now does the
  * request stop counting as suspended, so hs_server_stop never stops with one outstanding. */
 static enum MHD_Result queue_resumed(hs_server *s, hs_request *r, struct MHD_Connection *c) {
@@ -333,14 +556,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
     hs_request *r = *con_cls;
     if (r == NULL) return MHD_NO; /* out of memory in on_uri: drop the connection */
 
+    enum MHD_Result result;
     if (!r->first_call_done) {
         r->first_call_done = true;
         r->connection = connection;
         r->method = method;
         if (atomic_load(&s->draining)) {
             r->outcome = HS_OUTCOME_DRAINING;
-            return dispatch(s, r, connection);
+            return answered_early(s, r, connection, &result) ? result : MHD_YES;
         }
+        bool has_body;
         const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length != NULL) {
@@ -349,19 +574,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
             char *end = NULL;
             errno = 0;
             unsigned long long declared = strtoull(length, &end, 10);
-            if (errno != 0 || declared > s->max_body_bytes) {
-                r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
-                return dispatch(s, r, connection);
-            }
-            if (declared > 0) {
-                r->body = malloc((size_t)declared);
-                if (r->body == NULL) {
-                    r->outcome = HS_OUTCOME_NO_MEMORY;
-                    return dispatch(s, r, connection);
-                }
-                r->body_capacity = (size_t)declared;
-            }
+            if (errno != 0 || declared > s->max_body_bytes) r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
+            else r->declared = (size_t)declared;
+            has_body = r->outcome != HS_OUTCOME_OK || declared > 0;
+        } else {
+            has_body = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
         }
+        if (!has_body) return MHD_YES;
+        if (answered_early(s, r, connection, &result)) return result;
+        reserve_body(r);
         return MHD_YES;
     }
 
@@ -376,6 +598,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
         return dispatch(s, r, connection);
     case ST_RESUMING:
         return queue_resumed(s, r, connection);
+    case ST_DEFERRED:
+        /* The refused request's body has been read and dropped: its answer can go now. */
+        disarm_deadline(r->track);
+        pthread_mutex_lock(&r->lock);
+        r->state = ST_ANSWERED;
+        (void)take_answer(s, r, connection, &result);
+        return result;
     default:
         /* Already queued: libmicrohttpd does not call again, but never queue twice. */
         return MHD_YES;
@@ -428,6 +657,13 @@ hs_outcome hs_request_outcome(const hs_request *request) { return request->outco
 const uint8_t *hs_request_body(const hs_request *request) { return request->body_length > 0 ? request->body : NULL; }
 size_t hs_request_body_length(const hs_request *request) { return request->body_length; }
 uint64_t hs_request_start_ns(const hs_request *request) { return request->start_ns; }
+void hs_request_set_user(hs_request *request, void *user) { request->user = user; }
+
+void *hs_request_take_user(hs_request *request) {
+    void *user = request->user;
+    request->user = NULL;
+    return user;
+}
 
 const char *hs_request_header(const hs_request *request, const char *name) {
     if (request->connection == NULL || name == NULL) return NULL;
@@ -440,6 +676,8 @@ static void free_server(hs_server *s) {
     free(s->workers);
     hs_response_destroy(s->forced_unavailable);
     hs_response_destroy(s->internal_error);
+    pthread_cond_destroy(&s->reaper_wake);
+    pthread_mutex_destroy(&s->track_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -470,9 +708,13 @@ static struct worker *least_loaded(hs_server *s) {
 
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
-    (void)connection;
-    (void)socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&((struct worker *)cls)->connections, 1);
+    struct worker *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (w->server->request_timeout_ns > 0) track_started(w->server, connection, socket_context);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        track_closed(w->server, socket_context);
+        atomic_fetch_sub(&w->connections, 1);
+    }
 }
 
 static void stop_workers(hs_server *s) {
@@ -580,11 +822,33 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
 
     hs_server *s = calloc(1, sizeof *s);
     if (s == NULL) return -ENOMEM;
+    pthread_condattr_t monotonic;
+    bool cond_ready = pthread_condattr_init(&monotonic) == 0;
+    if (cond_ready) {
+        cond_ready = pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC) == 0 &&
+                     pthread_cond_init(&s->reaper_wake, &monotonic) == 0;
+        pthread_condattr_destroy(&monotonic);
+    }
+    if (!cond_ready) {
+        free(s);
+        return -ENOMEM;
+    }
+    if (pthread_mutex_init(&s->track_lock, NULL) != 0) {
+        pthread_cond_destroy(&s->reaper_wake);
+        free(s);
+        return -ENOMEM;
+    }
     if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        pthread_mutex_destroy(&s->track_lock);
+        pthread_cond_destroy(&s->reaper_wake);
         free(s);
         return -ENOMEM;
     }
     s->handler = handler;
+    s->header_handler = config->header_handler;
+    s->user_release = config->user_release;
+    s->request_timeout_ns = (uint64_t)config->request_timeout_seconds * 1000000000u;
+    atomic_init(&s->timed_out, 0);
     s->context = context;
     s->max_body_bytes = config->max_body_bytes;
     s->listen_fd = -1;
@@ -650,6 +914,7 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
     s->port = bound_port(s->listen_fd);
     for (unsigned int i = 0; i < s->worker_count; i++) {
         atomic_init(&s->workers[i].connections, 0);
+        s->workers[i].server = s;
         options[notify_slot].ptr_value = &s->workers[i];
         s->workers[i].daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
                                                 MHD_OPTION_ARRAY, options, MHD_OPTION_END);
@@ -660,7 +925,17 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
             return -EADDRINUSE;
         }
     }
+    if (s->request_timeout_ns > 0) {
+        if (pthread_create(&s->reaper, NULL, reaper_loop, s) != 0) {
+            stop_workers(s);
+            close(s->listen_fd);
+            free_server(s);
+            return -ENOMEM;
+        }
+        s->reaper_running = true;
+    }
     if (pthread_create(&s->acceptor, NULL, accept_loop, s) != 0) {
+        stop_reaper(s);
         stop_workers(s);
         close(s->listen_fd);
         free_server(s);
@@ -676,6 +951,7 @@ int hs_tls_supported(void) { return MHD_is_feature_supported(MHD_FEATURE_TLS) ==
 int hs_server_is_draining(const hs_server *server) { return atomic_load(&server->draining) ? 1 : 0; }
 uint64_t hs_server_active_requests(const hs_server *server) { return atomic_load(&server->active); }
 uint64_t hs_server_suspended_requests(const hs_server *server) { return atomic_load(&server->suspended); }
+uint64_t hs_server_timed_out_connections(const hs_server *server) { return atomic_load(&server->timed_out); }
 
 /* Waits until *counter is zero or the deadline passes; true when it reached zero. */
 static bool wait_for_zero(atomic_uint_fast64_t *counter, uint64_t deadline_ns) {
@@ -749,6 +1025,9 @@ int hs_server_stop(hs_server *server, unsigned int drain_timeout_ms, unsigned in
      * request counts as suspended until MHD re-entered the handler and queued its answer. */
     uint64_t grace = hs_monotonic_ns() + 1000000000u;
     if (!wait_for_zero(&s->suspended, grace) || !wait_for_zero(&s->resuming, grace)) return -EBUSY;
+    /* The reaper kept cutting off slow uploads during the drain; the records go with the
+     * workers, which report every connection closed as they stop. */
+    stop_reaper(s);
     stop_workers(s);
     s->stopped = true;
     return 0;

@@ -48,11 +48,11 @@ enum TrainingRoutes {
             guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
-        router.delete("/jobs/{id}") { request in
+        router.delete("/jobs/{id}", async: { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id, context: context) }
+            guard let job = await context.jobs.remove(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
-        }
+        })
     }
 
     /// Jobs `GET /jobs` lists without `?limit=`: each carries its whole loss curve, so a list
@@ -130,8 +130,9 @@ struct JobOutcomeError: HTTPResponseError {
 
     var message: String {
         let detail = job.status == .cancelled
-            ? "the job was cancelled before it finished; nothing was installed" : job.error?.message ?? "the job failed"
-        return "\(detail) (job \(job.id), GET /jobs/\(job.id))"
+            ? "the job was cancelled by DELETE /jobs/\(job.id) before it finished; nothing was installed and its record was removed"
+            : job.error?.message ?? "the job failed"
+        return job.status == .cancelled ? detail : "\(detail) (job \(job.id), GET /jobs/\(job.id))"
     }
 
     var headers: HTTPHeaders { ["Location": "/jobs/\(job.id)"] }

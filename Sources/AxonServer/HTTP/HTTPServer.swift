@@ -52,6 +52,7 @@ public final class HTTPServer: Sendable {
     public func start() throws(HTTPServerError) {
         try configuration.validate()
         let pem = configuration.tls.isEnabled ? try Self.readPEM(configuration.tls) : nil
+        raiseOpenFileLimit()
         let forced = ErrorEnvelope(code: APIError.draining.code, message: "the drain deadline passed before this request finished")
         let internalError = ErrorEnvelope(code: APIError.internalError.code, message: APIError.internalError.message)
         let context = Unmanaged.passRetained(responder)
@@ -64,7 +65,9 @@ public final class HTTPServer: Sendable {
                             host: host, port: UInt16(configuration.port), threads: UInt32(configuration.threads),
                             max_body_bytes: configuration.maxBodyBytes,
                             connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
-                            connection_limit: UInt32(configuration.connectionLimit), error_content_type: contentType,
+                            connection_limit: UInt32(configuration.connectionLimit),
+                            request_timeout_seconds: UInt32(configuration.requestTimeoutSeconds),
+                            header_handler: shimHeaderHandler, user_release: shimUserRelease, error_content_type: contentType,
                             forced_unavailable_body: forcedBody, internal_error_body: internalBody,
                             tls_cert_pem: nil, tls_key_pem: nil)
                         guard let pem else { return hs_server_start(&config, shimHandler, context.toOpaque(), &server) }
@@ -155,6 +158,46 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Connections closed because their request had not arrived whole within
+    /// `requestTimeoutSeconds` (0 when not running).
+    public var timedOutConnections: Int {
+        state.withLock { state in
+            guard case .running(let handle, _) = state else { return 0 }
+            return Int(hs_server_timed_out_connections(handle.server))
+        }
+    }
+
+    /// Raises the soft open-file limit toward the hard one so that `connectionLimit` connections
+    /// and the daemon's own files fit (systemd and most shells start at a soft 1024), and logs
+    /// what it set, or why the limit cannot be reached.
+    private func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let plan = OpenFileLimit.plan(connectionLimit: configuration.connectionLimit, soft: limit.rlim_cur, hard: limit.rlim_max)
+        let metadata: Logger.Metadata = [
+            "http.connection_limit": "\(configuration.connectionLimit)", "rlimit.nofile.needed": "\(plan.needed)",
+            "rlimit.nofile.hard": "\(limit.rlim_max)",
+        ]
+        if plan.soft != limit.rlim_cur {
+            let previous = limit.rlim_cur
+            limit.rlim_cur = plan.soft
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+                logger.info(
+                    "raised the open-file limit (RLIMIT_NOFILE)",
+                    metadata: metadata.merging(["rlimit.nofile.from": "\(previous)", "rlimit.nofile.to": "\(plan.soft)"]) { $1 })
+            } else {
+                logger.warning("could not raise the open-file limit (RLIMIT_NOFILE)", metadata: metadata.merging(["errno": "\(errno)"]) { $1 })
+            }
+        }
+        if plan.soft < plan.needed {
+            logger.warning(
+                """
+                the open-file hard limit is below http.connection_limit plus the daemon's own files; connections \
+                beyond it wait in the accept backlog (raise LimitNOFILE or lower http.connection_limit)
+                """, metadata: metadata)
+        }
+    }
+
     /// Drains and stops on a dedicated thread, so the blocking wait never occupies the
     /// cooperative pool that the handlers being drained need.
     public func stop(drainTimeout: Duration) async -> StopReport {
@@ -209,8 +252,37 @@ public final class HTTPServer: Sendable {
     }
 }
 
-/// The shim's callback: a capture-free function, so it converts to a C function pointer.
+/// The shim's callbacks: capture-free functions, so they convert to C function pointers.
 private let shimHandler: hs_handler = { request, context in
     guard let request, let context else { return }
     Unmanaged<Responder>.fromOpaque(context).takeUnretainedValue().handle(RequestHandle(pointer: request))
+}
+
+private let shimHeaderHandler: hs_header_handler = { request, context in
+    guard let request, let context else { return }
+    Unmanaged<Responder>.fromOpaque(context).takeUnretainedValue().decide(RequestHandle(pointer: request))
+}
+
+/// Frees a `Responder.Pending` whose request ended before its body arrived.
+private let shimUserRelease: hs_user_release = { user in
+    guard let user else { return }
+    Unmanaged<Responder.Pending>.fromOpaque(user).release()
+}
+
+/// How far the soft open-file limit must go for a connection limit.
+enum OpenFileLimit {
+    /// Descriptors the daemon needs besides connections: the store's and journal's files, logs,
+    /// each polling thread's epoll and event descriptors, the listening socket, and headroom.
+    static let reserve: rlim_t = 1024
+    /// libmicrohttpd's own connection limit when none is configured (FD_SETSIZE - 4).
+    static let libraryDefaultConnections: rlim_t = 1020
+
+    /// The soft limit to set: raised toward `needed` (never beyond `hard`), never lowered.
+    static func plan(connectionLimit: Int, soft: rlim_t, hard: rlim_t) -> (needed: rlim_t, soft: rlim_t) {
+        let connections = connectionLimit > 0 ? rlim_t(connectionLimit) : libraryDefaultConnections
+        let needed = connections + reserve
+        guard soft < needed else { return (needed, soft) }
+        // RLIM_INFINITY is the largest rlim_t, so min() keeps a finite target.
+        return (needed, max(soft, min(needed, hard)))
+    }
 }

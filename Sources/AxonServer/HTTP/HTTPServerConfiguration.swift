@@ -19,7 +19,8 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Largest number of open connections; 0 keeps libmicrohttpd's default.
     public var connectionLimit: Int = 4_096
     /// Seconds a request may take to arrive whole, headers and body, however steadily it
-    /// trickles; 0 disables the deadline.
+    /// trickles, counted from accept (or from the end of the previous request on a kept-alive
+    /// connection); a connection still receiving its request then is closed. 0 disables it.
     public var requestTimeoutSeconds: Int = 60
     /// Whether every request writes one access-log line.
     public var accessLog: Bool = true
@@ -49,6 +50,9 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         }
         guard connectionLimit >= 0, connectionLimit <= Int(UInt32.max) else {
             throw .invalidConfiguration("connection limit \(connectionLimit) is out of range")
+        }
+        guard requestTimeoutSeconds >= 0, requestTimeoutSeconds <= Int(UInt32.max) else {
+            throw .invalidConfiguration("request timeout \(requestTimeoutSeconds) s is out of range")
         }
     }
 }

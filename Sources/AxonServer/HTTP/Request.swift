@@ -12,7 +12,7 @@ public struct Request: Sendable {
     /// Inference-Header-Content-Length (and the CORS request headers when CORS is on).
     public let headers: HTTPHeaders
     /// The request body (empty when none was sent).
-    public let body: [UInt8]
+    public internal(set) var body: [UInt8]
     /// The request id: the client's `X-Request-Id` when usable, else a generated one.
     public let id: String
     /// Values of the named segments of the matched route template.

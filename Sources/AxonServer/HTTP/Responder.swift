@@ -45,9 +45,79 @@ final class Responder: Sendable {
         "Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id", "Inference-Header-Content-Length",
     ]
 
-    /// Called by the shim on a libmicrohttpd thread, once per request.
+    /// What the headers decided for a request that announced a body, carried from `decide` to
+    /// `handle` through the shim (`hs_request_set_user`): the final call then neither copies the
+    /// headers again nor routes twice.
+    final class Pending {
+        let request: Request
+        let endpoint: Router.Endpoint
+        let start: UInt64
+
+        init(request: Request, endpoint: Router.Endpoint, start: UInt64) {
+            self.request = request
+            self.endpoint = endpoint
+            self.start = start
+        }
+    }
+
+    /// What `route` decided: an answer now, or the endpoint to run.
+    private enum Decision {
+        case answer(Response)
+        case run(Router.Endpoint)
+    }
+
+    /// Called by the shim on a libmicrohttpd thread when the headers of a request that announces
+    /// a body are complete, before a byte of the body is read. Refusals (draining, CORS
+    /// preflight, token, body over the limit by Content-Length, unknown route or method) are
+    /// answered here, so a large upload without a valid token costs no memory; a request that
+    /// may go on leaves its decision with the shim for `handle`.
+    func decide(_ handle: RequestHandle) {
+        let p = handle.pointer
+        var request = read(p, body: [])
+        let start = hs_request_start_ns(p)
+        switch route(&request, outcome: hs_request_outcome(p)) {
+        case .answer(let response):
+            send(response, for: request, start: start, to: handle)
+        case .run(let endpoint):
+            let pending = Pending(request: request, endpoint: endpoint, start: start)
+            hs_request_set_user(p, Unmanaged.passRetained(pending).toOpaque())
+        }
+    }
+
+    /// Called by the shim on a libmicrohttpd thread, once per request, when it has arrived whole.
     func handle(_ handle: RequestHandle) {
         let p = handle.pointer
+        let length = hs_request_body_length(p)
+        let body = length > 0 ? Array(UnsafeBufferPointer(start: hs_request_body(p), count: length)) : []
+        let outcome = hs_request_outcome(p)
+        guard let user = hs_request_take_user(p) else {
+            // No body announced: `decide` never ran, everything is decided here.
+            var request = read(p, body: body)
+            let start = hs_request_start_ns(p)
+            switch route(&request, outcome: outcome) {
+            case .answer(let response): send(response, for: request, start: start, to: handle)
+            case .run(let endpoint): run(endpoint, request, start: start, to: handle)
+            }
+            return
+        }
+        let pending = Unmanaged<Pending>.fromOpaque(user).takeRetainedValue()
+        var request = pending.request
+        request.body = body
+        switch outcome {
+        case HS_OUTCOME_OK:
+            run(pending.endpoint, request, start: pending.start, to: handle)
+        case HS_OUTCOME_BODY_TOO_LARGE:
+            // A chunked body, counted past the limit while it was discarded.
+            metrics?.rejected(.bodyTooLarge)
+            send(APIError.contentTooLarge(limit: maxBodyBytes).response, for: request, start: pending.start, to: handle)
+        default:
+            logger.error("request body could not be allocated", metadata: ["http.request_id": "\(request.id)"])
+            send(APIError.internalError.response, for: request, start: pending.start, to: handle)
+        }
+    }
+
+    /// Copies a request out of the shim; headers are only readable during the shim's callbacks.
+    private func read(_ p: OpaquePointer, body: [UInt8]) -> Request {
         let method = HTTPMethod(rawValue: String(cString: hs_request_method(p)))
         let path = String(
             decoding: UnsafeRawBufferPointer(start: hs_request_path(p), count: hs_request_path_length(p)), as: UTF8.self)
@@ -59,72 +129,77 @@ final class Responder: Sendable {
                 headers.add(name: name, value: String(cString: value))
             }
         }
-        let length = hs_request_body_length(p)
-        let body = length > 0 ? Array(UnsafeBufferPointer(start: hs_request_body(p), count: length)) : []
         let id = RequestID.sanitized(headers["X-Request-Id"]) ?? RequestID.generate()
-        var request = Request(
+        return Request(
             method: method, path: path, query: String(cString: hs_request_query(p)), headers: headers, body: body, id: id)
-        let start = hs_request_start_ns(p)
+    }
 
-        switch hs_request_outcome(p) {
-        case HS_OUTCOME_OK:
+    /// Everything decided before a handler runs, in order: draining, CORS preflight, token, body
+    /// limit, route. Sets the route template (and parameters) on `request` for logs and metrics.
+    private func route(_ request: inout Request, outcome: hs_outcome) -> Decision {
+        switch outcome {
+        case HS_OUTCOME_OK, HS_OUTCOME_BODY_TOO_LARGE:
             break
-        case HS_OUTCOME_BODY_TOO_LARGE:
-            request.route = routeTemplate(method: method, path: path)
-            metrics?.rejected(.bodyTooLarge)
-            return send(APIError.contentTooLarge(limit: maxBodyBytes).response, for: request, start: start, to: handle)
         case HS_OUTCOME_DRAINING:
-            request.route = routeTemplate(method: method, path: path)
+            request.route = routeTemplate(router.match(method: request.method, path: request.path))
             metrics?.rejected(.draining)
-            return send(APIError.draining.response, for: request, start: start, to: handle)
+            return .answer(APIError.draining.response)
         default:
-            logger.error("request body could not be allocated", metadata: ["http.request_id": "\(id)"])
-            return send(APIError.internalError.response, for: request, start: start, to: handle)
+            logger.error("request body could not be allocated", metadata: ["http.request_id": "\(request.id)"])
+            return .answer(APIError.internalError.response)
         }
-
-        if let preflight = cors.preflightResponse(for: request) {
-            return send(preflight, for: request, start: start, to: handle)
-        }
-        let match = router.match(method: method, path: path)
+        if let preflight = cors.preflightResponse(for: request) { return .answer(preflight) }
+        let match = router.match(method: request.method, path: request.path)
         if access.isEnabled {
-            let scope = router.requiredScope(for: match, method: method, path: path, policy: access)
-            if let denial = access.denial(for: scope, authorization: headers["Authorization"]) {
-                return send(denial.response, for: request, start: start, to: handle)
+            let scope = router.requiredScope(for: match, method: request.method, path: request.path, policy: access)
+            if let denial = access.denial(for: scope, authorization: request.headers["Authorization"]) {
+                return .answer(denial.response)
             }
+        }
+        // After the token: a client without one learns nothing, not even the body limit.
+        if outcome == HS_OUTCOME_BODY_TOO_LARGE {
+            request.route = routeTemplate(match)
+            metrics?.rejected(.bodyTooLarge)
+            return .answer(APIError.contentTooLarge(limit: maxBodyBytes).response)
         }
         switch match {
         case .found(let endpoint, let template, let parameters):
             request.route = template
             request.parameters = parameters
-            switch endpoint {
-            case .sync(let handler):
-                let response: Response
-                do {
-                    response = try handler(request)
-                } catch {
-                    response = errorResponse(error, for: request)
-                }
-                send(response, for: request, start: start, to: handle)
-            case .deferrable(let handler):
-                deferrable(handler, request, start: start, handle: handle)
-            case .async(let handler):
-                Task { [request] in
-                    let response: Response
-                    do {
-                        response = try await handler(request)
-                    } catch {
-                        response = self.errorResponse(error, for: request)
-                    }
-                    self.send(response, for: request, start: start, to: handle)
-                }
-            }
+            return .run(endpoint)
         case .methodNotAllowed(let template, let allowed):
             request.route = template
-            send(APIError.methodNotAllowed(method: method, path: path, allowed: allowed).response, for: request, start: start, to: handle)
+            return .answer(APIError.methodNotAllowed(method: request.method, path: request.path, allowed: allowed).response)
         case .notFound:
-            send(APIError.routeNotFound(path: path).response, for: request, start: start, to: handle)
+            return .answer(APIError.routeNotFound(path: request.path).response)
         case .malformedPath:
-            send(APIError.malformedPath(path).response, for: request, start: start, to: handle)
+            return .answer(APIError.malformedPath(request.path).response)
+        }
+    }
+
+    /// Runs a matched handler: on this thread for a synchronous endpoint, in a Task otherwise.
+    private func run(_ endpoint: Router.Endpoint, _ request: Request, start: UInt64, to handle: RequestHandle) {
+        switch endpoint {
+        case .sync(let handler):
+            let response: Response
+            do {
+                response = try handler(request)
+            } catch {
+                response = errorResponse(error, for: request)
+            }
+            send(response, for: request, start: start, to: handle)
+        case .deferrable(let handler):
+            deferrable(handler, request, start: start, handle: handle)
+        case .async(let handler):
+            Task {
+                let response: Response
+                do {
+                    response = try await handler(request)
+                } catch {
+                    response = self.errorResponse(error, for: request)
+                }
+                self.send(response, for: request, start: start, to: handle)
+            }
         }
     }
 
@@ -155,10 +230,10 @@ final class Responder: Sendable {
         }
     }
 
-    /// The template `path` matches, so requests refused before routing are still logged and
-    /// counted under their route.
-    private func routeTemplate(method: HTTPMethod, path: String) -> String? {
-        switch router.match(method: method, path: path) {
+    /// The template a match names, so requests refused before their handler are still logged
+    /// and counted under their route.
+    private func routeTemplate(_ match: Router.Match) -> String? {
+        switch match {
         case .found(_, let template, _), .methodNotAllowed(let template, _): template
         case .notFound, .malformedPath: nil
         }

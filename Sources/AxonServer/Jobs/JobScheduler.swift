@@ -470,6 +470,32 @@ public final class JobScheduler: Sendable {
         return snapshot
     }
 
+    /// Removes job `id` (`DELETE /jobs/{id}`): an unfinished job is cancelled first and this
+    /// waits until it has stopped (a running one stops at its next step; nothing is installed
+    /// after it is gone), then its record is forgotten in memory and on disk, durably, so
+    /// `GET /jobs/{id}` answers 404 from then on, across restarts too.
+    /// Returns the job as it ended, or nil if unknown (or removed meanwhile by another call).
+    public func remove(_ id: String) async -> JobSnapshot? {
+        guard let current = cancel(id) else { return nil }
+        let ended: JobSnapshot
+        if current.status.isFinished {
+            ended = current
+        } else {
+            guard let stopped = await wait(id) else { return nil }
+            ended = stopped
+        }
+        let forgotten = state.withLock { state -> Bool in
+            guard state.jobs.removeValue(forKey: id) != nil else { return false }
+            state.order.removeAll { $0 == id }
+            return true
+        }
+        if forgotten, let journal = journal.load() {
+            journal.remove(id)
+            await journal.flushed()
+        }
+        return ended
+    }
+
     /// Waits until `id` has finished and returns it (nil if unknown).
     public func wait(_ id: String) async -> JobSnapshot? {
         guard job(id) != nil else { return nil }

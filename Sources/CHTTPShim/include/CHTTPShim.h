@@ -4,8 +4,9 @@
  *
  * Why it exists: MHD_start_daemon is variadic (Swift cannot call it), and the
  * suspend/resume and shutdown rules of libmicrohttpd are easy to get fatally
- * wrong (see shared/notes/libmicrohttpd.md). This library owns all of them and
- * hands each complete request to one callback.
+ * wrong (see shared/notes/libmicrohttpd.md). This library owns all of them, asks
+ * one callback about each request that carries a body when its headers arrive,
+ * and hands each complete request to another.
  *
  * Conventions: every exported symbol starts with hs_; handles are opaque;
  * functions return 0 or a negative errno and never print or exit.
@@ -46,6 +47,26 @@ typedef enum hs_outcome {
  */
 typedef void (*hs_handler)(hs_request *request, void *context);
 
+/**
+ * Called on a libmicrohttpd thread when a request's headers are complete, before a byte of its
+ * body is read, for every request that announces a body (Content-Length above 0, or
+ * Transfer-Encoding) or whose outcome is already decided (HS_OUTCOME_DRAINING, or
+ * HS_OUTCOME_BODY_TOO_LARGE from Content-Length). It either answers at once (hs_respond before
+ * it returns: no byte of the body is stored) or returns without answering, and the request goes
+ * on to hs_handler once its body has arrived. An answer goes out at once, and the connection
+ * closes after it (libmicrohttpd cannot skip an unread body); except that a refused request
+ * declaring at most 64 KiB is answered once its body has been read and dropped, which keeps
+ * a kept-alive connection open. Requests
+ * whose outcome is not HS_OUTCOME_OK must be answered here. It must not keep the request past
+ * its return unless it answered; state for the final call goes in hs_request_set_user.
+ * Requests without a body skip it: hs_handler alone decides them (answering a bodyless request
+ * this early would cost its keep-alive, for no memory saved).
+ */
+typedef void (*hs_header_handler)(hs_request *request, void *context);
+
+/** Frees what hs_request_set_user attached, when the request ends before hs_handler took it. */
+typedef void (*hs_user_release)(void *user);
+
 /** Daemon settings. Strings are copied or used only during hs_server_start. */
 typedef struct hs_config {
     /** Numeric IPv4 or IPv6 address to bind; NULL means 127.0.0.1. */
@@ -60,6 +81,16 @@ typedef struct hs_config {
     unsigned int connection_timeout_seconds;
     /** Largest number of open connections; 0 means libmicrohttpd's default. */
     unsigned int connection_limit;
+    /**
+     * Seconds a request may take to arrive whole, headers and body, counted from accept (or
+     * from the end of the previous request on a kept-alive connection); a connection still
+     * receiving its request then is closed, however steadily it trickles. 0 means none.
+     */
+    unsigned int request_timeout_seconds;
+    /** Decides each request from its headers before its body is read; NULL hands every request to the handler whole. */
+    hs_header_handler header_handler;
+    /** Frees a request's user state (see hs_request_set_user); may be NULL when none is ever set. */
+    hs_user_release user_release;
     /** Content-Type of the two bodies below. */
     const char *error_content_type;
     /** Body of the 503 the shim sends itself when the drain deadline forces an unanswered request. */
@@ -95,6 +126,9 @@ uint64_t hs_server_active_requests(const hs_server *server);
 /** Requests whose connection is suspended (or resumed but not yet re-entered): stop waits for these. */
 uint64_t hs_server_suspended_requests(const hs_server *server);
 
+/** Connections closed because their request had not arrived whole within request_timeout_seconds. */
+uint64_t hs_server_timed_out_connections(const hs_server *server);
+
 /**
  * Graceful stop: stops accepting, answers 503 to new requests on open connections, waits up
  * to `drain_timeout_ms` for in-flight requests, answers the ones still unanswered with the
@@ -129,6 +163,16 @@ const uint8_t *hs_request_body(const hs_request *request);
 
 /** Length in bytes of the body (0 when empty or discarded). */
 size_t hs_request_body_length(const hs_request *request);
+
+/**
+ * Attaches caller state to a request, from the header handler, for hs_handler to take back
+ * with hs_request_take_user. If the request ends first (the client leaves mid-body, the server
+ * stops), the configured user_release frees it. Only valid on the libmicrohttpd thread.
+ */
+void hs_request_set_user(hs_request *request, void *user);
+
+/** Returns the state hs_request_set_user attached (NULL when none) and detaches it: the caller now owns it. */
+void *hs_request_take_user(hs_request *request);
 
 /** Monotonic clock reading (ns) when the request line arrived. */
 uint64_t hs_request_start_ns(const hs_request *request);

@@ -132,6 +132,23 @@ final class TestConnection: @unchecked Sendable {
         return n == 0 || (n < 0 && errno == ECONNRESET)
     }
 
+    /// Sends one byte without waiting; false when the connection is already gone.
+    func trickle(_ byte: UInt8) -> Bool {
+        var value = byte
+        return Glibc.send(fd, &value, 1, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) == 1
+    }
+
+    /// Waits up to `milliseconds` for the server to close the connection; true when it did.
+    /// Bytes that arrive instead are kept for `readResponse`.
+    func closed(within milliseconds: Int32) -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, milliseconds) == 1 else { return false }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
+        return n == 0 || (n < 0 && errno != EAGAIN)
+    }
+
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
