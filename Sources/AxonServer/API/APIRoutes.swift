@@ -203,6 +203,8 @@ enum ModelRoutes {
             let name = try request.parameters.require("name")
             try await context.store.delete(name: name)
             context.pinned.forget(name)
+            // Deletes win: its queued jobs fail now, running ones at their next step.
+            context.jobs.failJobsOfDeletedModels()
             return try Response.json(Deleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in
@@ -232,7 +234,8 @@ enum ModelRoutes {
             probe.validationSplit = 0
             let plan = try TrainingPlan.continuing(probe, current: stored, limits: context.limits)
             let dataset = plan.dataset
-            let evaluation: Evaluation = try await onDedicatedThread { try evaluate(stored.model, dataset) }
+            // In the inference pool, like large predictions: bounded threads, no thread per request.
+            let evaluation: Evaluation = try await context.pool.run { try evaluate(stored.model, dataset) }
             return try Response.json(EvaluationView(
                 model: name, version: stored.version,
                 metrics: MetricsView(evaluation, rows: dataset.count, classes: ModelDetail.classNames(stored))))
@@ -250,15 +253,5 @@ enum ModelRoutes {
     struct Deleted: Encodable, Sendable {
         var model: String
         var deleted: Bool
-    }
-}
-
-/// Runs CPU-heavy work on a thread of its own and awaits it, keeping the cooperative pool free.
-func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try work() }) }
-        thread.name = "axon-work"
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }
