@@ -66,7 +66,8 @@ struct APIErrorTests {
             let narrow = try await call(port, "POST", "/v1/models/m:predict", json: #"{"instances":[[1,2,3],[1,2,3]]}"#)
             expectError(narrow, 422, "shape_mismatch", mentions: [#"instances[0] has 3 values; model "m" expects 4"#])
             let tfRagged = try await call(port, "POST", "/v1/models/m:predict", json: #"{"instances":[[1,2,3,4],[1,2]]}"#)
-            expectError(tfRagged, 400, "ragged_array", mentions: ["instances[1]"])
+            // Rows that disagree in length are each schema-valid: 422, not 400.
+            expectError(tfRagged, 422, "ragged_array", mentions: ["instances[1]"])
         }
     }
 

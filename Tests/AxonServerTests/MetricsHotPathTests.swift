@@ -87,9 +87,9 @@ struct MetricsHotPathTests {
         }
     }
 
-    @Test func nanosecondInferenceRecordsMatchDurationRecords() {
+    @Test func nanosecondInferenceRecordsMatchDurationRecords() throws {
         let metrics = AxonMetrics()
-        let series = metrics.inference.series(model: "m", version: 1)
+        let series = try #require(metrics.inference.series(model: "m", version: 1))
         series.record(rows: 3, nanoseconds: 70_000)
         series.record(rows: 1, duration: .microseconds(70))
         let text = String(decoding: metrics.exposition(), as: UTF8.self)
@@ -105,13 +105,13 @@ struct MetricsHotPathTests {
         let stored = StoredModel(
             name: "m", version: 1, model: model, metadata: ModelMetadata(createdAt: Date(timeIntervalSince1970: 0)),
             hasOptimizerState: false)
-        let first = metrics.inference.series(for: stored)
+        let first = try #require(metrics.inference.series(for: stored))
         #expect(metrics.inference.series(for: stored) === first)
         first.record(rows: 2, nanoseconds: 10)
         metrics.forget(model: "m")
         // Deleted and created again under the same name and version: the cached series was
         // unregistered, so the snapshot must get a new one that scrapes show.
-        let again = metrics.inference.series(for: stored)
+        let again = try #require(metrics.inference.series(for: stored))
         #expect(again !== first)
         again.record(rows: 5, nanoseconds: 10)
         let text = String(decoding: metrics.exposition(), as: UTF8.self)

@@ -306,7 +306,10 @@ struct MetricsLiveTests {
             await gate.wait()
             return Response.text("too late")
         })
-        let server = HTTPServer(configuration: testConfiguration(), router: router, logger: quietLogger, metrics: metrics.http)
+        // The idle connection must outlive a slow machine's waits below: no idle timeout of 10 s.
+        var configuration = testConfiguration()
+        configuration.connectionTimeoutSeconds = 300
+        let server = HTTPServer(configuration: configuration, router: router, logger: quietLogger, metrics: metrics.http)
         try server.start()
         let port = try #require(server.port)
         let idle = try TestConnection(port: port)

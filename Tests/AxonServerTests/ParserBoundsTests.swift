@@ -80,9 +80,8 @@ struct ParserBoundsTests {
         let long = skip("1" + String(repeating: "0", count: 1_000_000))
         #expect(long?.status == .contentTooLarge && long?.message.contains("limits.max_number_bytes") == true)
         #expect((long?.message.utf8.count ?? .max) < 300)
-        // Within the length limit but out of Float range: a 400 that still quotes only an excerpt.
-        let outOfRange = skip("1" + String(repeating: "0", count: 39))
-        #expect(outOfRange?.status == .badRequest && outOfRange?.code == "non_finite_number")
+        // Within the length limit, a skipped value may be any JSON number, even past Float's range.
+        #expect(skip("1" + String(repeating: "0", count: 39)) == nil)
         var wide = ServerLimits()
         wide.maxNumberBytes = 1 << 20
         let bytes = Array(("1" + String(repeating: "0", count: 100_000)).utf8)

@@ -233,7 +233,8 @@ struct V2BinaryProtocolTests {
             let refused = try await call(
                 port, "POST", "/v2/models/r/infer",
                 json: #"{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}],"outputs":[{"name":"output","parameters":{"classification":1}}]}"#)
-            #expect(refused.status == 400 && refused.envelope?.message.contains("regression model") == true, "\(refused.text)")
+            #expect(refused.status == 422 && refused.envelope?.code == "not_a_classifier", "\(refused.text)")
+            #expect(refused.envelope?.message.contains("regression model") == true, "\(refused.text)")
             let config = try await call(port, "GET", "/v2/models/r/config")
             let task = ((config.object["parameters"] as? [String: Any])?["task"] as? [String: Any])?["string_value"] as? String
             #expect(task == "regression" && (config.object["output"] as? [[String: Any]])?.first?["dims"] as? [Int] == [2], "\(config.text)")

@@ -14,15 +14,30 @@ public struct APIContext: Sendable {
     public let inference: InferenceMetrics?
     /// Non-current versions asked for by number on the synchronous inference routes.
     let pinned: PinnedVersions
+    /// Where predictions above `asyncThresholdFlops` and evaluations run.
+    let pool: InferencePool
+    /// Predictions costing more floating-point operations run in `pool` (`inference.async_threshold_flops`).
+    let asyncThresholdFlops: Int
 
-    /// A context over `store` and `jobs` enforcing `limits`, recording predictions into
-    /// `metrics` (nil records nothing).
-    public init(store: ModelStore, jobs: JobScheduler, limits: ServerLimits, metrics: AxonMetrics? = nil) {
+    /// A context over `store` and `jobs` enforcing `limits`, running large predictions and
+    /// evaluations in a pool sized by `inference`, recording predictions into `metrics` (nil
+    /// records nothing).
+    public init(
+        store: ModelStore, jobs: JobScheduler, limits: ServerLimits, inference: InferenceConfiguration = InferenceConfiguration(),
+        metrics: AxonMetrics? = nil
+    ) {
         self.store = store
         self.jobs = jobs
         self.limits = limits
         self.inference = metrics?.inference
         self.pinned = PinnedVersions(store: store)
+        self.pool = InferencePool(inference)
+        self.asyncThresholdFlops = inference.asyncThresholdFlops
+    }
+
+    /// Stops the inference pool once what it holds has been answered. Call after the server stopped.
+    public func shutdown() {
+        pool.shutdown()
     }
 
     /// The serving snapshot of `name`, or of `version` when given. The current version is a
@@ -43,14 +58,46 @@ public struct APIContext: Sendable {
         let start = MonotonicClock.nanoseconds()
         let outputs = try Inference.run(stored, input)
         let elapsed = MonotonicClock.nanoseconds() &- start
-        series(of: stored, in: inference).record(rows: input.rows, nanoseconds: elapsed)
+        series(of: stored, in: inference)?.record(rows: input.rows, nanoseconds: elapsed)
         return outputs
     }
 
     /// The series `stored` records into, from `InferenceMetrics`' cache by snapshot identity (a
-    /// prediction costs no hashing of the name and no registry lookup).
-    private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series {
+    /// prediction costs no hashing of the name and no registry lookup); nil once the model is deleted.
+    private func series(of stored: StoredModel, in inference: InferenceMetrics) -> InferenceMetrics.Series? {
         inference.series(for: stored)
+    }
+
+    /// A body at least this long is parsed on the pool, not the polling thread: parsing JSON
+    /// numbers costs about as much per byte as `flopsPerBodyByte` floating-point operations of
+    /// a forward pass, so this is the body whose parsing alone would cost the threshold.
+    var poolBodyBytes: Int { asyncThresholdFlops / Self.flopsPerBodyByte }
+
+    /// Floating-point operations of a forward pass that cost as much time as parsing one byte of
+    /// a JSON body: about 15 ns a byte against 0.035 ns a flop on the 2-core machine
+    /// (Benchmarks/isolation/README.md), so a 25 KB body parses in about the time 10^7 flops take.
+    static let flopsPerBodyByte = 400
+
+    /// Where an inference request runs. A large body goes to the pool before it is parsed;
+    /// a smaller one is parsed here, and its prediction's cost (`predictionCost(rows:)`, in
+    /// floating-point operations) decides: up to `asyncThresholdFlops` it answers on the polling
+    /// thread, the fastest path; above, in the pool, so the polling thread keeps answering
+    /// cheap requests meanwhile.
+    func deferrable(_ parse: @escaping @Sendable (Request) throws -> PendingPrediction) -> Router.DeferrableHandler {
+        { request in
+            if request.body.count >= poolBodyBytes {
+                return .later(on: pool) { try answer(parse(request)) }
+            }
+            let pending = try parse(request)
+            let cost = pending.stored.model.configuration.predictionCost(rows: pending.input.rows)
+            guard cost.flops > asyncThresholdFlops else { return .now(try answer(pending)) }
+            return .later(on: pool) { try answer(pending) }
+        }
+    }
+
+    /// Runs a parsed prediction and writes its answer.
+    private func answer(_ pending: PendingPrediction) throws -> Response {
+        try pending.answer(predict(pending.stored, pending.input))
     }
 
     /// Parses a version path segment.
@@ -72,13 +119,28 @@ extension Router {
         get(versioned, async: { request in try await handler(request, APIContext.version(request.parameters.require("version"))) })
     }
 
-    /// Registers a synchronous `POST` at `template` and at `versioned`, as the `GET` above.
-    mutating func post<R: ResponseGenerator>(
-        _ template: String, versioned: String, _ handler: @escaping @Sendable (Request, UInt64?) throws -> R
+    /// Registers an inference `POST` at `template` and at `versioned`, as the `GET` above, run
+    /// where `context.deferrable` decides.
+    mutating func post(
+        _ template: String, versioned: String, context: APIContext,
+        _ parse: @escaping @Sendable (Request, UInt64?) throws -> PendingPrediction
     ) {
-        post(template) { request in try handler(request, nil) }
-        post(versioned) { request in try handler(request, APIContext.version(request.parameters.require("version"))) }
+        post(template, deferrable: context.deferrable { request in try parse(request, nil) })
+        post(versioned, deferrable: context.deferrable { request in
+            try parse(request, APIContext.version(request.parameters.require("version")))
+        })
     }
+}
+
+/// An inference request parsed and checked against its model, not yet run: the model, the
+/// rows, and how its protocol writes the outputs.
+struct PendingPrediction: Sendable {
+    /// The model version to run.
+    let stored: StoredModel
+    /// The rows to run it on.
+    let input: InferenceRows
+    /// The protocol's answer for the outputs (`rows x outputWidth`).
+    let answer: @Sendable ([Float]) throws -> Response
 }
 
 /// Non-current model versions for the synchronous inference routes, which answer on the

@@ -48,11 +48,11 @@ enum TrainingRoutes {
             guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
-        router.delete("/jobs/{id}") { request in
+        router.delete("/jobs/{id}", async: { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.cancel(id) else { throw jobNotFound(id, context: context) }
+            guard let job = await context.jobs.remove(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
-        }
+        })
     }
 
     /// Jobs `GET /jobs` lists without `?limit=`: each carries its whole loss curve, so a list
@@ -130,8 +130,9 @@ struct JobOutcomeError: HTTPResponseError {
 
     var message: String {
         let detail = job.status == .cancelled
-            ? "the job was cancelled before it finished; nothing was installed" : job.error?.message ?? "the job failed"
-        return "\(detail) (job \(job.id), GET /jobs/\(job.id))"
+            ? "the job was cancelled by DELETE /jobs/\(job.id) before it finished; nothing was installed and its record was removed"
+            : job.error?.message ?? "the job failed"
+        return job.status == .cancelled ? detail : "\(detail) (job \(job.id), GET /jobs/\(job.id))"
     }
 
     var headers: HTTPHeaders { ["Location": "/jobs/\(job.id)"] }
@@ -202,6 +203,8 @@ enum ModelRoutes {
             let name = try request.parameters.require("name")
             try await context.store.delete(name: name)
             context.pinned.forget(name)
+            // Deletes win: its queued jobs fail now, running ones at their next step.
+            context.jobs.failJobsOfDeletedModels()
             return try Response.json(Deleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in
@@ -231,7 +234,8 @@ enum ModelRoutes {
             probe.validationSplit = 0
             let plan = try TrainingPlan.continuing(probe, current: stored, limits: context.limits)
             let dataset = plan.dataset
-            let evaluation: Evaluation = try await onDedicatedThread { try evaluate(stored.model, dataset) }
+            // In the inference pool, like large predictions: bounded threads, no thread per request.
+            let evaluation: Evaluation = try await context.pool.run { try evaluate(stored.model, dataset) }
             return try Response.json(EvaluationView(
                 model: name, version: stored.version,
                 metrics: MetricsView(evaluation, rows: dataset.count, classes: ModelDetail.classNames(stored))))
@@ -249,15 +253,5 @@ enum ModelRoutes {
     struct Deleted: Encodable, Sendable {
         var model: String
         var deleted: Bool
-    }
-}
-
-/// Runs CPU-heavy work on a thread of its own and awaits it, keeping the cooperative pool free.
-func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try work() }) }
-        thread.name = "axon-work"
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }

@@ -270,17 +270,38 @@ struct JSONScanner {
         return true
     }
 
-    /// Reads a non-negative integer (e.g. a version), within `UInt64`.
+    /// Reads a non-negative integer (e.g. a version or a seed), within `UInt64`.
     mutating func readUnsigned(at path: @autoclosure () -> String) throws(APIError) -> UInt64 {
+        skipWhitespace()
+        // Plain digits are read exactly over the whole UInt64 range (through a Double, integers
+        // above 2^53 would lose their last digits); other spellings (1e3, 5.0, -0) take the
+        // number path below.
+        var end = index
+        var exact: UInt64 = 0
+        var fits = true
+        while end < bytes.count, bytes[end] >= UInt8(ascii: "0"), bytes[end] <= UInt8(ascii: "9"), fits {
+            let (times10, overflow) = exact.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(UInt64(bytes[end] - UInt8(ascii: "0")))
+            fits = !overflow && !carry
+            exact = sum
+            end += 1
+        }
+        let plain = fits && end > index && (bytes[index] != UInt8(ascii: "0") || end == index + 1)
+            && (end == bytes.count || ![UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[end]))
+        if plain {
+            index = end
+            return exact
+        }
         let value = try readNumber(at: path())
-        guard value >= 0, value < 1.8e19, value.rounded() == value else {
-            throw .badRequest("\(path()) must be a non-negative integer, got \(value)")
+        guard value >= 0, value < 18_446_744_073_709_551_616.0, value.rounded() == value else {
+            throw .badRequest("\(path()) must be an integer in 0...\(UInt64.max), got \(value)")
         }
         return UInt64(value)
     }
 
-    /// Reads a number, rejecting NaN/Infinity tokens with a message that says so.
-    mutating func readNumber(at path: @autoclosure () -> String) throws(APIError) -> Double {
+    /// Reads a number, rejecting NaN/Infinity tokens with a message that says so, and (unless
+    /// `float32` is false, for a value that is only skipped) one outside the 32-bit float range.
+    mutating func readNumber(at path: @autoclosure () -> String, float32: Bool = true) throws(APIError) -> Double {
         skipWhitespace()
         let start = index
         var negative = false
@@ -360,7 +381,7 @@ struct JSONScanner {
         } else {
             result = slowParse(start ..< index)
         }
-        guard result.isFinite, abs(result) <= Double(Float.greatestFiniteMagnitude) else {
+        guard !float32 || result.isFinite && abs(result) <= Double(Float.greatestFiniteMagnitude) else {
             throw .badRequest("\(path()) is \(token(start ..< index)), outside the 32-bit float range", code: "non_finite_number")
         }
         return result
@@ -423,7 +444,8 @@ struct JSONScanner {
             case UInt8(ascii: "t"): try literal("true", at: path)
             case UInt8(ascii: "f"): try literal("false", at: path)
             case UInt8(ascii: "n"): if !readNull() { throw syntaxError(expected: "null", at: path) }
-            default: _ = try readNumber(at: path)
+            // Any JSON number: an ignored value is only checked for its syntax and length.
+            default: _ = try readNumber(at: path, float32: false)
             }
             // A value ended: close every container it completes, or step to the next member.
             expectingKey = false
@@ -540,7 +562,11 @@ struct JSONScanner {
         if shape[level] < 0 {
             shape[level] = count
         } else if shape[level] != count {
-            throw .badRequest("\(Self.elementPath(base(), position, level)) has \(count) values; its first sibling has \(shape[level])", code: "ragged_array")
+            // Each array is well-formed on its own (a schema cannot say that siblings agree in
+            // length), so this is a 422 like a width the model refuses, not a 400.
+            throw APIError(
+                status: .unprocessableContent, code: "ragged_array",
+                message: "\(Self.elementPath(base(), position, level)) has \(count) values; its first sibling has \(shape[level])")
         }
     }
 }

@@ -2,23 +2,25 @@ import ModelKit
 
 /// The inference routes: Axon's `/predict`, TF-Serving's `:predict` and KServe V2's `/infer`.
 ///
-/// All three are synchronous handlers: they answer on the libmicrohttpd thread, read the
-/// model through the store's lock-protected `current` (no Task, no actor hop), parse the
-/// numbers straight from the body bytes and write the answer into one reserved buffer.
+/// All three are deferrable handlers: a small request answers on the libmicrohttpd thread,
+/// reading the model through the store's lock-protected `current` (no Task, no actor hop),
+/// parsing the numbers straight from the body bytes and writing the answer into one reserved
+/// buffer; a costly one runs in the inference pool (`APIContext.deferrable`). Each handler
+/// parses and checks the request, and returns how to answer the outputs.
 enum PredictRoutes {
     static func register(on router: inout Router, context: APIContext) {
-        router.post("/predict") { request in try predict(request, context) }
-        router.post("/v1/models/{name}:predict", versioned: "/v1/models/{name}/versions/{version}:predict") { request, version in
-            try tfPredict(request, context, version: version)
+        router.post("/predict", deferrable: context.deferrable { request in try predict(request, context) })
+        router.post("/v1/models/{name}:predict", versioned: "/v1/models/{name}/versions/{version}:predict", context: context) {
+            request, version in try tfPredict(request, context, version: version)
         }
-        router.post("/v2/models/{name}/infer", versioned: "/v2/models/{name}/versions/{version}/infer") { request, version in
-            try infer(request, context, version: version)
+        router.post("/v2/models/{name}/infer", versioned: "/v2/models/{name}/versions/{version}/infer", context: context) {
+            request, version in try infer(request, context, version: version)
         }
     }
 
     // MARK: - POST /predict
 
-    static func predict(_ request: Request, _ context: APIContext) throws -> Response {
+    static func predict(_ request: Request, _ context: APIContext) throws -> PendingPrediction {
         var name: String?
         var version: UInt64?
         var values: [Float] = []
@@ -43,7 +45,11 @@ enum PredictRoutes {
         guard let shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
         let stored = try context.model(name, version: version)
         let input = try Inference.rows(values: values, shape: shape, field: "inputs", model: stored, limits: context.limits, vectorIsRow: true)
-        let outputs = try context.predict(stored, input)
+        return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
+    }
+
+    /// The `/predict` answer: outputs, and for a classifier its classes, labels and probabilities.
+    static func predictAnswer(_ stored: StoredModel, _ outputs: [Float]) -> Response {
         let width = stored.outputWidth
         let isClassifier = stored.task == .classification
         var writer = Inference.writer(floats: outputs.count * (isClassifier ? 2 : 1))
@@ -98,7 +104,7 @@ enum PredictRoutes {
     /// The one signature every Axon model has, as TF-Serving names its default.
     static let signatureName = "serving_default"
 
-    static func tfPredict(_ request: Request, _ context: APIContext, version: UInt64?) throws -> Response {
+    static func tfPredict(_ request: Request, _ context: APIContext, version: UInt64?) throws -> PendingPrediction {
         let stored = try context.model(request.parameters.require("name"), version: version)
         let width = stored.inputWidth
         var values: [Float] = []
@@ -141,7 +147,11 @@ enum PredictRoutes {
         // TF-Serving semantics: each element of the list is one instance, so a flat list is
         // one scalar per instance (a model with one input).
         let input = try Inference.rows(values: values, shape: shape, field: field, model: stored, limits: context.limits, vectorIsRow: false)
-        let outputs = try context.predict(stored, input)
+        return PendingPrediction(stored: stored, input: input) { [columnar] outputs in tfAnswer(stored, outputs, columnar: columnar) }
+    }
+
+    /// The TF-Serving answer: `predictions` for the row form, `outputs` for the columnar form.
+    static func tfAnswer(_ stored: StoredModel, _ outputs: [Float], columnar: Bool) -> Response {
         var writer = Inference.writer(floats: outputs.count)
         writer.raw(columnar ? #"{"outputs":"# : #"{"predictions":"#)
         Inference.writeRows(outputs, width: stored.outputWidth, to: &writer)
@@ -210,11 +220,15 @@ enum PredictRoutes {
     static let inputTensorName = "input"
     static let outputTensorName = "output"
 
-    static func infer(_ request: Request, _ context: APIContext, version: UInt64?) throws -> Response {
+    static func infer(_ request: Request, _ context: APIContext, version: UInt64?) throws -> PendingPrediction {
         let stored = try context.model(request.parameters.require("name"), version: version)
         let parsed = try V2InferRequest.parse(
             body: request.body, headerLength: request.headers[V2InferRequest.headerLengthField], model: stored, limits: context.limits)
-        let outputs = try context.predict(stored, parsed.input)
+        return PendingPrediction(stored: stored, input: parsed.input) { outputs in inferAnswer(stored, parsed, outputs) }
+    }
+
+    /// The V2 answer: the output tensor as JSON or binary, or the classification extension's.
+    static func inferAnswer(_ stored: StoredModel, _ parsed: V2InferRequest, _ outputs: [Float]) -> Response {
         let rows = parsed.input.rows
         var writer = Inference.writer(floats: outputs.count)
         writer.raw(#"{"model_name":"#)

@@ -187,7 +187,8 @@ struct TrainRequest: Sendable {
                 let width = numbers.count - before
                 guard shape.count == 1, width > 0 else { throw .badRequest("\(path) must be a non-empty array of numbers") }
                 if let vectorWidth, vectorWidth != width {
-                    throw .badRequest("\(path) has \(width) values; targets[0] has \(vectorWidth)", code: "ragged_array")
+                    throw APIError(
+                        status: .unprocessableContent, code: "ragged_array", message: "\(path) has \(width) values; targets[0] has \(vectorWidth)")
                 }
                 vectorWidth = width
             default: numbers.append(Float(try scanner.readNumber(at: path)))

@@ -93,7 +93,7 @@ struct TrainingPlan: Sendable {
         let inputs = try inputMatrix(request, limits: limits)
         guard let targets = request.targets else { throw .badRequest("missing field targets", code: "missing_field") }
         guard targets.count == inputs.rows else {
-            throw .badRequest("targets has \(targets.count) values; inputs has \(inputs.rows) rows")
+            throw unprocessable("targets has \(targets.count) values; inputs has \(inputs.rows) rows", code: "shape_mismatch")
         }
         let task: ModelConfiguration.Task
         if let given = request.task {
@@ -253,7 +253,7 @@ struct TrainingPlan: Sendable {
         }
         guard let targets = request.targets else { throw .badRequest("missing field targets", code: "missing_field") }
         guard targets.count == inputs.rows else {
-            throw .badRequest("targets has \(targets.count) values; inputs has \(inputs.rows) rows")
+            throw unprocessable("targets has \(targets.count) values; inputs has \(inputs.rows) rows", code: "shape_mismatch")
         }
         let configuration = current.configuration
         // Checked before the targets are encoded: a classifier's are rows x classes.
@@ -340,7 +340,7 @@ struct TrainingPlan: Sendable {
         if training.validationFraction > 0 {
             let held = Int((Double(rows) * training.validationFraction).rounded())
             guard held >= 1, held < rows else {
-                throw .badRequest("validation_split \(training.validationFraction) leaves no rows on one side of \(rows) rows")
+                throw unprocessable("validation_split \(training.validationFraction) leaves no rows on one side of \(rows) rows")
             }
         }
         let work = training.epochs.multipliedReportingOverflow(by: rows)

@@ -96,16 +96,18 @@ struct V2InferRequest {
             // Data may be flat or nested; either way it must hold exactly the declared elements.
             let nestedMatches = dataShape.count <= 1 || dataShape == declaredShape
             guard header.values.count == rows * width, nestedMatches else {
-                throw APIError.badRequest(
-                    "inputs[0].data has \(header.values.count) values in shape \(dataShape); shape \(declaredShape) needs \(rows * width)",
-                    code: "shape_mismatch")
+                // Well-formed data and shape that disagree: a 422, like a shape the model refuses.
+                throw APIError(
+                    status: .unprocessableContent, code: "shape_mismatch",
+                    message: "inputs[0].data has \(header.values.count) values in shape \(dataShape); shape \(declaredShape) needs \(rows * width)")
             }
         }
         let binaryOutput = header.outputBinary ?? header.requestBinary ?? false
         if let k = header.classification {
             guard stored.task == .classification else {
-                throw APIError.badRequest(
-                    "outputs[0].parameters.classification is \(k); model \"\(stored.name)\" is a regression model, "
+                throw APIError(
+                    status: .unprocessableContent, code: "not_a_classifier",
+                    message: "outputs[0].parameters.classification is \(k); model \"\(stored.name)\" is a regression model, "
                         + "classification needs a classifier")
             }
             guard k >= 1 else { throw APIError.badRequest("outputs[0].parameters.classification is 0; expected at least 1") }

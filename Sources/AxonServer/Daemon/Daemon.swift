@@ -58,15 +58,23 @@ public struct Daemon: Sendable {
 
     /// The daemon's routes. Later features register theirs here.
     public func makeRouter() -> Router {
+        makeRouter(context: makeContext())
+    }
+
+    /// What the API routes share, with its own inference pool.
+    func makeContext() -> APIContext {
+        APIContext(
+            store: store, jobs: jobs, limits: configuration.limits, inference: configuration.inference,
+            metrics: Self.recorder(metrics))
+    }
+
+    func makeRouter(context: APIContext) -> Router {
         var router = Router()
         HealthRoutes.register(on: &router, readiness: readiness)
         if configuration.enableDebugRoutes { DebugRoutes.register(on: &router) }
         if metrics.configuration.enabled {
             MetricsRoutes.register(on: &router, metrics: metrics)
         }
-        let context = APIContext(
-            store: store, jobs: jobs, limits: configuration.limits,
-            metrics: Self.recorder(metrics))
         APIRoutes.register(on: &router, context: context)
         return router
     }
@@ -87,8 +95,11 @@ public struct Daemon: Sendable {
         // At graceful shutdown the records are handed to the next run; jobs still training
         // then are listed by it as interrupted.
         defer { jobs.close() }
+        let context = makeContext()
+        // After the drain: predictions still queued for the pool are answered, then its threads end.
+        defer { context.shutdown() }
         let server = HTTPServer(
-            configuration: configuration.http, router: makeRouter(), logger: logger,
+            configuration: configuration.http, router: makeRouter(context: context), logger: logger,
             metrics: Self.recorder(metrics)?.http)
         try server.start()
         let service = HTTPServerService(

@@ -188,6 +188,8 @@ final class Responder: Sendable {
                 response = errorResponse(error, for: request)
             }
             send(response, for: request, start: start, to: handle)
+        case .deferrable(let handler):
+            deferrable(handler, request, start: start, handle: handle)
         case .async(let handler):
             Task {
                 let response: Response
@@ -197,6 +199,33 @@ final class Responder: Sendable {
                     response = self.errorResponse(error, for: request)
                 }
                 self.send(response, for: request, start: start, to: handle)
+            }
+        }
+    }
+
+    /// Runs a deferrable handler: its answer now, or its work on its executor, answered from there.
+    private func deferrable(_ handler: Router.DeferrableHandler, _ request: Request, start: UInt64, handle: RequestHandle) {
+        let reply: Router.Reply
+        do {
+            reply = try handler(request)
+        } catch {
+            return send(errorResponse(error, for: request), for: request, start: start, to: handle)
+        }
+        switch reply {
+        case .now(let response):
+            send(response, for: request, start: start, to: handle)
+        case .later(let executor, let work):
+            do {
+                try executor.execute({ Result { try work() } }, then: { result in
+                    let response: Response
+                    switch result {
+                    case .success(let answer): response = answer
+                    case .failure(let error): response = self.errorResponse(error, for: request)
+                    }
+                    self.send(response, for: request, start: start, to: handle)
+                })
+            } catch {
+                send(errorResponse(error, for: request), for: request, start: start, to: handle)
             }
         }
     }

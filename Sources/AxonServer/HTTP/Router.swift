@@ -3,6 +3,9 @@
 /// Synchronous handlers run on the libmicrohttpd thread and answer before it moves on (the fast
 /// path: health, metrics, small predictions). Asynchronous handlers run in a `Task` and answer
 /// later while the connection stays suspended (training, disk, anything that waits).
+/// Deferrable handlers decide per request on the libmicrohttpd thread: they answer at once, or
+/// hand the rest of the work to an executor of their own (large predictions go to the
+/// inference pool) and the connection stays suspended until it answers.
 ///
 ///     var router = Router()
 ///     router.get("/healthz") { _ in Response.json(bytes: ok) }
@@ -13,12 +16,26 @@ public struct Router: Sendable {
     /// A handler answering later from a `Task`.
     public typealias AsyncHandler = @Sendable (Request) async throws -> Response
 
+    /// A handler that decides on the calling (libmicrohttpd) thread whether to answer now.
+    public typealias DeferrableHandler = @Sendable (Request) throws -> Reply
+
+    /// What a deferrable handler decided.
+    public enum Reply: Sendable {
+        /// The answer, sent at once from the libmicrohttpd thread.
+        case now(Response)
+        /// The answer is `work`'s, run by `executor` on a thread of its own, the connection
+        /// suspended meanwhile. An executor that refuses the work (it throws) answers with its error.
+        case later(on: any WorkExecutor, work: @Sendable () throws -> Response)
+    }
+
     /// How a route answers.
     public enum Endpoint: Sendable {
         /// On the libmicrohttpd thread.
         case sync(Handler)
         /// From a `Task`, the connection suspended meanwhile.
         case async(AsyncHandler)
+        /// On the libmicrohttpd thread, or later from an executor: the handler decides per request.
+        case deferrable(DeferrableHandler)
     }
 
     /// The outcome of a lookup.
@@ -202,6 +219,11 @@ extension Router {
         register(method, template, .async { request in try await handler(request).response(for: request) })
     }
 
+    /// Registers a deferrable handler (see `on(_:_:_:)` for template errors).
+    public mutating func on(_ method: HTTPMethod, _ template: String, deferrable handler: @escaping DeferrableHandler) {
+        register(method, template, .deferrable(handler))
+    }
+
     private mutating func register(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
         do {
             try add(method, template, endpoint: endpoint)
@@ -226,6 +248,10 @@ extension Router {
     public mutating func post<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
         on(.post, template, async: handler)
     }
+    /// A deferrable `POST` route.
+    public mutating func post(_ template: String, deferrable handler: @escaping DeferrableHandler) {
+        on(.post, template, deferrable: handler)
+    }
     /// A synchronous `PUT` route.
     public mutating func put<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
         on(.put, template, handler)
@@ -242,4 +268,13 @@ extension Router {
     public mutating func delete<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
         on(.delete, template, async: handler)
     }
+}
+
+/// Runs deferred work on threads of its own (see `Router.Reply.later`).
+public protocol WorkExecutor: Sendable {
+    /// Runs `work` later on another thread, exactly once, then hands its result to `deliver`;
+    /// or throws, without running either, when it cannot take more (the thrown error is the
+    /// request's answer). The executor counts the work as done before `deliver` runs, so a
+    /// client that has its answer finds the executor's capacity free again.
+    func execute<T: Sendable>(_ work: @escaping @Sendable () -> T, then deliver: @escaping @Sendable (T) -> Void) throws
 }

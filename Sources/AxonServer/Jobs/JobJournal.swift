@@ -340,7 +340,7 @@ final class JobJournal: Sendable {
         queue.sync { drain() }
     }
 
-    /// Queues the removal of a job's record (retention).
+    /// Queues the removal of a job's record (retention, `DELETE /jobs/{id}`).
     func remove(_ id: String) {
         enqueue(id, .remove)
     }
@@ -399,8 +399,11 @@ final class JobJournal: Sendable {
                     switch change {
                     case .write(let snapshot): try write(snapshot)
                     case .remove:
-                        if unlink(path(of: id)) != 0, errno != ENOENT {
-                            throw StorageError.systemCall(.unlink, path: path(of: id), errno: errno)
+                        if unlink(path(of: id)) != 0 {
+                            guard errno == ENOENT else { throw StorageError.systemCall(.unlink, path: path(of: id), errno: errno) }
+                        } else {
+                            // A deleted job must stay deleted after a crash, not come back with its record.
+                            try DurableFile.syncDirectory(directory)
                         }
                     }
                 } catch {

@@ -38,11 +38,14 @@ public final class JobScheduler: Sendable {
         var saved = ContinuousClock.now
         /// When it first found its model's training lock taken.
         var lockWaitSince: ContinuousClock.Instant?
+        /// Raised when its model is deleted while it is queued (handed to the training thread
+        /// when it starts): the delete wins.
+        var deletion: DeletionMark?
     }
 
     /// What one pass over the queue decided, under the state lock; acted on outside it.
     private struct Dispatch {
-        var launch: [(id: String, plan: TrainingPlan, flag: CancelFlag, lock: TrainingLock)] = []
+        var launch: [(id: String, plan: TrainingPlan, flag: CancelFlag, lock: TrainingLock, deletion: DeletionMark?)] = []
         var failed: [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] = []
         var startPoller = false
     }
@@ -79,6 +82,9 @@ public final class JobScheduler: Sendable {
     let historyPoints: Int
     /// Seconds between the attempts of a job waiting for its model's training lock.
     static let lockPollSeconds = 0.05
+    /// Called on the training thread between the end of training and the install, with the
+    /// model's name: lets a test land a delete exactly there. Nil in production.
+    let beforeInstall = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// How often a running job's record (its loss curve so far) is written at most.
     static let progressSaveInterval = Duration.seconds(5)
 
@@ -212,9 +218,17 @@ public final class JobScheduler: Sendable {
         return parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
     }
 
-    /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait.
+    /// Queues `plan`; throws 409 when `limits.max_queued_jobs` jobs already wait, and 404 when
+    /// the model a continuing plan starts from was deleted meanwhile.
     func submit(_ plan: TrainingPlan) throws(APIError) -> JobSnapshot {
         let now = Date().iso8601
+        // Taken before anything is queued: a delete from now on fails the job (deletes win).
+        let deletion = store.deletionMark(for: plan.name)
+        if plan.parentVersion != nil, store.current(plan.name) == nil {
+            // Deleted between reading the model and this mark: there is nothing to continue.
+            let error = StoreError.modelNotFound(name: plan.name)
+            throw APIError(status: error.status, code: error.code, message: error.message)
+        }
         let (snapshot, dispatch) = try state.withLock { (state) throws(APIError) -> (JobSnapshot, Dispatch) in
             guard !state.draining else { throw APIError.draining }
             guard state.queue.count < maxQueued else {
@@ -241,7 +255,7 @@ public final class JobScheduler: Sendable {
                 id: id, model: plan.name, kind: plan.parentVersion == nil ? "train" : "continue", status: .queued,
                 createdAt: now, epochs: plan.configuration.epochs, epoch: 0, rows: plan.dataset.count, history: [],
                 parentVersion: plan.parentVersion)
-            state.jobs[id] = Job(snapshot: snapshot, plan: plan, history: DecimatedHistory(capacity: historyPoints))
+            state.jobs[id] = Job(snapshot: snapshot, plan: plan, history: DecimatedHistory(capacity: historyPoints), deletion: deletion)
             state.order.append(id)
             state.queue.append(id)
             journal.load()?.save(snapshot)
@@ -265,6 +279,11 @@ public final class JobScheduler: Sendable {
             let id = state.queue[index]
             guard var job = state.jobs[id], let plan = job.plan else {
                 state.queue.remove(at: index)
+                continue
+            }
+            if job.deletion?.isRaised == true {
+                state.queue.remove(at: index)
+                dispatch.failed.append(failDeleted(id, &state))
                 continue
             }
             let path = (try? ModelName(plan.name)).map { TrainingLock.path(stateDirectory: store.directory.root, model: $0) }
@@ -316,7 +335,8 @@ public final class JobScheduler: Sendable {
             journal.load()?.save(job.snapshot)
             state.jobs[id] = job
             state.running += 1
-            dispatch.launch.append((id, plan, job.cancel, lock))
+            dispatch.launch.append((id, plan, job.cancel, lock, job.deletion))
+            state.jobs[id]?.deletion = nil
         }
         if blocked, !state.polling {
             state.polling = true
@@ -340,6 +360,29 @@ public final class JobScheduler: Sendable {
         return (job.snapshot, state.waiters.removeValue(forKey: id) ?? [])
     }
 
+    /// Ends queued job `id` as failed with `model_deleted`.
+    private func failDeleted(_ id: String, _ state: inout State) -> (JobSnapshot, [CheckedContinuation<JobSnapshot, Never>]) {
+        let error = StoreError.modelDeleted(name: state.jobs[id]?.snapshot.model ?? "")
+        state.jobs[id]?.deletion = nil
+        return fail(id, &state, code: error.code, message: error.message, status: error.status)
+    }
+
+    /// Fails at once every queued job whose model was deleted since it was submitted (its
+    /// `DeletionMark` is raised); a running one stops at its next step and fails the same way.
+    /// Call after a delete; a queued job missed here fails when it would start.
+    public func failJobsOfDeletedModels() {
+        let dispatch = state.withLock { state -> Dispatch in
+            var dispatch = Dispatch()
+            let deleted = state.queue.filter { state.jobs[$0]?.deletion?.isRaised == true }
+            guard !deleted.isEmpty else { return dispatch }
+            state.queue.removeAll { deleted.contains($0) }
+            for id in deleted { dispatch.failed.append(failDeleted(id, &state)) }
+            recordCounts(state)
+            return dispatch
+        }
+        act(dispatch)
+    }
+
     /// Carries out what `startable` decided: failed jobs are recorded and their waiters told,
     /// started ones get their thread, and the lock poller starts if a job waits for a lock.
     private func act(_ dispatch: Dispatch) {
@@ -347,7 +390,7 @@ public final class JobScheduler: Sendable {
             journal.load()?.saveNow(snapshot)
             for waiter in waiters { waiter.resume(returning: snapshot) }
         }
-        for start in dispatch.launch { launch(start.id, start.plan, start.flag, start.lock) }
+        for start in dispatch.launch { launch(start.id, start.plan, start.flag, start.lock, start.deletion) }
         if dispatch.startPoller {
             let thread = Thread { [self] in self.pollLocks() }
             thread.name = "axon-train-locks"
@@ -372,9 +415,9 @@ public final class JobScheduler: Sendable {
         }
     }
 
-    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock) {
+    private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock, _ deletion: DeletionMark?) {
         let thread = Thread { [self] in
-            let outcome = self.train(id, plan, flag, lock)
+            let outcome = self.train(id, plan, flag, lock, deletion)
             self.finish(id, outcome)
         }
         thread.name = "axon-train"
@@ -427,6 +470,32 @@ public final class JobScheduler: Sendable {
         return snapshot
     }
 
+    /// Removes job `id` (`DELETE /jobs/{id}`): an unfinished job is cancelled first and this
+    /// waits until it has stopped (a running one stops at its next step; nothing is installed
+    /// after it is gone), then its record is forgotten in memory and on disk, durably, so
+    /// `GET /jobs/{id}` answers 404 from then on, across restarts too.
+    /// Returns the job as it ended, or nil if unknown (or removed meanwhile by another call).
+    public func remove(_ id: String) async -> JobSnapshot? {
+        guard let current = cancel(id) else { return nil }
+        let ended: JobSnapshot
+        if current.status.isFinished {
+            ended = current
+        } else {
+            guard let stopped = await wait(id) else { return nil }
+            ended = stopped
+        }
+        let forgotten = state.withLock { state -> Bool in
+            guard state.jobs.removeValue(forKey: id) != nil else { return false }
+            state.order.removeAll { $0 == id }
+            return true
+        }
+        if forgotten, let journal = journal.load() {
+            journal.remove(id)
+            await journal.flushed()
+        }
+        return ended
+    }
+
     /// Waits until `id` has finished and returns it (nil if unknown).
     public func wait(_ id: String) async -> JobSnapshot? {
         guard job(id) != nil else { return nil }
@@ -451,16 +520,27 @@ public final class JobScheduler: Sendable {
     }
 
     /// Trains with the model's training lock held, and releases it once the result is installed.
-    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock) -> Outcome {
+    /// A job whose model was deleted meanwhile (`deletion` raised) fails with `model_deleted`,
+    /// whatever else stopped it, unless it was cancelled first.
+    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock, _ deletion: DeletionMark?) -> Outcome {
         defer { lock.unlock() }
+        let outcome: Outcome
         do {
-            return try trainThrowing(id, plan, flag)
+            outcome = try trainThrowing(id, plan, flag, deletion)
         } catch {
-            return failure(id, error)
+            outcome = failure(id, error)
+        }
+        switch outcome {
+        case .installed: return outcome
+        case .cancelled where flag.raised.load(ordering: .acquiring): return outcome
+        case .cancelled, .failed:
+            guard deletion?.isRaised == true else { return outcome }
+            let error = StoreError.modelDeleted(name: plan.name)
+            return .failed(code: error.code, message: error.message, status: error.status)
         }
     }
 
-    private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag) throws -> Outcome {
+    private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ deletion: DeletionMark?) throws -> Outcome {
         let store = self.store
         var optimizerState: OptimizerState?
         if let parent = plan.parentVersion {
@@ -479,7 +559,8 @@ public final class JobScheduler: Sendable {
         var done = 0
         let report = try trainer.fit(
             training, validation: validation,
-            shouldCancel: { flag.raised.load(ordering: .acquiring) },
+            // A delete of the model stops the job as a cancel would (then `train` fails it).
+            shouldCancel: { flag.raised.load(ordering: .acquiring) || deletion?.isRaised == true },
             progress: { [self] progress in
                 done += 1
                 let finished = done
@@ -520,8 +601,13 @@ public final class JobScheduler: Sendable {
             training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id])
         if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
         let optimizer = trainer.optimizerState
+        beforeInstall.withLock { $0 }?(plan.name)
         let stored = try waitForTask {
-            try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer)
+            try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer, mark: deletion)
+        }
+        // A first job's model exists only now: its loss series appear with it (see TrainingMetrics).
+        if let last = report.history.last {
+            self.metrics?.recordLosses(model: plan.name, trainLoss: last.trainLoss, validationLoss: last.validationLoss)
         }
         var view = MetricsView(metrics, classes: model.configuration.classLabels)
         view.rows = evaluated.count

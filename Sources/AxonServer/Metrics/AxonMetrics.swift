@@ -29,6 +29,8 @@ public final class AxonMetrics: Sendable {
     public let training: TrainingMetrics
     /// The model store and its checkpoints.
     public let store: StoreMetrics
+    /// Per-model series exist only for models the store serves.
+    let models = ModelSeriesGate()
     private let process: ProcessMetrics
 
     /// Registers every family in `registry` (a fresh one by default). `commit` labels `axon_build_info`.
@@ -39,9 +41,9 @@ public final class AxonMetrics: Sendable {
         self.registry = registry
         self.configuration = configuration
         http = HTTPMetrics(registry: registry, buckets: configuration.durationBuckets)
-        inference = InferenceMetrics(registry: registry, buckets: configuration.durationBuckets)
-        training = TrainingMetrics(registry: registry)
-        store = StoreMetrics(registry: registry, buckets: configuration.durationBuckets)
+        inference = InferenceMetrics(registry: registry, buckets: configuration.durationBuckets, models: models)
+        training = TrainingMetrics(registry: registry, models: models)
+        store = StoreMetrics(registry: registry, buckets: configuration.durationBuckets, models: models)
         process = ProcessMetrics(registry: registry)
         registry.gauge(
             name: "axon_build_info", labels: [("version", AxonVersion.current), ("commit", commit)],
@@ -59,11 +61,19 @@ public final class AxonMetrics: Sendable {
     }
 
     /// Drops every series labelled with `model`: call it when a model is unloaded or deleted,
-    /// so model labels stay bounded by the loaded models.
+    /// after it stopped serving, so model labels stay bounded by the loaded models.
     public func forget(model: String) {
-        inference.forget(model: model)
-        training.forget(model: model)
-        store.forget(model: model)
+        models.dropping {
+            inference.forget(model: model)
+            training.forget(model: model)
+            store.forget(model: model)
+        }
+    }
+
+    /// Creates per-model series only for models `serves` says exist (the store's serving
+    /// table); until then, for any model. The store calls it once, at creation.
+    public func attachModels(serves: @escaping @Sendable (String) -> Bool) {
+        models.attach(serves: serves)
     }
 }
 

@@ -2,8 +2,9 @@ import Prometheus
 import Synchronization
 
 /// Inference families: rows predicted by model and version, predict duration by model, and the
-/// distribution of rows per predict call. Model labels exist only for loaded models: call
-/// `forget(model:)` when one is unloaded or deleted.
+/// distribution of rows per predict call. Model labels exist only for loaded models: series are
+/// created only while the model serves (`ModelSeriesGate`) and dropped by `forget(model:)` when
+/// it is unloaded or deleted.
 public final class InferenceMetrics: Sendable {
     static let rowsName = "axon_inference_rows_total"
     static let durationName = "axon_inference_predict_duration_seconds"
@@ -68,15 +69,17 @@ public final class InferenceMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let buckets: [Duration]
     private let batch: ValueHistogram
+    private let gate: ModelSeriesGate
     private let models = Mutex<[String: ModelSeries]>([:])
     // Direct-mapped by snapshot address: a collision only costs the next prediction a lookup by
     // name, and stale entries of replaced snapshots are overwritten as they collide.
     private let bySnapshot = Mutex<[CachedSeries?]>(Array(repeating: nil, count: InferenceMetrics.snapshotCacheSlots))
     private static let snapshotCacheSlots = 64
 
-    init(registry: PrometheusCollectorRegistry, buckets: [Duration]) {
+    init(registry: PrometheusCollectorRegistry, buckets: [Duration], models: ModelSeriesGate) {
         self.registry = registry
         self.buckets = buckets
+        self.gate = models
         batch = registry.valueHistogram(
             name: Self.batchName, buckets: Self.batchBuckets, help: "Rows per predict call, all models.")
     }
@@ -84,11 +87,16 @@ public final class InferenceMetrics: Sendable {
     /// Records one predict call on `model` at `version` that predicted `rows` rows in `duration`.
     /// Looks the series up each time; hot paths keep `series(model:version:)` instead.
     public func observe(model: String, version: Int, rows: Int, duration: Duration) {
-        series(model: model, version: version).record(rows: rows, duration: duration)
+        series(model: model, version: version)?.record(rows: rows, duration: duration)
     }
 
-    /// The series of `model` at `version`, created on first use.
-    public func series(model: String, version: Int) -> Series {
+    /// The series of `model` at `version`, created on first use; nil when the model does not
+    /// exist (deleted while the prediction ran): nothing is recorded for it.
+    public func series(model: String, version: Int) -> Series? {
+        gate.ifExists(model) { create(model: model, version: version) }
+    }
+
+    private func create(model: String, version: Int) -> Series {
         let series = models.withLock { models in
             if let found = models[model] { return found }
             let created = ModelSeries(
@@ -109,7 +117,7 @@ public final class InferenceMetrics: Sendable {
 
     /// The series a served snapshot records into: found by the snapshot's identity under one
     /// short lock (an integer key, so no hashing of the model name), created on first use.
-    func series(for stored: StoredModel) -> Series {
+    func series(for stored: StoredModel) -> Series? {
         let key = ObjectIdentifier(stored)
         // Objects are at least 16-byte aligned: the bits above those pick the slot.
         let slot = Int(truncatingIfNeeded: UInt(bitPattern: key) >> 4) & (Self.snapshotCacheSlots - 1)
@@ -119,7 +127,7 @@ public final class InferenceMetrics: Sendable {
         {
             return cached.series
         }
-        let created = series(model: stored.name, version: Int(clamping: stored.version))
+        guard let created = series(model: stored.name, version: Int(clamping: stored.version)) else { return nil }
         bySnapshot.withLock { entries in
             entries[slot] = CachedSeries(snapshot: key, name: stored.name, version: stored.version, series: created)
         }

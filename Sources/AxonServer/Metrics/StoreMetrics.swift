@@ -21,9 +21,11 @@ public final class StoreMetrics: Sendable {
     private let failures: Counter
     private let quarantined: Counter
     private let lastCheckpoint = Mutex<[String: Gauge]>([:])
+    private let gate: ModelSeriesGate
 
-    init(registry: PrometheusCollectorRegistry, buckets: [Duration]) {
+    init(registry: PrometheusCollectorRegistry, buckets: [Duration], models: ModelSeriesGate) {
         self.registry = registry
+        self.gate = models
         modelsLoaded = registry.gauge(name: Self.modelsLoadedName, help: "Models loaded in memory and servable.")
         versions = registry.gauge(name: Self.versionsName, help: "Checkpoint versions in the state directory, all models.")
         writeDuration = registry.durationHistogram(
@@ -41,19 +43,22 @@ public final class StoreMetrics: Sendable {
     /// Sets the number of versions on disk.
     public func setVersionsOnDisk(_ count: Int) { versions.set(Double(count)) }
 
-    /// Records a durable checkpoint of `model`: `bytes` written in `duration`, finished at `date`.
+    /// Records a durable checkpoint of `model`: `bytes` written in `duration`, finished at
+    /// `date`. The model's own gauge is set only if it exists (record after it serves).
     public func checkpointWritten(model: String, bytes: Int, duration: Duration, at date: Date = Date()) {
         writeDuration.record(duration)
         self.bytes.increment(by: Int64(max(0, bytes)))
-        let gauge = lastCheckpoint.withLock { gauges in
-            if let found = gauges[model] { return found }
-            let created = registry.gauge(
-                name: Self.lastCheckpointName, labels: [("model", model)],
-                help: "Unix time of the last successful checkpoint, by model.")
-            gauges[model] = created
-            return created
+        let gauge = gate.ifExists(model) {
+            lastCheckpoint.withLock { gauges in
+                if let found = gauges[model] { return found }
+                let created = registry.gauge(
+                    name: Self.lastCheckpointName, labels: [("model", model)],
+                    help: "Unix time of the last successful checkpoint, by model.")
+                gauges[model] = created
+                return created
+            }
         }
-        gauge.set(date.timeIntervalSince1970)
+        gauge?.set(date.timeIntervalSince1970)
     }
 
     /// Counts a failed checkpoint write.

@@ -2,7 +2,9 @@ import Prometheus
 import Synchronization
 
 /// Training families: jobs by outcome, queued and running jobs, epochs, the last losses per
-/// model, throughput of the last job, job durations and early stops.
+/// model, throughput of the last job, job durations and early stops. The loss series of a model
+/// exist only while the model does: a first job's losses appear once its model is installed,
+/// and a job whose model never is (it failed, was cancelled or its model deleted) leaves none.
 public final class TrainingMetrics: Sendable {
     /// How a training job ended.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -46,9 +48,11 @@ public final class TrainingMetrics: Sendable {
     private let duration: DurationHistogram
     private let earlyStops: Counter
     private let models = Mutex<[String: ModelSeries]>([:])
+    private let gate: ModelSeriesGate
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, models gate: ModelSeriesGate) {
         self.registry = registry
+        self.gate = gate
         var jobs: [Outcome: Counter] = [:]
         for outcome in Outcome.allCases {
             jobs[outcome] = registry.counter(
@@ -72,19 +76,28 @@ public final class TrainingMetrics: Sendable {
         self.running.set(Double(running))
     }
 
-    /// Records one completed epoch of `model` and its losses.
+    /// Records one completed epoch of `model`, and its losses if the model exists.
     public func epochCompleted(model: String, trainLoss: Double, validationLoss: Double?) {
         epochs.increment()
-        let series = models.withLock { models in
-            var series = models[model] ?? ModelSeries(
-                trainLoss: registry.gauge(name: Self.trainLossName, labels: [("model", model)], help: Self.trainLossHelp))
-            if validationLoss != nil, series.validationLoss == nil {
-                series.validationLoss = registry.gauge(
-                    name: Self.validationLossName, labels: [("model", model)], help: Self.validationLossHelp)
+        recordLosses(model: model, trainLoss: trainLoss, validationLoss: validationLoss)
+    }
+
+    /// Sets the last losses of `model`, if it exists (a job records its last epoch's again
+    /// once it installed the model it trained first).
+    public func recordLosses(model: String, trainLoss: Double, validationLoss: Double?) {
+        let found = gate.ifExists(model) {
+            models.withLock { models in
+                var series = models[model] ?? ModelSeries(
+                    trainLoss: registry.gauge(name: Self.trainLossName, labels: [("model", model)], help: Self.trainLossHelp))
+                if validationLoss != nil, series.validationLoss == nil {
+                    series.validationLoss = registry.gauge(
+                        name: Self.validationLossName, labels: [("model", model)], help: Self.validationLossHelp)
+                }
+                models[model] = series
+                return series
             }
-            models[model] = series
-            return series
         }
+        guard let series = found else { return }
         if trainLoss.isFinite { series.trainLoss.set(trainLoss) }
         if let validationLoss, validationLoss.isFinite { series.validationLoss?.set(validationLoss) }
     }

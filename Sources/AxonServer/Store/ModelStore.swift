@@ -41,6 +41,9 @@ public actor ModelStore {
     /// loaded (start-up loads them in name order; watch skips new ones). Read without the
     /// actor by `GET /models`.
     private let skippedNames = Mutex<Set<String>>([])
+    /// The deletion marks of work in progress (see `deletionMark(for:)`), weakly: a mark lives
+    /// as long as the job holding it.
+    private let marks = Mutex<[WeakDeletionMark]>([])
 
     /// Non-current versions kept decoded in memory at most.
     static let versionCacheCapacity = 8
@@ -71,6 +74,8 @@ public actor ModelStore {
         self.maxModels = maxModels
         self.logger = logger
         self.metrics = metrics
+        // Per-model series exist only for models this table serves (see `ModelSeriesGate`).
+        metrics?.attachModels { [table] name in table.current(name) != nil }
     }
 
     /// Mutations block in fsync; they run on the store's own queue, not the cooperative pool.
@@ -184,10 +189,13 @@ public actor ModelStore {
     ///   - optimizerState: stored so training can later continue exactly; nil stores none.
     /// - Returns: the new current version.
     @discardableResult
+    ///   - mark: refuses the install with `modelDeleted` if `name` was deleted since the mark was
+    ///     taken. Checked on the actor, where deletes run, so a delete just before the install wins.
     public func install(
-        name: String, model: Model, metadata: ModelMetadata, optimizerState: OptimizerState? = nil
+        name: String, model: Model, metadata: ModelMetadata, optimizerState: OptimizerState? = nil, mark: DeletionMark? = nil
     ) throws(StoreError) -> StoredModel {
         let modelName = try Self.validate(name)
+        if let mark, mark.isRaised { throw .modelDeleted(name: name) }
         if table.current(name) == nil, table.count >= maxModels {
             throw .tooManyModels(limit: maxModels)
         }
@@ -197,10 +205,12 @@ public actor ModelStore {
         } catch {
             throw .modelNotStorable(name: name, reason: error.description)
         }
-        let version = try commit(file, to: modelName)
+        let (version, written) = try commit(file, to: modelName)
         let stored = StoredModel(
             name: name, version: version, model: model, metadata: metadata, hasOptimizerState: optimizerState != nil)
         table.set(stored)
+        // Once it serves: a first version's per-model gauge is created only for a model that exists.
+        metrics?.store.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: written)
         metadataCache[VersionKey(name: name, version: version)] = metadata
         remember(modelName, version: version)
         logger.info("model installed", metadata: ["model.name": "\(name)", "model.version": "\(version)"])
@@ -256,6 +266,9 @@ public actor ModelStore {
             logger.warning("model deleted, its files remain as trash", metadata: ["model.name": "\(name)", "store.error": "\(error)"])
         }
         table.remove(name)
+        // After the table: work that took its mark before this line is refused at install, and
+        // work that took it after finds no model (see `deletionMark(for:)`).
+        raiseMarks(name)
         snapshot.models[modelName] = nil
         forget(name)
         versionCounts[name] = nil
@@ -356,6 +369,32 @@ public actor ModelStore {
         return try read(modelName, version: version, includeOptimizerState: true).optimizerState
     }
 
+    // MARK: - Deletes win
+
+    /// A mark that a delete of `name` raises from now on, here or (seen by a watch rescan) in
+    /// another process; `install(..., mark:)` refuses a raised mark. A training job takes one
+    /// when it is submitted, so a delete that lands while it is queued or training, or between
+    /// its last step and its install, wins: the job fails and nothing is re-created.
+    ///
+    /// Take the mark before checking that the model exists: a delete raises marks after it
+    /// removed the model from the table, so a caller that took its mark and then still finds the
+    /// model is covered from that moment on.
+    public nonisolated func deletionMark(for name: String) -> DeletionMark {
+        let mark = DeletionMark(name: name)
+        marks.withLock { marks in
+            marks.removeAll { $0.mark == nil }
+            marks.append(WeakDeletionMark(mark: mark))
+        }
+        return mark
+    }
+
+    private func raiseMarks(_ name: String) {
+        marks.withLock { marks in
+            marks.removeAll { $0.mark == nil }
+            for entry in marks where entry.mark?.name == name { entry.mark?.raise() }
+        }
+    }
+
     // MARK: - Names
 
     /// Validates a model name against the naming rule.
@@ -370,18 +409,15 @@ public actor ModelStore {
 
     // MARK: - Internals
 
-    private func commit(_ file: CheckpointFile, to modelName: ModelName) throws(StoreError) -> UInt64 {
+    /// Commits `file` as the next version; returns it and how long the durable write took.
+    private func commit(_ file: CheckpointFile, to modelName: ModelName) throws(StoreError) -> (UInt64, Duration) {
         let name = modelName.rawValue
         var attempt = 1
         while true {
             do {
                 let start = ContinuousClock.now
                 let version = try directory.commit(file, to: modelName)
-                if let metrics {
-                    let duration = ContinuousClock.now - start
-                    metrics.store.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: duration)
-                }
-                return version
+                return (version, ContinuousClock.now - start)
             } catch {
                 switch error {
                 case .versionExists(_, let version):
@@ -601,6 +637,7 @@ public actor ModelStore {
             case .removed(let modelName, _):
                 let name = modelName.rawValue
                 table.remove(name)
+                raiseMarks(name)
                 forget(name)
                 versionCounts[name] = nil
                 skippedNames.withLock { _ = $0.remove(name) }
@@ -629,4 +666,26 @@ public actor ModelStore {
             refresh()
         }
     }
+}
+
+/// Raised when the model it names is deleted (see `ModelStore.deletionMark(for:)`).
+public final class DeletionMark: Sendable {
+    /// The model it watches.
+    public let name: String
+    private let raised = Atomic<Bool>(false)
+
+    init(name: String) {
+        self.name = name
+    }
+
+    /// Whether the model was deleted since the mark was taken.
+    public var isRaised: Bool { raised.load(ordering: .acquiring) }
+
+    func raise() {
+        raised.store(true, ordering: .releasing)
+    }
+}
+
+private struct WeakDeletionMark: Sendable {
+    weak let mark: DeletionMark?
 }

@@ -12,6 +12,7 @@ import Checkpoint
 /// | `tooManyModels` | 409 | `too_many_models` |
 /// | `versionConflict` | 409 | `version_conflict` |
 /// | `versionUnreadable` | 409 | `version_unreadable` |
+/// | `modelDeleted` | 409 | `model_deleted` |
 /// | `modelNotStorable` | 422 | `model_not_storable` |
 /// | `writeFailed`, disk full or file too large | 507 | `insufficient_storage` |
 /// | `writeFailed`, any other errno | 500 | `storage_error` |
@@ -31,6 +32,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case versionUnreadable(name: String, version: UInt64, reason: String)
     /// The model cannot be written as a checkpoint (e.g. beyond the checkpoint size limits).
     case modelNotStorable(name: String, reason: String)
+    /// The model was deleted after the work that would install it began (`DeletionMark`):
+    /// the delete wins and nothing is installed.
+    case modelDeleted(name: String)
     /// Persisting failed (ENOSPC, EFBIG, EIO, EROFS, ...); nothing changed in memory, the
     /// previous version keeps serving.
     case writeFailed(name: String, StorageError)
@@ -59,7 +63,7 @@ extension StoreError: HTTPResponseError {
         switch self {
         case .invalidModelName: return .badRequest
         case .modelNotFound, .versionNotFound: return .notFound
-        case .tooManyModels, .versionConflict, .versionUnreadable: return .conflict
+        case .tooManyModels, .versionConflict, .versionUnreadable, .modelDeleted: return .conflict
         case .modelNotStorable: return .unprocessableContent
         case .writeFailed(_, let error):
             switch error.condition {
@@ -80,6 +84,7 @@ extension StoreError: HTTPResponseError {
         case .versionConflict: return "version_conflict"
         case .versionUnreadable: return "version_unreadable"
         case .modelNotStorable: return "model_not_storable"
+        case .modelDeleted: return "model_deleted"
         case .writeFailed: return status == Self.insufficientStorage ? "insufficient_storage" : "storage_error"
         case .storageFailed: return "storage_error"
         }
@@ -102,6 +107,8 @@ extension StoreError: HTTPResponseError {
             return "model \"\(name)\" version \(version) failed verification and cannot serve"
         case .modelNotStorable(let name, let reason):
             return "model \"\(name)\" cannot be stored: \(reason)"
+        case .modelDeleted(let name):
+            return "model \"\(name)\" was deleted while the job was queued or training; nothing was installed"
         case .writeFailed(let name, _):
             if status == Self.insufficientStorage {
                 return "model \"\(name)\" could not be saved: the state directory is out of space; the previous version keeps serving"
