@@ -54,17 +54,17 @@ public enum RequestDecoders {
     public static func decode(_ input: [UInt8], as body: Body, context: APIContext) throws {
         switch body {
         case .predict:
-            _ = try PredictRoutes.predict(post("/predict", input), context)
+            try run(PredictRoutes.predict(post("/predict", input), context), context)
         case .tfServing:
-            _ = try PredictRoutes.tfPredict(post("/v1/models/c:predict", input, name: classifier), context, version: nil)
+            try run(PredictRoutes.tfPredict(post("/v1/models/c:predict", input, name: classifier), context, version: nil), context)
         case .v2JSON:
-            _ = try PredictRoutes.infer(post("/v2/models/c/infer", input, name: classifier), context, version: nil)
+            try run(PredictRoutes.infer(post("/v2/models/c/infer", input, name: classifier), context, version: nil), context)
         case .v2Binary:
             guard input.count >= 2 else { return }
             let split = Int(input[0]) | Int(input[1]) << 8
             let request = post(
                 "/v2/models/c/infer", Array(input[2...]), headers: [V2InferRequest.headerLengthField: String(split)], name: classifier)
-            _ = try PredictRoutes.infer(request, context, version: nil)
+            try run(PredictRoutes.infer(request, context, version: nil), context)
         case .trainJSON:
             try plan(post("/train", input, headers: ["Content-Type": "application/json"]), context)
         case .trainCSV:
@@ -85,6 +85,12 @@ public enum RequestDecoders {
         var request = Request(method: .post, path: path, query: query, headers: headers, body: body, id: "fuzz")
         if let name { request.parameters.append(name: "name", value: name) }
         return request
+    }
+
+    /// What the inference routes do with a parsed request, on the calling thread (the route may
+    /// move it to the inference pool first; the work is the same).
+    private static func run(_ pending: PendingPrediction, _ context: APIContext) throws {
+        _ = try pending.answer(context.predict(pending.stored, pending.input))
     }
 
     /// The training routes' parse, then both plans: continuing the classifier (its error is
