@@ -265,8 +265,13 @@ api-check: deps-test
 	  python3 -m venv $(API_VENV) && $(API_VENV)/bin/pip install -q 'schemathesis==4.32.5'; fi
 	timeout -k 10 300 Tests/clients/api_fuzz.sh "$$($(SWIFT) build --show-bin-path)/axond" $(API_VENV)/bin/python
 
-# --- Robustness (issue 11): the soak --------------------------------------------------------
-.PHONY: soak
+# --- Robustness (issue 11): isolation and the soak -------------------------------------------
+.PHONY: bench-isolation soak
+# Large predictions against /healthz and one-row /predict latency (Benchmarks/isolation/run.sh);
+# AXOND_OLD=<axond> adds an older build to compare against.
+bench-isolation: deps-test
+	Benchmarks/isolation/run.sh
+
 # Release axond under mixed load (all three inference protocols, training, continued training,
 # evaluate, rollbacks, deletes, /metrics scrapes, hostile requests) for SOAK_SECONDS (600), then
 # a restart on the same state; fails on a crash, a 5xx, a torn or lost version, or RSS growth.

@@ -22,12 +22,6 @@ struct APIErrorTests {
         try await withAPIServer(daemon, body)
     }
 
-    func expectError(_ response: TestResponse, _ status: Int, _ code: String, mentions: [String] = []) {
-        #expect(response.status == status, "\(response.text)")
-        #expect(response.envelope?.code == code, "\(response.text)")
-        for text in mentions { #expect(response.envelope?.message.contains(text) == true, "\(response.text) lacks \(text)") }
-    }
-
     @Test func malformedJSONIs400() async throws {
         try await withErrorServer { port in
             expectError(try await call(port, "POST", "/predict", json: #"{"model":"m","inputs":[[1,2,3,4]"#), 400, "invalid_json", mentions: ["expected"])

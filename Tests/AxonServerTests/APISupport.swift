@@ -153,3 +153,10 @@ struct OpenAPIContract {
         }
     }
 }
+
+/// Expects the error envelope: `status`, `code`, and a message containing each of `mentions`.
+func expectError(_ response: TestResponse, _ status: Int, _ code: String, mentions: [String] = []) {
+    #expect(response.status == status, "\(response.text)")
+    #expect(response.envelope?.code == code, "\(response.text)")
+    for text in mentions { #expect(response.envelope?.message.contains(text) == true, "\(response.text) lacks \(text)") }
+}

@@ -20,12 +20,6 @@ struct ContractTests {
         try await withAPIServer(daemon, body)
     }
 
-    func expectError(_ response: TestResponse, _ status: Int, _ code: String, mentions: [String] = []) {
-        #expect(response.status == status, "\(response.text)")
-        #expect(response.envelope?.code == code, "\(response.text)")
-        for text in mentions { #expect(response.envelope?.message.contains(text) == true, "\(response.text) lacks \(text)") }
-    }
-
     @Test("a flat row on /predict is one row, answered as the same row nested")
     func flatRowOnPredict() async throws {
         try await withModel { port in

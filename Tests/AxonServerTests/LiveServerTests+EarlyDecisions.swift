@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestKit
 #endif
 
 /// Decisions taken from the headers alone, before a body is read, and clients that send slowly.

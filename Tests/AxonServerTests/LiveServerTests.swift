@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 struct Unexpected: Error, CustomStringConvertible {
     var description: String { "unexpected failure with private detail" }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AxonServer
+import TestKit
 
 /// The exposition of a fresh `AxonMetrics` (own registry: nothing global is touched).
 private func exposition(_ metrics: AxonMetrics) -> String {

@@ -75,7 +75,7 @@ struct DurableFileTests {
     /// so a read-only directory would not stop these tests). It runs in a child process
     /// because the limit and the ignored SIGXFSZ must not leak into the test runner.
     @Test("a write failing with EFBIG keeps the old version serving and removes the temporary")
-    func fileSizeLimit() throws {
+    func fileSizeLimit() async throws {
         let directory = try TemporaryDirectory()
         let state = StateDirectory(root: directory.path)
         let model = try ModelName("limited")
@@ -84,8 +84,8 @@ struct DurableFileTests {
         let before = try readFile(state.path(of: model, version: 1))
 
         let child = try stressChild(["commit-limited", directory.path, "limited", "2", "100000", "65536"])
-        let lines = try child.remainingLines()
-        #expect(try child.wait() == 3)
+        let (lines, status) = try await onThread { (try child.remainingLines(), try child.wait()) }
+        #expect(status == 3)
         let report = try #require(lines.first)
         #expect(report.contains("write"))
         #expect(report.contains("EFBIG"))

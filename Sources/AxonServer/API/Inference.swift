@@ -65,18 +65,10 @@ enum Inference {
     /// 413 when answering would hold more than `limits.max_request_bytes` or compute more than
     /// `limits.max_request_flops`; checked before the forward pass allocates anything.
     static func checkCost(of model: StoredModel, rows: Int, limits: ServerLimits, extraBytes: Int = 0) throws(APIError) {
-        let cost = cost(of: model, rows: rows, extraBytes: extraBytes)
-        guard cost.bytes <= limits.maxRequestBytes else {
-            throw .limitExceeded(
-                key: "limits.max_request_bytes", limit: limits.maxRequestBytes, needed: cost.bytes,
-                what: "\(rows) rows through model \"\(model.name)\" (\(model.configuration.layerSizes.count) layers, \(model.outputWidth) outputs)",
-                unit: .bytes)
-        }
-        guard cost.flops <= limits.maxRequestFlops else {
-            throw .limitExceeded(
-                key: "limits.max_request_flops", limit: limits.maxRequestFlops, needed: cost.flops,
-                what: "\(rows) rows through model \"\(model.name)\" (\(model.parameterCount) parameters)", unit: .flops)
-        }
+        try APIError.checkBudget(
+            cost(of: model, rows: rows, extraBytes: extraBytes),
+            bytes: ("limits.max_request_bytes", limits.maxRequestBytes), flops: ("limits.max_request_flops", limits.maxRequestFlops),
+            what: "\(rows) rows through model \"\(model.name)\" (\(model.configuration.layerSizes.count) layers, \(model.parameterCount) parameters, \(model.outputWidth) outputs)")
     }
 
     /// 413 when a request carries more rows than `limits.max_rows_per_request`.

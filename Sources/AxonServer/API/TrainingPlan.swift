@@ -186,30 +186,8 @@ struct TrainingPlan: Sendable {
         }
         let training = try settings(request, base: nil, rows: inputs.rows, limits: limits)
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
-        let dataset: Dataset
-        do {
-            switch (task, targets) {
-            case (.classification, _):
-                let indices = try classTargets(targets, labels: classLabels, model: nil)
-                if outputs == 1 {
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
-                } else {
-                    dataset = try Dataset(inputs: inputs, classLabels: indices, classCount: classLabels.count)
-                }
-            case (.regression, .numbers(let values)):
-                dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
-            case (.regression, .vectors(let values, let width)):
-                dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
-            case (.regression, .labels):
-                throw unprocessable("targets are strings; regression needs numbers (or set task to classification)")
-            }
-        } catch let error as APIError {
-            throw error
-        } catch let error as DataError {
-            throw .badRequest(DataErrorText.describe(error, field: "inputs"))
-        } catch {
-            throw .internalError
-        }
+        let dataset = try dataset(
+            inputs: inputs, targets: targets, classLabels: task == .classification ? classLabels : nil, outputs: outputs, model: nil)
         let start = Model(configuration: configuration, seed: training.seed)
         return TrainingPlan(name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil)
     }
@@ -227,18 +205,10 @@ struct TrainingPlan: Sendable {
     static func checkJobCost(
         _ configuration: ModelConfiguration, rows: Int, training: TrainingConfiguration, limits: ServerLimits
     ) throws(APIError) {
-        let cost = configuration.trainingCost(rows: rows, training: training)
-        guard cost.bytes <= limits.maxJobBytes else {
-            throw .limitExceeded(
-                key: "limits.max_job_bytes", limit: limits.maxJobBytes, needed: cost.bytes,
-                what: "this training job (\(rows) rows, batch_size \(training.batchSize), \(configuration.layerSizes.count) layers)",
-                unit: .bytes)
-        }
-        guard cost.flops <= limits.maxJobFlops else {
-            throw .limitExceeded(
-                key: "limits.max_job_flops", limit: limits.maxJobFlops, needed: cost.flops,
-                what: "this training job (\(training.epochs) epochs of \(rows) rows)", unit: .flops)
-        }
+        try APIError.checkBudget(
+            configuration.trainingCost(rows: rows, training: training),
+            bytes: ("limits.max_job_bytes", limits.maxJobBytes), flops: ("limits.max_job_flops", limits.maxJobFlops),
+            what: "this training job (\(training.epochs) epochs of \(rows) rows, batch_size \(training.batchSize), \(configuration.layerSizes.count) layers)")
     }
 
     /// A plan that continues `current` on new data from its weights and optimizer state.
@@ -259,31 +229,43 @@ struct TrainingPlan: Sendable {
         // Checked before the targets are encoded: a classifier's are rows x classes.
         let training = try settings(request, base: current.training, rows: inputs.rows, limits: limits)
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
-        let dataset: Dataset
+        let labels = configuration.classLabels.isEmpty
+            ? (0 ..< max(configuration.outputCount, 2)).map(String.init) : configuration.classLabels
+        let dataset = try dataset(
+            inputs: inputs, targets: targets, classLabels: configuration.task == .classification ? labels : nil,
+            outputs: configuration.outputCount, model: current.name)
+        return TrainingPlan(name: current.name, start: current.model, configuration: training, dataset: dataset, parentVersion: current.version)
+    }
+
+    /// The data set of `inputs` and `targets` for a network of `outputs` outputs: with
+    /// `classLabels`, class indices (one column for a single sigmoid output, else one-hot),
+    /// otherwise the numbers or vectors as they are. `model` names an existing model in errors.
+    private static func dataset(
+        inputs: Matrix, targets: TrainRequest.Targets, classLabels: [String]?, outputs: Int, model: String?
+    ) throws(APIError) -> Dataset {
+        let owner = model.map { "model \"\($0)\"" } ?? "the network"
         do {
-            if configuration.task == .classification {
-                let labels = configuration.classLabels.isEmpty
-                    ? (0 ..< max(configuration.outputCount, 2)).map(String.init) : configuration.classLabels
-                let indices = try classTargets(targets, labels: labels, model: current.name)
-                if configuration.outputCount == 1 {
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
-                } else {
-                    dataset = try Dataset(inputs: inputs, classLabels: indices, classCount: configuration.outputCount)
+            if let classLabels {
+                let indices = try classTargets(targets, labels: classLabels, model: model)
+                if outputs == 1 {
+                    return try Dataset(inputs: inputs, targets: Matrix(rows: indices.count, columns: 1, values: indices.map(Float.init)))
                 }
-            } else {
-                switch targets {
-                case .labels: throw unprocessable("targets are strings; model \"\(current.name)\" is a regression model")
-                case .numbers(let values):
-                    guard configuration.outputCount == 1 else {
-                        throw unprocessable("targets are numbers; model \"\(current.name)\" has \(configuration.outputCount) outputs, so each target needs \(configuration.outputCount) values")
-                    }
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
-                case .vectors(let values, let width):
-                    guard width == configuration.outputCount else {
-                        throw unprocessable("targets[0] has \(width) values; model \"\(current.name)\" has \(configuration.outputCount) outputs", code: "shape_mismatch")
-                    }
-                    dataset = try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
+                return try Dataset(inputs: inputs, classLabels: indices, classCount: outputs)
+            }
+            switch targets {
+            case .labels:
+                throw unprocessable(model.map { "targets are strings; model \"\($0)\" is a regression model" }
+                    ?? "targets are strings; regression needs numbers (or set task to classification)")
+            case .numbers(let values):
+                guard outputs == 1 else {
+                    throw unprocessable("targets are numbers; \(owner) has \(outputs) outputs, so each target needs \(outputs) values")
                 }
+                return try Dataset(inputs: inputs, targets: Matrix(rows: values.count, columns: 1, values: values))
+            case .vectors(let values, let width):
+                guard width == outputs else {
+                    throw unprocessable("targets[0] has \(width) values; \(owner) has \(outputs) outputs", code: "shape_mismatch")
+                }
+                return try Dataset(inputs: inputs, targets: Matrix(rows: values.count / width, columns: width, values: values))
             }
         } catch let error as APIError {
             throw error
@@ -292,7 +274,6 @@ struct TrainingPlan: Sendable {
         } catch {
             throw .internalError
         }
-        return TrainingPlan(name: current.name, start: current.model, configuration: training, dataset: dataset, parentVersion: current.version)
     }
 
     /// The training settings: `base` (the stored run's, when continuing) or the defaults,

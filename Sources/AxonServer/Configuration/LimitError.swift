@@ -1,3 +1,5 @@
+import ModelKit
+
 /// What a `limits.*` number counts, for the message of a refused request.
 public enum LimitUnit: Sendable {
     /// Rows, classes, layers and other plain counts.
@@ -17,6 +19,21 @@ extension APIError {
         APIError(
             status: .contentTooLarge, code: "limit_exceeded",
             message: "\(what) needs \(unit.format(needed)); \(key) is \(unit.format(limit))")
+    }
+}
+
+extension APIError {
+    /// 413 `limit_exceeded` unless `cost` fits both budgets: its bytes within `bytes.limit`
+    /// (the key `bytes.key`) and its floating-point operations within `flops.limit`.
+    static func checkBudget(
+        _ cost: ComputeCost, bytes: (key: String, limit: Int), flops: (key: String, limit: Int), what: @autoclosure () -> String
+    ) throws(APIError) {
+        guard cost.bytes <= bytes.limit else {
+            throw .limitExceeded(key: bytes.key, limit: bytes.limit, needed: cost.bytes, what: what(), unit: .bytes)
+        }
+        guard cost.flops <= flops.limit else {
+            throw .limitExceeded(key: flops.key, limit: flops.limit, needed: cost.flops, what: what(), unit: .flops)
+        }
     }
 }
 

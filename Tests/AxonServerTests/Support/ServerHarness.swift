@@ -2,6 +2,7 @@ import AxonServer
 import Foundation
 import Logging
 import Synchronization
+import TestKit
 
 /// Log lines captured for assertions.
 final class LogCapture: Sendable {
@@ -114,13 +115,6 @@ func eventually(limit: Int = 5000, _ condition: () -> Bool) async -> Bool {
         try? await Task.sleep(for: .milliseconds(1))
     }
     return condition()
-}
-
-/// Runs a blocking client call on its own thread so it never occupies the cooperative pool.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-    }
 }
 
 /// Strings recorded from any thread.
