@@ -385,6 +385,8 @@ def main():
         "rss_final_mib": round(final / 2**20, 1),
         "rss_peak_mib": round(max((r for _, r in samples), default=0) / 2**20, 1),
         "rss_growth_after_warmup": round(final / baseline - 1, 4) if baseline else None,
+        # One sample a minute, MiB: whether memory levels off or keeps climbing.
+        "rss_by_minute_mib": [round(rss / 2**20, 1) for t, rss in samples if int(t) % 60 < 5],
     }
     print(json.dumps(summary))
     for what in ("errors", "server_errors", "torn", "hostile_unexpected"):

@@ -419,6 +419,10 @@ public final class JobScheduler: Sendable {
         let thread = Thread { [self] in
             let outcome = self.train(id, plan, flag, lock, deletion)
             self.finish(id, outcome)
+            // The job's data set, its copies and the trainer's workspaces were freed into this
+            // thread's malloc arena, which glibc keeps: without a trim, a daemon that trains and
+            // cancels all day creeps up in RSS (the soak saw +19% in ten minutes) though nothing leaks.
+            _ = glibcMallocTrim(0)
         }
         thread.name = "axon-train"
         thread.stackSize = 8 << 20
@@ -709,3 +713,8 @@ public final class JobScheduler: Sendable {
         return dropped
     }
 }
+
+/// glibc's `malloc_trim`: returns the free memory of every arena to the system. Declared here
+/// because the Glibc module does not export malloc.h.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
