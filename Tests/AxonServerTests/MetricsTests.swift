@@ -318,7 +318,9 @@ struct MetricsLiveTests {
         let stuck = Task { try await onThread { try TestConnection(port: port).request("GET", "/stuck") } }
         #expect(await eventually { gate.arrived == 1 })
 
-        let stop = Task { await server.stop(drainTimeout: .milliseconds(500)) }
+        // Long enough that the 503 below is asked for while the drain still waits, even when
+        // the machine stalls this test for a while (500 ms was missed under a full parallel run).
+        let stop = Task { await server.stop(drainTimeout: .seconds(3)) }
         #expect(await eventually { server.isDraining })
         let refused = try await onThread { try idle.request("GET", "/healthz") }
         #expect(refused.status == 503)

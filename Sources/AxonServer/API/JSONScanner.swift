@@ -287,7 +287,7 @@ struct JSONScanner {
             end += 1
         }
         let plain = fits && end > index && (bytes[index] != UInt8(ascii: "0") || end == index + 1)
-            && (end == bytes.count || ![UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[end]))
+            && (end == bytes.count || (bytes[end] != UInt8(ascii: ".") && bytes[end] | 0x20 != UInt8(ascii: "e")))
         if plain {
             index = end
             return exact
