@@ -79,7 +79,7 @@ public struct APIContext: Sendable {
     static let flopsPerBodyByte = 400
 
     /// Where an inference request runs. A large body goes to the pool before it is parsed;
-    /// a smaller one is parsed here, and its prediction's cost (`predictionCost(rows:)`, in
+    /// a smaller one is parsed here, and its prediction's cost (`InferenceRows.flops`, in
     /// floating-point operations) decides: up to `asyncThresholdFlops` it answers on the polling
     /// thread, the fastest path; above, in the pool, so the polling thread keeps answering
     /// cheap requests meanwhile.
@@ -89,8 +89,7 @@ public struct APIContext: Sendable {
                 return .later(on: pool) { try answer(parse(request)) }
             }
             let pending = try parse(request)
-            let cost = pending.stored.model.configuration.predictionCost(rows: pending.input.rows)
-            guard cost.flops > asyncThresholdFlops else { return .now(try answer(pending)) }
+            guard pending.input.flops > asyncThresholdFlops else { return .now(try answer(pending)) }
             return .later(on: pool) { try answer(pending) }
         }
     }

@@ -8,6 +8,9 @@ struct InferenceRows {
     var rows: Int
     /// Values per row.
     var width: Int
+    /// Floating-point operations of the forward pass, from the cost check that admitted the
+    /// rows; where the prediction runs is decided by it.
+    var flops: Int
 }
 
 /// The shared core of the three inference protocols: validation against the model, the
@@ -39,8 +42,8 @@ enum Inference {
                 message: "\(what) has \(columns) values; model \"\(model.name)\" expects \(width)")
         }
         try checkRowLimit(rows, field: field, limits: limits)
-        try checkCost(of: model, rows: rows, limits: limits)
-        return InferenceRows(values: values, rows: rows, width: width)
+        let cost = try checkCost(of: model, rows: rows, limits: limits)
+        return InferenceRows(values: values, rows: rows, width: width, flops: cost.flops)
     }
 
     /// What answering `rows` rows with `model` costs: the forward pass (ModelKit's estimate:
@@ -64,11 +67,14 @@ enum Inference {
 
     /// 413 when answering would hold more than `limits.max_request_bytes` or compute more than
     /// `limits.max_request_flops`; checked before the forward pass allocates anything.
-    static func checkCost(of model: StoredModel, rows: Int, limits: ServerLimits, extraBytes: Int = 0) throws(APIError) {
+    @discardableResult
+    static func checkCost(of model: StoredModel, rows: Int, limits: ServerLimits, extraBytes: Int = 0) throws(APIError) -> ComputeCost {
+        let cost = cost(of: model, rows: rows, extraBytes: extraBytes)
         try APIError.checkBudget(
-            cost(of: model, rows: rows, extraBytes: extraBytes),
+            cost,
             bytes: ("limits.max_request_bytes", limits.maxRequestBytes), flops: ("limits.max_request_flops", limits.maxRequestFlops),
             what: "\(rows) rows through model \"\(model.name)\" (\(model.configuration.layerSizes.count) layers, \(model.parameterCount) parameters, \(model.outputWidth) outputs)")
+        return cost
     }
 
     /// 413 when a request carries more rows than `limits.max_rows_per_request`.

@@ -302,6 +302,47 @@ struct JSONScanner {
     /// Reads a number, rejecting NaN/Infinity tokens with a message that says so, and (unless
     /// `float32` is false, for a value that is only skipped) one outside the 32-bit float range.
     mutating func readNumber(at path: @autoclosure () -> String, float32: Bool = true) throws(APIError) -> Double {
+        switch scanNumber(float32: float32) {
+        case .success(let value): return value
+        case .failure(let failure): throw numberError(failure, at: path())
+        }
+    }
+
+    /// Why `scanNumber` found no acceptable number; the scanner's index is left where the
+    /// message about it should point.
+    enum NumberFailure: Error {
+        case endOfBody
+        case nonFinite(negative: Bool, nan: Bool)
+        case notANumber
+        case noFractionDigit
+        case noExponentDigit
+        case tooLong(Range<Int>)
+        case outOfFloatRange(Range<Int>)
+    }
+
+    /// The error a number's failure answers, naming `path`.
+    func numberError(_ failure: NumberFailure, at path: String) -> APIError {
+        switch failure {
+        case .endOfBody: syntaxError(expected: "a number", at: path)
+        case .nonFinite(let negative, let nan):
+            .badRequest("\(path) is \(negative ? "-" : "")\(nan ? "NaN" : "Infinity"); only finite numbers are accepted", code: "non_finite_number")
+        case .notANumber: typeError(path, expected: "a number")
+        case .noFractionDigit: syntaxError(expected: "a digit after '.'", at: path)
+        case .noExponentDigit: syntaxError(expected: "a digit in the exponent", at: path)
+        case .tooLong(let range):
+            .limitExceeded(
+                key: "limits.max_number_bytes", limit: limits.maxNumberBytes, needed: range.count,
+                what: "the number at \(path.excerpt) (\(token(range)))")
+        case .outOfFloatRange(let range):
+            .badRequest("\(path) is \(token(range)), outside the 32-bit float range", code: "non_finite_number")
+        }
+    }
+
+    /// Scans a number without naming where it is: the hot path of every tensor, where building
+    /// the element's path for each number would cost more than parsing it. Callers turn a
+    /// failure into an error with `numberError(_:at:)`.
+    @inline(__always)
+    mutating func scanNumber(float32: Bool = true) -> Result<Double, NumberFailure> {
         skipWhitespace()
         let start = index
         var negative = false
@@ -309,14 +350,14 @@ struct JSONScanner {
             negative = true
             index += 1
         }
-        guard index < bytes.count else { throw syntaxError(expected: "a number", at: path()) }
+        guard index < bytes.count else { return .failure(.endOfBody) }
         let first = bytes[index]
         if first == UInt8(ascii: "N") || first == UInt8(ascii: "I") || first == UInt8(ascii: "i") || first == UInt8(ascii: "n") && !negative && !isNullAhead() {
-            throw .badRequest("\(path()) is \(negative ? "-" : "")\(first == UInt8(ascii: "N") || first == UInt8(ascii: "n") ? "NaN" : "Infinity"); only finite numbers are accepted", code: "non_finite_number")
+            return .failure(.nonFinite(negative: negative, nan: first == UInt8(ascii: "N") || first == UInt8(ascii: "n")))
         }
         guard first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else {
             index = start
-            throw typeError(path(), expected: "a number")
+            return .failure(.notANumber)
         }
         // Digits accumulate into a 64-bit mantissa; beyond 19 digits or a large exponent the
         // token goes to strtod, which rounds correctly in every case.
@@ -350,7 +391,7 @@ struct JSONScanner {
                 }
                 index += 1
             }
-            guard index > fractionStart else { throw syntaxError(expected: "a digit after '.'", at: path()) }
+            guard index > fractionStart else { return .failure(.noFractionDigit) }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
@@ -365,14 +406,10 @@ struct JSONScanner {
                 if value < 100_000 { value = value * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
                 index += 1
             }
-            guard index > exponentStart else { throw syntaxError(expected: "a digit in the exponent", at: path()) }
+            guard index > exponentStart else { return .failure(.noExponentDigit) }
             exponent += negativeExponent ? -value : value
         }
-        guard index - start <= limits.maxNumberBytes else {
-            throw .limitExceeded(
-                key: "limits.max_number_bytes", limit: limits.maxNumberBytes, needed: index - start,
-                what: "the number at \(path().excerpt) (\(token(start ..< index)))")
-        }
+        guard index - start <= limits.maxNumberBytes else { return .failure(.tooLong(start ..< index)) }
         var result: Double
         if exact, mantissa < 1 << 53, exponent >= -22, exponent <= 22 {
             // Both operands exact in Double: one correctly rounded operation (Clinger's fast path).
@@ -382,9 +419,9 @@ struct JSONScanner {
             result = slowParse(start ..< index)
         }
         guard !float32 || result.isFinite && abs(result) <= Double(Float.greatestFiniteMagnitude) else {
-            throw .badRequest("\(path()) is \(token(start ..< index)), outside the 32-bit float range", code: "non_finite_number")
+            return .failure(.outOfFloatRange(start ..< index))
         }
-        return result
+        return .success(result)
     }
 
     /// The bytes of a token for an error message: a short excerpt, never megabytes.
@@ -528,6 +565,43 @@ struct JSONScanner {
         return path
     }
 
+    /// The innermost array of a tensor, its numbers appended to `values`; returns how many.
+    /// `readArray` with a call per element does the same, but this is the loop every number of
+    /// every prediction passes through, so it is written out: no closure, no recursion.
+    private mutating func readNumberRow(
+        base: () -> String, position: inout [Int], level: Int, values: inout [Float]
+    ) throws(APIError) -> Int {
+        try enter(at: Self.elementPath(base(), position, level))
+        defer { depth -= 1 }
+        index += 1
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return 0
+        }
+        var count = 0
+        while true {
+            position[level] = count
+            if peek() == UInt8(ascii: "[") {
+                throw .badRequest(
+                    "\(Self.elementPath(base(), position, level + 1)) is an array; expected a number like its siblings",
+                    code: "ragged_array")
+            }
+            switch scanNumber() {
+            case .success(let value): values.append(Float(value))
+            case .failure(let failure): throw numberError(failure, at: Self.elementPath(base(), position, level + 1))
+            }
+            count += 1
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return count
+            default:
+                throw syntaxError(expected: "',' or ']'", at: "\(Self.elementPath(base(), position, level))[\(count - 1)]")
+            }
+        }
+    }
+
     private mutating func readTensorLevel(
         base: () -> String, position: inout [Int], level: Int, shape: inout [Int], values: inout [Float],
         innermost: (count: Int, owner: String)?
@@ -547,11 +621,15 @@ struct JSONScanner {
             throw typeError(path, expected: "an array of numbers")
         }
         var count = 0
-        try readArray(at: Self.elementPath(base(), position, level)) { (scanner, index) throws(APIError) in
-            position[level] = index
-            try scanner.readTensorLevel(
-                base: base, position: &position, level: level + 1, shape: &shape, values: &values, innermost: innermost)
-            count = index + 1
+        if level == shape.count - 1 {
+            count = try readNumberRow(base: base, position: &position, level: level, values: &values)
+        } else {
+            try readArray(at: Self.elementPath(base(), position, level)) { (scanner, index) throws(APIError) in
+                position[level] = index
+                try scanner.readTensorLevel(
+                    base: base, position: &position, level: level + 1, shape: &shape, values: &values, innermost: innermost)
+                count = index + 1
+            }
         }
         if level == shape.count - 1, let innermost, level > 0 || shape.count == 1, count != innermost.count {
             // Well-formed, but wrong for the model: 422, as when the width is checked after parsing.

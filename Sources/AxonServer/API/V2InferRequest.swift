@@ -59,7 +59,7 @@ struct V2InferRequest {
         }
         guard rows > 0 else { throw APIError.badRequest("inputs[0].shape has no rows") }
         try Inference.checkRowLimit(rows, field: "inputs[0]", limits: limits)
-        try Inference.checkCost(of: stored, rows: rows, limits: limits)
+        let flops = try Inference.checkCost(of: stored, rows: rows, limits: limits).flops
         let expectedBytes = rows * width * MemoryLayout<Float>.size
 
         if let size = header.binarySize {
@@ -113,7 +113,7 @@ struct V2InferRequest {
             guard k >= 1 else { throw APIError.badRequest("outputs[0].parameters.classification is 0; expected at least 1") }
         }
         return V2InferRequest(
-            id: header.id, input: InferenceRows(values: header.values, rows: rows, width: width),
+            id: header.id, input: InferenceRows(values: header.values, rows: rows, width: width, flops: flops),
             binaryOutput: binaryOutput, classification: header.classification)
     }
 
