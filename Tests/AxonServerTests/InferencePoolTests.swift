@@ -104,6 +104,49 @@ struct InferencePoolTests {
         #expect(ran.load(ordering: .relaxed) == 3)
     }
 
+    @Test("the pool's waiting requests, busy threads and overloaded refusals are in /metrics")
+    func poolLoadIsScraped() throws {
+        let metrics = AxonMetrics()
+        let pool = InferencePool(threads: 1, queueLimit: 1)
+        defer { pool.shutdown() }
+        metrics.inference.observePool(waiting: { pool.waiting }, busy: { pool.busy }, rejected: { pool.rejected })
+        func value(_ name: String) -> String? {
+            String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
+        }
+        #expect(value("axon_inference_pool_busy_threads") == "0.0")
+        let blocker = try PoolBlocker(pool)
+        let done = DispatchSemaphore(value: 0)
+        try pool.execute { done.signal() }
+        #expect(throws: APIError.overloaded(threads: 1, queueLimit: 1)) { try pool.execute {} }
+        #expect(throws: APIError.overloaded(threads: 1, queueLimit: 1)) { try pool.execute {} }
+        #expect(value("axon_inference_pool_busy_threads") == "1.0")
+        #expect(value("axon_inference_pool_waiting") == "1.0")
+        #expect(value("axon_inference_pool_rejections_total") == "2")
+        blocker.release(pool)
+        done.wait()
+        // Counted once: a second scrape adds nothing new.
+        #expect(value("axon_inference_pool_rejections_total") == "2")
+        #expect(value("axon_inference_pool_waiting") == "0.0")
+    }
+
+    @Test("a scraped counter keeps counting when its source restarts from zero")
+    func scrapedCounterSurvivesASourceRestart() {
+        let metrics = AxonMetrics()
+        let source = Atomic<Int>(0)
+        metrics.http.observeTimeouts { source.load(ordering: .relaxed) }
+        func total() -> String? {
+            String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix("axon_http_request_timeouts_total ") }.map { String($0.split(separator: " ")[1]) }
+        }
+        source.store(3, ordering: .relaxed)
+        #expect(total() == "3")
+        source.store(0, ordering: .relaxed)  // the server stopped and started again
+        #expect(total() == "3")
+        source.store(2, ordering: .relaxed)
+        #expect(total() == "5")
+    }
+
     @Test func aZeroQueueLimitStillRunsOneRequestPerIdleThread() throws {
         let pool = InferencePool(threads: 1, queueLimit: 0)
         defer { pool.shutdown() }

@@ -31,7 +31,11 @@ public struct APIContext: Sendable {
         self.limits = limits
         self.inference = metrics?.inference
         self.pinned = PinnedVersions(store: store)
-        self.pool = InferencePool(inference)
+        let pool = InferencePool(inference)
+        self.pool = pool
+        metrics?.inference.observePool(
+            waiting: { [weak pool] in pool?.waiting ?? 0 }, busy: { [weak pool] in pool?.busy ?? 0 },
+            rejected: { [weak pool] in pool?.rejected ?? 0 })
         self.asyncThresholdFlops = inference.asyncThresholdFlops
     }
 

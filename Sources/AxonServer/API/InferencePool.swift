@@ -23,6 +23,8 @@ final class InferencePool: WorkExecutor {
         var busy = 0
         var started = false
         var stopped = false
+        /// Requests refused with `overloaded` since the pool was made.
+        var rejected = 0
 
         var pending: Int { queue.count - head }
     }
@@ -63,6 +65,7 @@ final class InferencePool: WorkExecutor {
             guard !state.stopped else { throw APIError.draining }
             let idle = threads - state.busy
             guard state.pending < queueLimit + idle else {
+                state.rejected += 1
                 throw APIError.overloaded(threads: threads, queueLimit: queueLimit)
             }
             state.queue.append(work)
@@ -95,9 +98,19 @@ final class InferencePool: WorkExecutor {
         for _ in 0 ..< threads { available.signal() }
     }
 
-    /// Requests waiting for a thread now (for tests and diagnostics).
+    /// Requests waiting for a thread now.
     var waiting: Int {
         state.withLock { max(0, $0.pending - (threads - $0.busy)) }
+    }
+
+    /// Threads running a piece of work now.
+    var busy: Int {
+        state.withLock { $0.busy }
+    }
+
+    /// Requests refused with `overloaded` so far.
+    var rejected: Int {
+        state.withLock { $0.rejected }
     }
 
     private func startThreads() {

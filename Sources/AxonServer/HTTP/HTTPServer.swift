@@ -46,6 +46,7 @@ public final class HTTPServer: Sendable {
             access: configuration.access, cors: configuration.cors, metrics: metrics)
         // Weak: the metrics outlive the server in tests and would otherwise keep it alive.
         metrics?.observeInFlight { [weak self] in self?.inFlight.active ?? 0 }
+        metrics?.observeTimeouts { [weak self] in self?.timedOutConnections ?? 0 }
     }
 
     /// Binds and starts serving. Throws for invalid settings or a port that cannot be bound.

@@ -56,7 +56,8 @@ public final class AxonMetrics: Sendable {
     /// The exposition in Prometheus text format, process values refreshed first.
     public func exposition() -> [UInt8] {
         process.update()
-        http.refreshInFlight()
+        http.refresh()
+        inference.refreshPool()
         return registry.emitToBuffer()
     }
 

@@ -45,6 +45,7 @@ public final class HTTPMetrics: Sendable {
     static let responseBytesName = "axon_http_response_bytes_total"
     static let inFlightName = "axon_http_requests_in_flight"
     static let rejectionsName = "axon_http_rejections_total"
+    static let timeoutsName = "axon_http_request_timeouts_total"
 
     private static let requestsHelp = "HTTP requests answered, by route template, method and status code."
     private static let durationHelp = "Time from the request line to the answer being handed to the server, by route template."
@@ -96,15 +97,18 @@ public final class HTTPMetrics: Sendable {
     }
     // Serializes creating series (rare), so two threads never register one label set twice.
     private let creation = Mutex<Overflow>(Overflow())
-    private let inFlight: Gauge
-    private let inFlightSource = Mutex<(@Sendable () -> Int)?>(nil)
+    private let inFlight: ScrapedGauge
+    private let timeouts: ScrapedCounter
     private let rejections: [Counter]
 
     init(registry: PrometheusCollectorRegistry, buckets: [Duration]) {
         self.registry = registry
         self.buckets = buckets
-        inFlight = registry.gauge(
-            name: Self.inFlightName, help: "Requests received and not yet completed (answered and sent, or aborted), read when scraped.")
+        inFlight = ScrapedGauge(registry.gauge(
+            name: Self.inFlightName, help: "Requests received and not yet completed (answered and sent, or aborted), read when scraped."))
+        timeouts = ScrapedCounter(registry.counter(
+            name: Self.timeoutsName,
+            help: "Connections closed because their request had not arrived whole within http.request_timeout_seconds."))
         rejections = Rejection.allCases.map { reason in
             registry.counter(
                 name: Self.rejectionsName, labels: [("reason", reason.label), ("status", reason.status)],
@@ -121,12 +125,19 @@ public final class HTTPMetrics: Sendable {
     /// Makes the in-flight gauge read `source` at each scrape (the server's own count of
     /// requests received and not yet completed), instead of two atomic updates per request.
     public func observeInFlight(_ source: @escaping @Sendable () -> Int) {
-        inFlightSource.withLock { $0 = source }
+        inFlight.observe(source)
     }
 
-    /// Sets the in-flight gauge from its source; called once per scrape.
-    func refreshInFlight() {
-        if let source = inFlightSource.withLock({ $0 }) { inFlight.set(Double(source())) }
+    /// Makes the timeout counter follow `source`, the server's count of connections it closed at
+    /// the request deadline.
+    public func observeTimeouts(_ source: @escaping @Sendable () -> Int) {
+        timeouts.observe(source)
+    }
+
+    /// Reads the values kept elsewhere; called once per scrape.
+    func refresh() {
+        inFlight.refresh()
+        timeouts.refresh()
     }
 
     /// Records one answered request. `route` is the matched template, nil when none matched.

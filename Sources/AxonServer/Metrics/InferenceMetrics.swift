@@ -69,6 +69,9 @@ public final class InferenceMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let buckets: [Duration]
     private let batch: ValueHistogram
+    private let poolWaiting: ScrapedGauge
+    private let poolBusy: ScrapedGauge
+    private let poolRejections: ScrapedCounter
     private let gate: ModelSeriesGate
     private let models = Mutex<[String: ModelSeries]>([:])
     // Direct-mapped by snapshot address: a collision only costs the next prediction a lookup by
@@ -82,6 +85,31 @@ public final class InferenceMetrics: Sendable {
         self.gate = models
         batch = registry.valueHistogram(
             name: Self.batchName, buckets: Self.batchBuckets, help: "Rows per predict call, all models.")
+        poolWaiting = ScrapedGauge(registry.gauge(
+            name: "axon_inference_pool_waiting",
+            help: "Predictions and evaluations waiting for an inference pool thread (at most inference.queue_limit), read when scraped."))
+        poolBusy = ScrapedGauge(registry.gauge(
+            name: "axon_inference_pool_busy_threads",
+            help: "Inference pool threads running a prediction or evaluation (at most inference.threads), read when scraped."))
+        poolRejections = ScrapedCounter(registry.counter(
+            name: "axon_inference_pool_rejections_total",
+            help: "Requests answered 503 overloaded because every inference pool thread was busy and inference.queue_limit requests already waited."))
+    }
+
+    /// Makes the pool families read the inference pool at each scrape.
+    func observePool(
+        waiting: @escaping @Sendable () -> Int, busy: @escaping @Sendable () -> Int, rejected: @escaping @Sendable () -> Int
+    ) {
+        poolWaiting.observe(waiting)
+        poolBusy.observe(busy)
+        poolRejections.observe(rejected)
+    }
+
+    /// Reads the pool; called once per scrape.
+    func refreshPool() {
+        poolWaiting.refresh()
+        poolBusy.refresh()
+        poolRejections.refresh()
     }
 
     /// Records one predict call on `model` at `version` that predicted `rows` rows in `duration`.
