@@ -159,6 +159,14 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Streamed responses (`Response.eventStream`) being sent now (0 when not running).
+    public var openStreams: Int {
+        state.withLock { state in
+            guard case .running(let handle, _) = state else { return 0 }
+            return Int(hs_server_open_streams(handle.server))
+        }
+    }
+
     /// Connections closed because their request had not arrived whole within
     /// `requestTimeoutSeconds` (0 when not running).
     public var timedOutConnections: Int {

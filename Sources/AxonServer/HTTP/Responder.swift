@@ -292,8 +292,13 @@ final class Responder: Sendable {
 
     private func build(_ response: Response, id: String) -> OpaquePointer? {
         var out: OpaquePointer?
-        let created = response.body.withUnsafeBytes { bytes in
-            hs_response_create(UInt32(response.status.code), bytes.baseAddress, bytes.count, &out)
+        let created: Int32
+        if let stream = response.stream {
+            created = hs_response_create_stream(UInt32(response.status.code), stream.handle, &out)
+        } else {
+            created = response.body.withUnsafeBytes { bytes in
+                hs_response_create(UInt32(response.status.code), bytes.baseAddress, bytes.count, &out)
+            }
         }
         guard created == 0, let out else { return nil }
         for field in response.headers {

@@ -8,12 +8,23 @@ public struct Response: Sendable {
     public var headers: HTTPHeaders
     /// The body bytes.
     public var body: [UInt8]
+    /// A body written while it is sent, instead of `body` (Server-Sent Events).
+    public var stream: EventStream?
 
     /// A response with the given parts.
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = nil
+    }
+
+    /// A `text/event-stream` response whose body is `stream`, unbuffered by proxies.
+    public static func eventStream(_ stream: EventStream) -> Response {
+        var response = Response(
+            status: .ok, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"])
+        response.stream = stream
+        return response
     }
 
     /// The media type of every JSON body Axon sends.

@@ -190,6 +190,40 @@ int hs_response_add_header(hs_response *response, const char *name, const char *
 void hs_response_destroy(hs_response *response);
 
 /**
+ * A response body written while it is sent (Server-Sent Events): the writer appends bytes from
+ * any thread; libmicrohttpd sends them as they come, chunked, and the connection is suspended
+ * while nothing is buffered, so an idle stream costs no polling. The writer's reference is
+ * dropped with hs_stream_release; the response holds its own until libmicrohttpd is done.
+ */
+typedef struct hs_stream hs_stream;
+
+/** Creates a stream buffering at most `capacity` bytes not yet sent (writes beyond it are
+ *  refused unless forced). Returns 0, -EINVAL or -ENOMEM. */
+int hs_stream_create(size_t capacity, hs_stream **out);
+
+/** A response whose body is `stream`, sent with chunked encoding. Returns 0, -EINVAL or -ENOMEM. */
+int hs_response_create_stream(unsigned int status, hs_stream *stream, hs_response **out);
+
+/**
+ * Appends `length` bytes. Returns 0; -ENOBUFS when they do not fit in the capacity (nothing is
+ * written; `force` writes them anyway, for a final event that must not be lost); -EPIPE when the
+ * stream has ended (finished, the client went away, or the server is draining).
+ */
+int hs_stream_write(hs_stream *stream, const void *data, size_t length, int force);
+
+/** Ends the body once what is buffered has been sent. Later writes answer -EPIPE. */
+void hs_stream_finish(hs_stream *stream);
+
+/** 1 while writes can still reach the client, else 0. */
+int hs_stream_is_open(hs_stream *stream);
+
+/** Drops the writer's reference (and finishes the stream). */
+void hs_stream_release(hs_stream *stream);
+
+/** Streams being sent now. */
+uint64_t hs_server_open_streams(const hs_server *server);
+
+/**
  * Answers a request, from any thread, exactly once. Takes ownership of `response` and ends
  * the caller's use of `request` whatever the result: neither may be touched afterwards.
  * A NULL `response` answers with the configured internal-error 500 (for when building the

@@ -149,6 +149,37 @@ final class TestConnection: @unchecked Sendable {
         return n == 0 || (n < 0 && errno != EAGAIN)
     }
 
+    /// Reads the head of a response whose body is chunked and streamed: status and headers only.
+    func readStreamHead() throws -> TestResponse {
+        let response = try readResponse()
+        guard response.header("Transfer-Encoding")?.lowercased() == "chunked" else {
+            throw TestClientError.malformedResponse("not chunked: \(response.headers)")
+        }
+        return response
+    }
+
+    /// Reads the next chunk of a chunked body; nil at the terminating chunk.
+    func readChunk() throws -> [UInt8]? {
+        let crlf: [UInt8] = [13, 10]
+        var sizeEnd: Int?
+        while sizeEnd == nil {
+            if let range = buffer.firstRange(of: crlf) {
+                sizeEnd = range.lowerBound
+            } else if try !fill() {
+                throw TestClientError.closedBeforeResponse(received: buffer.count)
+            }
+        }
+        let sizeText = String(decoding: buffer[0..<sizeEnd!], as: UTF8.self).split(separator: ";")[0]
+        guard let size = Int(sizeText, radix: 16) else { throw TestClientError.malformedResponse("chunk size \(sizeText)") }
+        buffer.removeFirst(sizeEnd! + 2)
+        while buffer.count < size + 2 {
+            if try !fill() { throw TestClientError.closedBeforeResponse(received: buffer.count) }
+        }
+        let chunk = Array(buffer[0..<size])
+        buffer.removeFirst(size + 2)
+        return size == 0 ? nil : chunk
+    }
+
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
