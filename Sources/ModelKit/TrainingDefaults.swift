@@ -5,6 +5,7 @@
 /// fixed 100 epochs is a few hundred steps, far from converged, while the same epochs on a
 /// large set cost far more than they need. Small sets train full batch with a larger learning
 /// rate and stop on the training loss; larger ones hold out a validation split and stop on it.
+/// The thresholds and values were chosen on `Benchmarks/defaults` (nine scikit-learn data sets).
 /// Everything here is a pure function of its arguments, so defaults are deterministic.
 public struct TrainingDefaults: Sendable, Equatable {
     /// Width of the one hidden layer.
@@ -15,6 +16,8 @@ public struct TrainingDefaults: Sendable, Equatable {
     public var batchSize: Int
     /// Adam's step size.
     public var learningRate: Float
+    /// L2 penalty on the weights: more on small sets, where a network overfits soonest.
+    public var l2: Float
     /// The step budget the epochs are derived from.
     public var steps: Int
     /// Passes over the training rows: `steps` divided by the batches per epoch.
@@ -24,17 +27,23 @@ public struct TrainingDefaults: Sendable, Equatable {
     /// Why each value was chosen, keyed by the request field it stands for.
     public var reasons: [String: String]
 
-    /// Rows from which a validation split is held out by default; below it every row trains
-    /// and early stopping watches the training loss.
-    public static let validationRowThreshold = 1_000
+    /// Rows from which a validation split (0.2) is held out by default; below it every row
+    /// trains and early stopping watches the training loss.
+    public static let validationRowThreshold = 200
+    /// Rows from which the split is 0.1: a tenth is enough to stop on.
+    public static let largeRowThreshold = 1_000
     /// Training rows up to which a step sees every row (full batch).
     public static let fullBatchRows = 512
     /// Mini-batch size above `fullBatchRows`.
     public static let miniBatchSize = 128
-    /// Optimizer steps a default run may take.
+    /// Optimizer steps a default run may take (at least `minimumEpochs` epochs).
     public static let stepBudget = 3_000
-    /// Steps without improvement that end a run, whatever the batch size.
+    /// Passes over the data a default run may take however few steps that is.
+    public static let minimumEpochs = 100
+    /// Steps without improvement that end a run (at least `minimumPatience` epochs).
     public static let patienceSteps = 100
+    /// Epochs without improvement that end a run however many steps they hold.
+    public static let minimumPatience = 10
     /// Smallest improvement of the monitored loss that counts (standardized units for
     /// regression, nats for classification).
     public static let minDelta: Float = 1e-4
@@ -54,9 +63,12 @@ public struct TrainingDefaults: Sendable, Equatable {
         let split: Double
         if let givenSplit {
             split = givenSplit
-        } else if rows >= validationRowThreshold {
+        } else if rows >= largeRowThreshold {
             split = 0.1
-            reasons["validation_split"] = "0.1: \(rows) rows >= \(validationRowThreshold), so a tenth is held out to stop on and evaluate"
+            reasons["validation_split"] = "0.1: \(rows) rows >= \(largeRowThreshold), so a tenth is held out to stop on and evaluate"
+        } else if rows >= validationRowThreshold {
+            split = 0.2
+            reasons["validation_split"] = "0.2: \(rows) rows in \(validationRowThreshold)...\(largeRowThreshold - 1), so a fifth is held out to stop on and evaluate"
         } else {
             split = 0
             reasons["validation_split"] = "0: \(rows) rows < \(validationRowThreshold); every row trains and early stopping watches the training loss"
@@ -79,10 +91,15 @@ public struct TrainingDefaults: Sendable, Equatable {
             ? "Adam 0.01: full-batch steps are exact gradients and take a larger step"
             : "Adam 0.003: mini-batches of \(batch) are noisy, a smaller step"
 
+        let l2: Float = rows < validationRowThreshold ? 0.001 : (rows < largeRowThreshold ? 0.003 : 0.001)
+        reasons["l2"] = rows >= validationRowThreshold && rows < largeRowThreshold
+            ? "0.003: \(rows) rows, a small noisy set overfits soonest"
+            : "0.001: a light penalty on the weights"
+
         let batchesPerEpoch = (trainingRows + batch - 1) / batch
-        var epochs = max(1, (stepBudget + batchesPerEpoch - 1) / batchesPerEpoch)
+        var epochs = max(minimumEpochs, (stepBudget + batchesPerEpoch - 1) / batchesPerEpoch)
         var steps = epochs * batchesPerEpoch
-        var budget = "\(stepBudget) optimizer steps: \(epochs) epochs of \(batchesPerEpoch) batch\(batchesPerEpoch == 1 ? "" : "es")"
+        var budget = "\(steps) optimizer steps (\(stepBudget), at least \(minimumEpochs) epochs): \(epochs) epochs of \(batchesPerEpoch) batch\(batchesPerEpoch == 1 ? "" : "es")"
         let rowLimit = maximumEpochRows / max(rows, 1)
         if epochs > rowLimit {
             epochs = max(1, rowLimit)
@@ -91,11 +108,11 @@ public struct TrainingDefaults: Sendable, Equatable {
         }
         reasons["epochs"] = budget + "; early stopping usually ends sooner"
 
-        let patience = max(5, (patienceSteps + batchesPerEpoch - 1) / batchesPerEpoch)
+        let patience = max(minimumPatience, (patienceSteps + batchesPerEpoch - 1) / batchesPerEpoch)
         let monitored = split > 0 ? "validation loss" : "training loss"
         reasons["early_stopping"] = "patience \(patience) epochs (about \(patienceSteps) steps), min_delta \(minDelta) on the \(monitored); the best epoch's weights are kept"
         return TrainingDefaults(
-            hiddenWidth: width, validationFraction: split, batchSize: batch, learningRate: learningRate, steps: steps,
+            hiddenWidth: width, validationFraction: split, batchSize: batch, learningRate: learningRate, l2: l2, steps: steps,
             epochs: epochs, earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBestWeights: true),
             reasons: reasons)
     }

@@ -168,7 +168,9 @@ struct APIParsingTests {
         #expect(given.reasons["batch_size"] == nil && given.reasons["epochs"] == nil && given.reasons["learning_rate"] == nil)
         let big = TrainingDefaults.choose(rows: 20_000, features: 20, outputs: 3)
         #expect(big.validationFraction == 0.1 && big.batchSize == TrainingDefaults.miniBatchSize)
-        #expect(big.epochs == (TrainingDefaults.stepBudget + 140) / 141)
+        #expect(big.epochs == TrainingDefaults.minimumEpochs && big.steps == 100 * 141 && big.earlyStopping.patience == 10)
+        let medium = TrainingDefaults.choose(rows: 442, features: 10, outputs: 1)
+        #expect(medium.validationFraction == 0.2 && medium.batchSize == 354 && medium.l2 == 0.003)
         let capped = TrainingDefaults.choose(rows: 10, features: 1, outputs: 1, maximumEpochRows: 100)
         #expect(capped.epochs == 10)
     }

@@ -194,8 +194,8 @@ struct TrainingPlan: Sendable {
         }
         let base = TrainingConfiguration(
             epochs: defaults.epochs, batchSize: defaults.batchSize, seed: 0, optimizer: .adam(learningRate: defaults.learningRate),
-            earlyStopping: defaults.earlyStopping, validationFraction: defaults.validationFraction, normalization: .standard,
-            normalizeTargets: task == .regression ? true : nil)
+            regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
+            validationFraction: defaults.validationFraction, normalization: .standard, normalizeTargets: task == .regression ? true : nil)
         let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let dataset = try dataset(
@@ -206,7 +206,7 @@ struct TrainingPlan: Sendable {
         let given: [(String, Bool)] = [
             ("layers", request.layers != nil), ("batch_size", request.batchSize != nil), ("validation_split", request.validationSplit != nil),
             ("epochs", request.epochs != nil), ("early_stopping", request.earlyStopping != nil),
-            ("learning_rate", request.learningRate != nil || request.optimizer != nil),
+            ("learning_rate", request.learningRate != nil || request.optimizer != nil), ("l2", request.l2 != nil),
         ]
         for (field, isGiven) in given where isGiven { reasons[field] = nil }
         if task == .regression, request.normalizeTargets == nil {
@@ -260,7 +260,8 @@ struct TrainingPlan: Sendable {
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         let base = current.training ?? TrainingConfiguration(
             epochs: chosen.epochs, batchSize: chosen.batchSize, seed: 0, optimizer: .adam(learningRate: chosen.learningRate),
-            earlyStopping: chosen.earlyStopping, validationFraction: chosen.validationFraction, normalization: .standard)
+            regularization: Regularization(l2: chosen.l2), earlyStopping: chosen.earlyStopping,
+            validationFraction: chosen.validationFraction, normalization: .standard)
         let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let labels = configuration.classLabels.isEmpty

@@ -23,6 +23,7 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
     /// The optimizer-step budget: epochs x batches per epoch (nil where the row count is unknown).
     var steps: Int?
     var validationSplit: Double
+    var l2: Float
     var earlyStopping: Stopping?
     var normalize: String
     var normalizeTargets: Bool
@@ -30,7 +31,7 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
     var why: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case task, layers, activation, loss, optimizer, epochs, steps, normalize, why
+        case task, layers, activation, loss, optimizer, epochs, steps, normalize, why, l2
         case learningRate = "learning_rate", batchSize = "batch_size", validationSplit = "validation_split"
         case earlyStopping = "early_stopping", normalizeTargets = "normalize_targets"
     }
@@ -55,6 +56,7 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
             steps = training.epochs * ((trainingRows + training.batchSize - 1) / training.batchSize)
         }
         validationSplit = training.validationFraction
+        l2 = training.regularization.l2
         earlyStopping = training.earlyStopping.map {
             Stopping(patience: $0.patience, minDelta: $0.minDelta, restoreBestWeights: $0.restoreBestWeights)
         }
