@@ -144,6 +144,17 @@ struct APIParsingTests {
         #expect(throws: APIError.self) { try TrainRequest.parse(json: Array(mixed.utf8), limits: ServerLimits()) }
         let forced = try task(#"{"model":"f","task":"classification","inputs":[[0],[1],[2],[3],[4],[5]],"targets":[0,1,2,3,4,5]}"#)
         #expect(forced.0 == .classification && forced.1 == nil)
+        let wrongType = #"{"model":"r","inputs":[[0],[1]],"targets":[0.5,1.5],"normalize_targets":"yes"}"#
+        do {
+            _ = try TrainRequest.parse(json: Array(wrongType.utf8), limits: ServerLimits())
+            Issue.record("normalize_targets \"yes\" was accepted")
+        } catch {
+            #expect(error.status == .badRequest && error.message.contains("normalize_targets"), "\(error.message)")
+        }
+        var query = TrainRequest()
+        #expect(throws: APIError.self) { _ = try query.apply(query: [("normalize_targets", "1")], csv: true, limits: ServerLimits()) }
+        _ = try query.apply(query: [("normalize_targets", "false")], csv: true, limits: ServerLimits())
+        #expect(query.normalizeTargets == false)
         let refused = #"{"model":"c","inputs":[[0],[1],[2],[3],[4],[5]],"targets":[0,1,2,0,1,2],"normalize_targets":true}"#
         #expect(throws: APIError.self) {
             try TrainingPlan.fresh(try TrainRequest.parse(json: Array(refused.utf8), limits: ServerLimits()), limits: ServerLimits())
