@@ -66,4 +66,34 @@ struct QuickStartTests {
             #expect(settings["normalize_targets"] as? Bool == true)
         }
     }
+
+    /// A model trained on standardized targets answers in the targets' units on every
+    /// protocol, and evaluation reports those units too.
+    @Test func everyProtocolMapsTheOutputsBack() async throws {
+        let directory = try TemporaryDirectory()
+        let daemon = await loadedDaemon(stateDirectory: directory.path)
+        try await withAPIServer(daemon) { port in
+            let rows = (0 ..< 10).map { "[\($0)]" }.joined(separator: ",")
+            let targets = (0 ..< 10).map { String($0 * $0) }.joined(separator: ",")
+            let trained = try await call(port, "POST", "/train?wait=true", json: #"{"model":"sq","inputs":[\#(rows)],"targets":[\#(targets)]}"#)
+            #expect(trained.status == 200, "\(trained.text)")
+            let own = try await call(port, "POST", "/predict", json: #"{"model":"sq","inputs":[[7]]}"#)
+            let value = try #require((own.object["outputs"] as? [[Double]])?.first?.first, "\(own.text)")
+            #expect(abs(value - 49) <= 3, "\(own.text)")
+            let tf = try await call(port, "POST", "/v1/models/sq:predict", json: #"{"instances":[[7]]}"#)
+            #expect((tf.object["predictions"] as? [[Double]])?.first?.first == value, "\(tf.text)")
+            let v2 = try await call(
+                port, "POST", "/v2/models/sq/infer", json: #"{"inputs":[{"name":"input","shape":[1,1],"datatype":"FP32","data":[7]}]}"#)
+            let v2Outputs = (v2.object["outputs"] as? [[String: Any]])?.first?["data"] as? [Double]
+            #expect(v2Outputs == [value], "\(v2.text)")
+            let evaluated = try await call(
+                port, "POST", "/models/sq/evaluate", json: #"{"inputs":[[2],[5],[8]],"targets":[4,25,64]}"#)
+            let metrics = try #require(evaluated.object["metrics"] as? [String: Any], "\(evaluated.text)")
+            #expect((metrics["r2"] as? Double ?? 0) > 0.99 && (metrics["mse"] as? Double ?? 100) < 9, "\(metrics)")
+            let detail = try await call(port, "GET", "/models/sq")
+            let settings = try #require(detail.object["settings"] as? [String: Any], "\(detail.text)")
+            #expect(settings["normalize_targets"] as? Bool == true)
+            #expect((settings["why"] as? [String: String])?["task"]?.hasPrefix("regression") == true, "\(settings)")
+        }
+    }
 }
