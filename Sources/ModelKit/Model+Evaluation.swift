@@ -9,7 +9,9 @@ public struct Evaluation: Sendable, Equatable {
 }
 
 extension Model {
-    /// Evaluates the model on `dataset` (raw inputs; the model's normalizer is applied).
+    /// Evaluates the model on `dataset` (raw inputs and targets; the model's normalizer is
+    /// applied). Loss and metrics are in the targets' own units, also for a model trained on
+    /// standardized targets.
     public func evaluate(_ dataset: Dataset) throws(DataError) -> Evaluation {
         guard dataset.featureCount == configuration.inputCount else {
             throw .featureCountMismatch(expected: configuration.inputCount, got: dataset.featureCount)

@@ -44,6 +44,7 @@ extension Model {
                 }
             }
         }
+        unstandardize(output.baseAddress!, rows: 1)
     }
 
     /// Predicts many rows at once through BLAS matrix products.
@@ -114,8 +115,23 @@ extension Model {
         }
     }
 
+    /// Maps `rows` output rows at `output` from standardized target units back to the targets'
+    /// own (nothing without a target standardizer).
+    func unstandardize(_ output: UnsafeMutablePointer<Float>, rows: Int) {
+        if outputScale.isEmpty { return }
+        let columns = configuration.outputCount
+        outputScale.withUnsafeBufferPointer { scale in
+            outputShift.withUnsafeBufferPointer { shift in
+                for r in 0 ..< rows {
+                    let o = output + r * columns
+                    for c in 0 ..< columns { o[c] = o[c] * scale[c] + shift[c] }
+                }
+            }
+        }
+    }
+
     /// Runs `rows` raw input rows through the network into `output`, using two scratch areas of
-    /// `scratchStride` floats each.
+    /// `scratchStride` floats each. Regression outputs come back in the targets' units.
     func forward(
         _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
         scratch: UnsafeMutablePointer<Float>, scratchStride: Int, activateOutput: Bool = true
@@ -135,5 +151,6 @@ extension Model {
                 swap(&current, &next)
             }
         }
+        unstandardize(output, rows: rows)
     }
 }

@@ -1,4 +1,5 @@
-/// An immutable, `Sendable` network: configuration, input normalizer and parameters.
+/// An immutable, `Sendable` network: configuration, input normalizer, parameters and, for a
+/// regression model trained on standardized targets, the map back to the targets' units.
 ///
 /// This is the inference model. Any number of threads may call its `predict` methods at
 /// once, outside any actor: they only read the parameters and use scratch space of their own.
@@ -12,9 +13,16 @@ public struct Model: Sendable, Equatable {
     public let parameters: [Float]
     /// Where each layer's weights and biases sit in `parameters`.
     public let layout: ParameterLayout
+    /// The standardization of the regression targets the network was trained on (nil: the
+    /// network's outputs are already in the targets' units). Every prediction maps the outputs
+    /// back with `output * standardDeviation + mean`.
+    public let targetStandardizer: Standardizer?
     /// The normalizer as a per-column affine map (empty when there is none).
     let inputScale: [Float]
     let inputShift: [Float]
+    /// `targetStandardizer` as the affine map applied to the outputs (empty when there is none).
+    let outputScale: [Float]
+    let outputShift: [Float]
 
     /// Creates a freshly initialized network with zero biases and weights drawn from `seed`:
     /// by default He or Xavier uniform by each layer's activation (`Activation.initialization`),
@@ -33,8 +41,12 @@ public struct Model: Sendable, Equatable {
         self.init(unchecked: configuration, normalizer: .none, parameters: values)
     }
 
-    /// Rebuilds a model from stored parts, checking every length and value.
-    public init(configuration: ModelConfiguration, normalizer: Normalizer, parameters: [Float]) throws(ModelError) {
+    /// Rebuilds a model from stored parts, checking every length and value. A
+    /// `targetStandardizer` needs a regression model with identity outputs, one statistic per
+    /// output.
+    public init(
+        configuration: ModelConfiguration, normalizer: Normalizer, parameters: [Float], targetStandardizer: Standardizer? = nil
+    ) throws(ModelError) {
         let expected = configuration.parameterCount
         guard parameters.count == expected else {
             throw .flatParameterCountMismatch(expected: expected, got: parameters.count)
@@ -43,7 +55,15 @@ public struct Model: Sendable, Equatable {
         if let features = normalizer.featureCount, features != configuration.inputCount {
             throw .normalizerFeatureMismatch(expected: configuration.inputCount, got: features)
         }
-        self.init(unchecked: configuration, normalizer: normalizer, parameters: parameters)
+        if let targetStandardizer {
+            guard configuration.task == .regression, configuration.outputActivation == .identity else {
+                throw .targetStandardizerNeedsRegression
+            }
+            guard targetStandardizer.mean.count == configuration.outputCount else {
+                throw .targetStandardizerOutputMismatch(expected: configuration.outputCount, got: targetStandardizer.mean.count)
+            }
+        }
+        self.init(unchecked: configuration, normalizer: normalizer, parameters: parameters, targetStandardizer: targetStandardizer)
     }
 
     /// Rebuilds a model from per-layer weight and bias arrays (layout documented on
@@ -69,14 +89,17 @@ public struct Model: Sendable, Equatable {
         try self.init(configuration: configuration, normalizer: normalizer, parameters: flat)
     }
 
-    init(unchecked configuration: ModelConfiguration, normalizer: Normalizer, parameters: [Float]) {
+    init(unchecked configuration: ModelConfiguration, normalizer: Normalizer, parameters: [Float], targetStandardizer: Standardizer? = nil) {
         self.configuration = configuration
         self.normalizer = normalizer
         self.parameters = parameters
+        self.targetStandardizer = targetStandardizer
         self.layout = ParameterLayout(layerSizes: configuration.layerSizes)
         let affine = normalizer.affine
         self.inputScale = affine?.scale ?? []
         self.inputShift = affine?.shift ?? []
+        self.outputScale = targetStandardizer?.standardDeviation ?? []
+        self.outputShift = targetStandardizer?.mean ?? []
     }
 
     /// Total number of weights and biases.
@@ -93,7 +116,7 @@ public struct Model: Sendable, Equatable {
 
     /// A copy with another normalizer (e.g. one fitted on the training split).
     public func replacingNormalizer(_ normalizer: Normalizer) throws(ModelError) -> Model {
-        try Model(configuration: configuration, normalizer: normalizer, parameters: parameters)
+        try Model(configuration: configuration, normalizer: normalizer, parameters: parameters, targetStandardizer: targetStandardizer)
     }
 }
 

@@ -32,4 +32,9 @@ public enum ModelError: Error, Equatable, Sendable {
     case normalizerFeatureMismatch(expected: Int, got: Int)
     /// The two statistic arrays of a normalizer differ in length or are empty.
     case normalizerShapeMismatch(firstCount: Int, secondCount: Int)
+    /// Target standardization was given for a classifier or a model whose outputs are not
+    /// identity: only raw regression outputs can be mapped back to the targets' units.
+    case targetStandardizerNeedsRegression
+    /// The target standardizer has a different number of statistics than the model has outputs.
+    case targetStandardizerOutputMismatch(expected: Int, got: Int)
 }

@@ -15,6 +15,9 @@ public final class Trainer {
     public let modelConfiguration: ModelConfiguration
     /// The input normalizer (fitted on the first training split when requested).
     public private(set) var normalizer: Normalizer
+    /// The regression targets' standardization (fitted on the first training split when
+    /// `normalizeTargets` asks for it; kept from the model when continuing).
+    public private(set) var targetStandardizer: Standardizer?
 
     /// Epochs the report's history keeps at most (evenly spaced, the last always): see
     /// `DecimatedHistory`.
@@ -62,6 +65,7 @@ public final class Trainer {
         self.configuration = configuration
         self.modelConfiguration = model.configuration
         self.normalizer = model.normalizer
+        self.targetStandardizer = model.targetStandardizer
         self.layout = model.layout
         self.parameterCount = model.parameterCount
         self.batchCapacity = configuration.batchSize
@@ -122,7 +126,8 @@ public final class Trainer {
     /// An immutable snapshot of the current weights and normalizer, safe to share.
     public var model: Model {
         Model(unchecked: modelConfiguration, normalizer: normalizer,
-              parameters: Array(UnsafeBufferPointer(start: parameters, count: parameterCount)))
+              parameters: Array(UnsafeBufferPointer(start: parameters, count: parameterCount)),
+              targetStandardizer: targetStandardizer)
     }
 
     /// The optimizer's state, for checkpoints and warm starts.
@@ -139,7 +144,9 @@ public final class Trainer {
     /// Trains for `configuration.epochs` epochs (fewer on early stop or cancellation).
     ///
     /// - Parameters:
-    ///   - training: the training rows, in raw (unnormalized) units.
+    ///   - training: the training rows, in raw (unnormalized) units. With a target
+    ///     standardizer the losses in the report are in standardized target units (an MSE of 1
+    ///     is what predicting the mean scores); `Model.evaluate` reports the targets' own.
     ///   - validation: rows for the per-epoch validation loss; when nil and
     ///     `validationFraction > 0`, that fraction of `training` is split off with the seed.
     ///   - shouldCancel: polled between steps; returning true ends the loop with the weights of
@@ -160,11 +167,16 @@ public final class Trainer {
         if normalizer == .none, configuration.normalization != .none, stepCount == 0 {
             normalizer = Normalizer.fit(configuration.normalization, on: trainingSet.inputs)
         }
+        if targetStandardizer == nil, configuration.normalizeTargets == true, stepCount == 0,
+           modelConfiguration.task == .regression, modelConfiguration.outputActivation == .identity {
+            targetStandardizer = Standardizer(fittedOn: trainingSet.targets)
+        }
+        let targetScaling = targetStandardizer.map(Normalizer.standard) ?? .none
         let trainInputs = normalizer.transform(trainingSet.inputs)
         let validationInputs = validationSet.map { normalizer.transform($0.inputs) }
         return try runEpochs(
-            inputs: trainInputs, targets: trainingSet.targets,
-            validationInputs: validationInputs, validationTargets: validationSet?.targets,
+            inputs: trainInputs, targets: targetScaling.transform(trainingSet.targets),
+            validationInputs: validationInputs, validationTargets: validationSet.map { targetScaling.transform($0.targets) },
             shouldCancel: shouldCancel, progress: progress)
     }
 

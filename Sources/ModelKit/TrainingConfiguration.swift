@@ -21,13 +21,18 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var validationFraction: Double
     /// Normalizer fitted on the training split when the model has none yet.
     public var normalization: Normalizer.Kind
+    /// Standardize the targets of a regression model with identity outputs, fitted on the
+    /// training split, when the model has no target standardizer yet (nil or false: the
+    /// network learns the targets as given). Optional so that configurations stored before it
+    /// existed decode, and encode, unchanged.
+    public var normalizeTargets: Bool?
 
     /// Creates a configuration; defaults match the peers' benchmark settings (Adam 1e-3, batch 32).
     public init(
         epochs: Int = 10, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
         optimizer: OptimizerConfiguration = .adam(), schedule: LearningRateSchedule = .constant,
         regularization: Regularization = Regularization(), earlyStopping: EarlyStopping? = nil,
-        validationFraction: Double = 0, normalization: Normalizer.Kind = .none
+        validationFraction: Double = 0, normalization: Normalizer.Kind = .none, normalizeTargets: Bool? = nil
     ) {
         self.epochs = epochs
         self.batchSize = batchSize
@@ -39,6 +44,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
         self.earlyStopping = earlyStopping
         self.validationFraction = validationFraction
         self.normalization = normalization
+        self.normalizeTargets = normalizeTargets
     }
 
     /// Throws the first setting that is out of range.

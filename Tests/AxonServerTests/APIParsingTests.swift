@@ -109,10 +109,11 @@ struct APIParsingTests {
     }
 
     @Test func trainingDefaultsAreInferredFromTheData() throws {
-        let request = try TrainRequest.parse(json: Array(#"{"model":"d","inputs":[[1,2],[2,1],[3,3],[0,1]],"targets":[0,2,1,2]}"#.utf8), limits: ServerLimits())
+        let request = try TrainRequest.parse(
+            json: Array(#"{"model":"d","inputs":[[1,2],[2,1],[3,3],[0,1],[4,4],[2,2]],"targets":[0,2,1,2,0,1]}"#.utf8), limits: ServerLimits())
         let plan = try TrainingPlan.fresh(request, limits: ServerLimits())
         #expect(plan.start.configuration.task == .classification)
-        #expect(plan.start.configuration.layerSizes == [2, 16, 3])
+        #expect(plan.start.configuration.layerSizes == [2, 64, 3])
         #expect(plan.start.configuration.classLabels == ["0", "1", "2"])
         #expect(plan.configuration.optimizer.kind == .adam && plan.configuration.normalization == .standard)
         #expect(plan.configuration.earlyStopping != nil && plan.configuration.validationFraction == 0)
@@ -120,6 +121,69 @@ struct APIParsingTests {
             try TrainRequest.parse(json: Array(#"{"model":"r","inputs":[[1],[2],[3]],"targets":[0.5,1.5,2.25]}"#.utf8), limits: ServerLimits()),
             limits: ServerLimits())
         #expect(regression.start.configuration.task == .regression && regression.start.configuration.outputCount == 1)
+        #expect(regression.configuration.normalizeTargets == true && plan.configuration.normalizeTargets == nil)
+    }
+
+    /// Integers are classes only when few distinct values repeat: six rows of y = x² are a
+    /// regression, booleans and strings are classes, and `task` overrides the rule.
+    @Test func theTaskRuleNeedsRepeatedIntegers() throws {
+        func task(_ json: String) throws -> (ModelConfiguration.Task, String?) {
+            let plan = try TrainingPlan.fresh(try TrainRequest.parse(json: Array(json.utf8), limits: ServerLimits()), limits: ServerLimits())
+            return (plan.start.configuration.task, plan.reasons["task"])
+        }
+        let square = try task(#"{"model":"s","inputs":[[0],[1],[2],[3],[4],[5]],"targets":[0,1,4,9,16,25]}"#)
+        #expect(square.0 == .regression)
+        #expect(square.1?.contains("6 distinct integers in 6 rows") == true, "\(square.1 ?? "-")")
+        let large = try task(#"{"model":"s","inputs":[[0],[1],[2],[3]],"targets":[0,1,4,81]}"#)
+        #expect(large.0 == .regression)
+        let classes = try task(#"{"model":"c","inputs":[[0],[1],[2],[3],[4],[5]],"targets":[0,1,2,0,1,2]}"#)
+        #expect(classes.0 == .classification)
+        let booleans = try task(#"{"model":"b","inputs":[[0],[1],[2],[3]],"targets":[true,false,true,false]}"#)
+        #expect(booleans.0 == .classification)
+        let mixed = #"{"model":"b","inputs":[[0],[1]],"targets":[true,"x"]}"#
+        #expect(throws: APIError.self) { try TrainRequest.parse(json: Array(mixed.utf8), limits: ServerLimits()) }
+        let forced = try task(#"{"model":"f","task":"classification","inputs":[[0],[1],[2],[3],[4],[5]],"targets":[0,1,2,3,4,5]}"#)
+        #expect(forced.0 == .classification && forced.1 == nil)
+        let wrongType = #"{"model":"r","inputs":[[0],[1]],"targets":[0.5,1.5],"normalize_targets":"yes"}"#
+        do {
+            _ = try TrainRequest.parse(json: Array(wrongType.utf8), limits: ServerLimits())
+            Issue.record("normalize_targets \"yes\" was accepted")
+        } catch {
+            #expect(error.status == .badRequest && error.message.contains("normalize_targets"), "\(error.message)")
+        }
+        var query = TrainRequest()
+        #expect(throws: APIError.self) { _ = try query.apply(query: [("normalize_targets", "1")], csv: true, limits: ServerLimits()) }
+        _ = try query.apply(query: [("normalize_targets", "false")], csv: true, limits: ServerLimits())
+        #expect(query.normalizeTargets == false)
+        let refused = #"{"model":"c","inputs":[[0],[1],[2],[3],[4],[5]],"targets":[0,1,2,0,1,2],"normalize_targets":true}"#
+        #expect(throws: APIError.self) {
+            try TrainingPlan.fresh(try TrainRequest.parse(json: Array(refused.utf8), limits: ServerLimits()), limits: ServerLimits())
+        }
+    }
+
+    /// Defaults follow the data and the request: full batch on small sets, the step budget in
+    /// epochs, and any setting the request gives wins (and loses its "why").
+    @Test func defaultsFollowTheDataAndExplicitSettingsWin() throws {
+        func plan(_ json: String) throws -> TrainingPlan {
+            try TrainingPlan.fresh(try TrainRequest.parse(json: Array(json.utf8), limits: ServerLimits()), limits: ServerLimits())
+        }
+        let rows = (0 ..< 10).map { "[\($0)]" }.joined(separator: ",")
+        let targets = (0 ..< 10).map { String($0 * $0) }.joined(separator: ",")
+        let small = try plan(#"{"model":"s","inputs":[\#(rows)],"targets":[\#(targets)]}"#)
+        #expect(small.configuration.batchSize == 10 && small.configuration.validationFraction == 0)
+        #expect(small.configuration.epochs == TrainingDefaults.stepBudget && small.configuration.optimizer.learningRate == 0.01)
+        #expect(small.reasons["batch_size"]?.contains("full batch") == true)
+        #expect(small.reasons["epochs"]?.contains("optimizer steps") == true)
+        let given = try plan(#"{"model":"s","inputs":[\#(rows)],"targets":[\#(targets)],"batch_size":4,"epochs":7,"learning_rate":0.5}"#)
+        #expect(given.configuration.batchSize == 4 && given.configuration.epochs == 7 && given.configuration.optimizer.learningRate == 0.5)
+        #expect(given.reasons["batch_size"] == nil && given.reasons["epochs"] == nil && given.reasons["learning_rate"] == nil)
+        let big = TrainingDefaults.choose(rows: 20_000, features: 20, outputs: 3)
+        #expect(big.validationFraction == 0.1 && big.batchSize == TrainingDefaults.miniBatchSize)
+        #expect(big.epochs == TrainingDefaults.minimumEpochs && big.steps == 100 * 141 && big.earlyStopping.patience == 10)
+        let medium = TrainingDefaults.choose(rows: 442, features: 10, outputs: 1)
+        #expect(medium.validationFraction == 0.2 && medium.batchSize == 354 && medium.l2 == 0.003)
+        let capped = TrainingDefaults.choose(rows: 10, features: 1, outputs: 1, maximumEpochRows: 100)
+        #expect(capped.epochs == 10)
     }
 
     @Test func openAPIGeneratedFilesMatchTheYAML() throws {

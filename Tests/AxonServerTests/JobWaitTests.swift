@@ -33,7 +33,7 @@ struct JobWaitTests {
         }
     }
 
-    static let short = #"{"model":"m","inputs":[[0],[1],[2],[3]],"targets":[1,3,5,7],"epochs":5,"validation_split":0,"seed":3}"#
+    static let short = #"{"model":"m","task":"classification","inputs":[[0],[1],[2],[3]],"targets":[1,3,5,7],"epochs":5,"validation_split":0,"seed":3}"#
     static let long: String = {
         let rows = (0 ..< 64).map { "[\($0 % 7),\(($0 * 3) % 5)]" }.joined(separator: ",")
         let targets = (0 ..< 64).map { String($0 % 2) }.joined(separator: ",")
@@ -82,7 +82,7 @@ struct JobWaitTests {
     func divergedAnswers422() async throws {
         try await withJobsServer { server in
             // Squared errors of 1e30 overflow Float: the first step's loss is not finite.
-            let diverging = #"{"model":"d","inputs":[[1],[2],[3],[4]],"targets":[1e30,2e30,3e30,4e30],"epochs":3,"validation_split":0,"normalize":"none"}"#
+            let diverging = #"{"model":"d","inputs":[[1],[2],[3],[4]],"targets":[1e30,2e30,3e30,4e30],"epochs":3,"validation_split":0,"normalize":"none","normalize_targets":false}"#
             let response = try await call(server.port, "POST", "/train?wait=true", json: diverging)
             let job = try await expectJobError(response, 422, "diverged", port: server.port)
             #expect(job["version"] == nil)

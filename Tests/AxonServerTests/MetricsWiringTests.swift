@@ -9,7 +9,7 @@ import TestKit
 /// and real predictions through the live API, then the exact exposition lines.
 @Suite("Metrics wiring")
 struct MetricsWiringTests {
-    private static let trainPath = "/train?model=iris&target=species&epochs=5&seed=1&wait=true"
+    private static let trainPath = "/train?model=iris&target=species&epochs=5&seed=1&validation_split=0.2&wait=true"
     private static let row = "[5.1, 3.5, 1.4, 0.2]"
 
     private func scrape(_ daemon: Daemon) -> [String] {

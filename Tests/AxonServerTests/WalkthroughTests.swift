@@ -113,7 +113,7 @@ struct WalkthroughTests {
             conforms(list, "GET", "/models")
             let detail = try await call(port, "GET", "/models/iris")
             conforms(detail, "GET", "/models/{name}")
-            #expect(detail.object["parameter_count"] as? Int == 4 * 16 + 16 + 16 * 3 + 3)
+            #expect(detail.object["parameter_count"] as? Int == 4 * 64 + 64 + 64 * 3 + 3)
             let more = #"{"inputs":[[5.0,3.4,1.5,0.2],[6.4,3.2,4.5,1.5],[6.3,3.3,6.0,2.5]],"targets":["setosa","versicolor","virginica"],"epochs":3}"#
             let continued = try await call(port, "POST", "/models/iris/train?wait=true", json: more)
             #expect(continued.status == 200, "\(continued.text)")

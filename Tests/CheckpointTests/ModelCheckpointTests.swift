@@ -266,3 +266,45 @@ struct ModelCheckpointTests {
         #expect(serving.metadata == original.metadata)
     }
 }
+
+/// A regression model trained on standardized targets keeps its standardizer through a save
+/// and load, byte for byte and prediction for prediction; files that claim an impossible one
+/// are refused by name.
+@Suite("Target standardizer in checkpoints")
+struct TargetStandardizerCheckpointTests {
+    static func trained() throws -> ModelCheckpoint {
+        let configuration = try ModelConfiguration(layerSizes: [1, 8, 1], outputActivation: .identity, loss: .meanSquaredError)
+        let training = TrainingConfiguration(epochs: 5, batchSize: 10, seed: 1, normalization: .standard, normalizeTargets: true)
+        let trainer = try Trainer(model: Model(configuration: configuration, seed: 2), configuration: training)
+        let data = try Dataset(inputs: Matrix((0 ..< 10).map { [Float($0)] }), targets: Matrix((0 ..< 10).map { [Float($0 * $0)] }))
+        _ = try trainer.fit(data)
+        return ModelCheckpoint(model: trainer.model, metadata: ModelMetadata(training: training), optimizerState: trainer.optimizerState)
+    }
+
+    @Test func roundTripsExactly() throws {
+        let checkpoint = try Self.trained()
+        #expect(checkpoint.model.targetStandardizer != nil)
+        let bytes = try CheckpointEncoder.encode(checkpoint.checkpointFile())
+        let file = try CheckpointDecoder.decode(bytes)
+        #expect(file.tensors.map(\.name).contains("target_normalizer.mean"))
+        #expect(String(decoding: file.metadata, as: UTF8.self).contains(#""target_normalizer":"standard""#))
+        let decoded = try ModelCheckpoint(file: file)
+        #expect(decoded.model == checkpoint.model)
+        #expect(try CheckpointEncoder.encode(decoded.checkpointFile()) == bytes)
+        #expect(try decoded.model.predict(row: [7]).map(\.bitPattern) == checkpoint.model.predict(row: [7]).map(\.bitPattern))
+    }
+
+    @Test func refusesWhatItNeverWrites() throws {
+        let file = try Self.trained().checkpointFile()
+        let text = String(decoding: file.metadata, as: UTF8.self)
+        let minMax = CheckpointFile(
+            metadata: Array(text.replacingOccurrences(of: #""target_normalizer":"standard""#, with: #""target_normalizer":"min_max""#).utf8),
+            tensors: file.tensors)
+        #expect(throws: ModelCheckpointError.self) { try ModelCheckpoint(file: minMax) }
+        let missing = CheckpointFile(metadata: file.metadata, tensors: file.tensors.filter { $0.name != "target_normalizer.std" })
+        #expect(throws: ModelCheckpointError.missingTensor("target_normalizer.std")) { try ModelCheckpoint(file: missing) }
+        let stray = CheckpointFile(
+            metadata: Array(text.replacingOccurrences(of: #""target_normalizer":"standard","#, with: "").utf8), tensors: file.tensors)
+        #expect(throws: ModelCheckpointError.unexpectedTensor("target_normalizer.mean")) { try ModelCheckpoint(file: stray) }
+    }
+}

@@ -92,10 +92,12 @@ struct TrainingView: Encodable, Sendable {
     var validationSplit: Double
     var earlyStopping: Stopping?
     var normalize: String
+    var normalizeTargets: Bool
 
     enum CodingKeys: String, CodingKey {
         case epochs, seed, optimizer, l1, l2, dropout, normalize
         case batchSize = "batch_size", validationSplit = "validation_split", earlyStopping = "early_stopping"
+        case normalizeTargets = "normalize_targets"
     }
 
     init(_ c: TrainingConfiguration) {
@@ -112,6 +114,7 @@ struct TrainingView: Encodable, Sendable {
         validationSplit = c.validationFraction
         earlyStopping = c.earlyStopping.map { Stopping(patience: $0.patience, minDelta: $0.minDelta, restoreBestWeights: $0.restoreBestWeights) }
         normalize = c.normalization.rawValue
+        normalizeTargets = c.normalizeTargets == true
     }
 }
 
@@ -156,10 +159,11 @@ struct ModelDetail: Encodable, Sendable {
     var output: TensorSchema
     var versions: [VersionView]
     var training: TrainingView?
+    var settings: ResolvedSettings?
     var metrics: MetricsView?
 
     enum CodingKeys: String, CodingKey {
-        case name, version, task, architecture, input, output, versions, training, metrics
+        case name, version, task, architecture, input, output, versions, training, settings, metrics
         case currentVersion = "current_version", createdAt = "created_at", parentVersion = "parent_version"
         case parameterCount = "parameter_count"
     }
@@ -179,6 +183,9 @@ struct ModelDetail: Encodable, Sendable {
             classes: stored.task == .classification ? ModelDetail.classNames(stored) : nil)
         self.versions = versions.map { VersionView($0, classes: stored.classLabels) }
         training = stored.training.map(TrainingView.init)
+        settings = stored.training.map {
+            ResolvedSettings(model: stored.model, training: $0, rows: nil, why: ResolvedSettings.reasons(in: stored.metadata.annotations))
+        }
         metrics = stored.metrics.map { MetricsView($0, classes: stored.classLabels) }
     }
 

@@ -38,6 +38,8 @@ struct TrainRequest: Sendable {
     /// nil: default; `.some(nil)`: explicitly disabled.
     var earlyStopping: EarlyStopping??
     var normalize: Normalizer.Kind?
+    /// Standardize regression targets (default true for a new regression model).
+    var normalizeTargets: Bool?
     var inputs: [Float] = []
     var inputShape: [Int]?
     var targets: Targets?
@@ -48,7 +50,7 @@ struct TrainRequest: Sendable {
     /// The top-level JSON keys, in order.
     var seenKeys: [String] = []
 
-    static let jsonKeys = "model, task, layers, activation, loss, optimizer, epochs, batch_size, seed, l1, l2, dropout, gradient_clip_norm, validation_split, early_stopping, normalize, inputs, targets"
+    static let jsonKeys = "model, task, layers, activation, loss, optimizer, epochs, batch_size, seed, l1, l2, dropout, gradient_clip_norm, validation_split, early_stopping, normalize, normalize_targets, inputs, targets"
 
     // MARK: - JSON
 
@@ -151,6 +153,7 @@ struct TrainRequest: Sendable {
                 throw .badRequest("normalize must be standard, min_max or none; got \"\(text.excerpt)\"")
             }
             normalize = kind
+        case "normalize_targets": normalizeTargets = try scanner.readBool(at: key)
         case "inputs": inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)
         case "targets": targets = try Self.readTargets(&scanner)
         default: throw PredictRoutes.unknownKey(key, allowed: Self.jsonKeys)
@@ -173,14 +176,21 @@ struct TrainRequest: Sendable {
         try scanner.readArray(at: "targets") { (scanner, k) throws(APIError) in
             let path = "targets[\(k)]"
             let next = scanner.peek() ?? 0
-            let current: UInt8 = next == UInt8(ascii: "\"") ? 1 : next == UInt8(ascii: "[") ? 2 : 0
+            let current: UInt8 = switch next {
+            case UInt8(ascii: "\""): 1
+            case UInt8(ascii: "["): 2
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): 3
+            default: 0
+            }
             if let kind, kind != current {
-                let names = ["a number", "a string", "an array"]
+                let names = ["a number", "a string", "an array", "a boolean"]
                 throw .badRequest("\(path) is \(names[Int(current)]); targets[0] is \(names[Int(kind)]); use one kind for all targets")
             }
             kind = current
             switch current {
             case 1: labels.append(try scanner.readString(at: path))
+            // Booleans are two class labels, "false" and "true".
+            case 3: labels.append(try scanner.readBool(at: path) ? "true" : "false")
             case 2:
                 let before = numbers.count
                 let shape = try scanner.readTensor(at: path, into: &numbers, maxDepth: 1)
@@ -195,7 +205,7 @@ struct TrainRequest: Sendable {
             }
         }
         switch kind {
-        case 1: return .labels(labels)
+        case 1, 3: return .labels(labels)
         case 2: return .vectors(numbers, width: vectorWidth ?? 0)
         default: return .numbers(numbers)
         }
@@ -203,7 +213,7 @@ struct TrainRequest: Sendable {
 
     // MARK: - Query parameters (CSV bodies, and overrides for JSON)
 
-    static let queryKeys = "model, target, task, layers, activation, loss, optimizer, learning_rate, epochs, batch_size, seed, l1, l2, dropout, validation_split, patience, normalize, wait"
+    static let queryKeys = "model, target, task, layers, activation, loss, optimizer, learning_rate, epochs, batch_size, seed, l1, l2, dropout, validation_split, patience, normalize, normalize_targets, wait"
 
     /// Applies query parameters. `csv` allows the training settings; JSON bodies take only `wait`.
     mutating func apply(query items: [(name: String, value: String)], csv: Bool, limits: ServerLimits) throws(APIError) -> String? {
@@ -260,6 +270,11 @@ struct TrainRequest: Sendable {
             case "normalize":
                 guard let kind = Normalizer.Kind(rawValue: value) else { throw .badRequest("normalize must be standard, min_max or none; got \(value)") }
                 normalize = kind
+            case "normalize_targets":
+                guard value == "true" || value == "false" else {
+                    throw .badRequest("query parameter normalize_targets must be true or false, got \(value)")
+                }
+                normalizeTargets = value == "true"
             default: throw .badRequest("unknown query parameter \(name); allowed: \(Self.queryKeys)", code: "unknown_field")
             }
         }

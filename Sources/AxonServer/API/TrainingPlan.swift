@@ -14,6 +14,9 @@ struct TrainingPlan: Sendable {
     var dataset: Dataset
     /// The version this run continues, if any; its optimizer state is loaded when the job starts.
     var parentVersion: UInt64?
+    /// Why each setting the request left out got its value, keyed by the request field
+    /// (`task`, `layers`, `batch_size`, ...): reported with the job and stored with the model.
+    var reasons: [String: String] = [:]
 
     /// Bytes the plan holds while it waits in the queue: its rows and targets, and the model
     /// it starts from.
@@ -21,16 +24,6 @@ struct TrainingPlan: Sendable {
         let values = dataset.count * (dataset.featureCount + dataset.targets.columns) + start.parameterCount
         return values * MemoryLayout<Float>.size
     }
-
-    /// Default hidden layer: the next power of two above inputs + outputs, within 16...256.
-    static func defaultHiddenWidth(inputs: Int, outputs: Int) -> Int {
-        var width = 16
-        while width < inputs + outputs, width < 256 { width *= 2 }
-        return width
-    }
-
-    /// Distinct integer targets up to this count are read as classes when no task is given.
-    static let maximumInferredClasses = 32
 
     private static func unprocessable(_ message: String, code: String = "invalid_training_request") -> APIError {
         APIError(status: .unprocessableContent, code: code, message: message)
@@ -95,19 +88,28 @@ struct TrainingPlan: Sendable {
         guard targets.count == inputs.rows else {
             throw unprocessable("targets has \(targets.count) values; inputs has \(inputs.rows) rows", code: "shape_mismatch")
         }
+        var reasons: [String: String] = [:]
         let task: ModelConfiguration.Task
         if let given = request.task {
             task = given
         } else {
             switch targets {
-            case .labels: task = .classification
-            case .vectors: task = .regression
+            case .labels:
+                task = .classification
+                reasons["task"] = "classification: the targets are strings or booleans"
+            case .vectors:
+                task = .regression
+                reasons["task"] = "regression: the targets are vectors of numbers"
             case .numbers(let values):
-                let integral = values.allSatisfy { $0 >= 0 && $0.rounded() == $0 && $0 < Float(maximumInferredClasses) }
-                task = integral && Set(values).count >= 2 ? .classification : .regression
+                let (inferred, why) = ModelConfiguration.Task.inferred(fromNumbers: values)
+                task = inferred
+                reasons["task"] = "\(inferred.rawValue): \(why)"
             }
         }
         let lossName = request.loss ?? (task == .classification ? "cross_entropy" : "mse")
+        if request.loss == nil {
+            reasons["loss"] = task == .classification ? "cross_entropy: softmax over the classes" : "mse: the usual regression loss"
+        }
         let outputs: Int
         let output: Activation
         let loss: Loss
@@ -156,7 +158,10 @@ struct TrainingPlan: Sendable {
             case .vectors(_, let width): outputs = width
             }
         }
-        var sizes = request.layers ?? [inputs.columns, defaultHiddenWidth(inputs: inputs.columns, outputs: outputs), outputs]
+        let defaults = TrainingDefaults.choose(
+            rows: inputs.rows, features: inputs.columns, outputs: outputs, batchSize: request.batchSize,
+            validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
+        var sizes = request.layers ?? [inputs.columns, defaults.hiddenWidth, outputs]
         if request.layers != nil {
             guard sizes.count >= 2 else { throw .badRequest("layers must list at least the input and output sizes, got \(sizes)") }
             guard sizes[0] == inputs.columns else {
@@ -184,12 +189,33 @@ struct TrainingPlan: Sendable {
                 key: "limits.max_parameters_per_model", limit: limits.maxParametersPerModel, needed: configuration.parameterCount,
                 what: "layers \(sizes.count > 8 ? "(\(sizes.count) sizes)" : "\(sizes)") as parameters")
         }
-        let training = try settings(request, base: nil, rows: inputs.rows, limits: limits)
+        if request.normalizeTargets != nil, task == .classification {
+            throw unprocessable("normalize_targets applies to regression; these targets train a classifier")
+        }
+        let base = TrainingConfiguration(
+            epochs: defaults.epochs, batchSize: defaults.batchSize, seed: 0, optimizer: .adam(learningRate: defaults.learningRate),
+            regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
+            validationFraction: defaults.validationFraction, normalization: .standard, normalizeTargets: task == .regression ? true : nil)
+        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let dataset = try dataset(
             inputs: inputs, targets: targets, classLabels: task == .classification ? classLabels : nil, outputs: outputs, model: nil)
         let start = Model(configuration: configuration, seed: training.seed)
-        return TrainingPlan(name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil)
+        // Only the reasons of settings the request left to the defaults, and still in force.
+        for (field, reason) in defaults.reasons where reasons[field] == nil { reasons[field] = reason }
+        let given: [(String, Bool)] = [
+            ("layers", request.layers != nil), ("batch_size", request.batchSize != nil), ("validation_split", request.validationSplit != nil),
+            ("epochs", request.epochs != nil), ("early_stopping", request.earlyStopping != nil),
+            ("learning_rate", request.learningRate != nil || request.optimizer != nil), ("l2", request.l2 != nil),
+        ]
+        for (field, isGiven) in given where isGiven { reasons[field] = nil }
+        if task == .regression, request.normalizeTargets == nil {
+            reasons["normalize_targets"] = "true: regression targets are standardized on the training split and predictions mapped back"
+        }
+        if request.normalize == nil { reasons["normalize"] = "standard: inputs standardized on the training split" }
+        var plan = TrainingPlan(name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil)
+        plan.reasons = reasons
+        return plan
     }
 
     /// 413 when a classifier would have more classes than `limits.max_classes`: its one-hot
@@ -214,7 +240,8 @@ struct TrainingPlan: Sendable {
     /// A plan that continues `current` on new data from its weights and optimizer state.
     static func continuing(_ request: TrainRequest, current: StoredModel, limits: ServerLimits) throws(APIError) -> TrainingPlan {
         for (given, field) in [(request.layers != nil, "layers"), (request.activation != nil, "activation"), (request.loss != nil, "loss"),
-                               (request.task != nil, "task"), (request.normalize != nil, "normalize"), (request.model != nil, "model")] where given {
+                               (request.task != nil, "task"), (request.normalize != nil, "normalize"), (request.normalizeTargets != nil, "normalize_targets"),
+                               (request.model != nil, "model")] where given {
             throw .badRequest("\(field) is fixed by the existing model \"\(current.name)\" and cannot be given when continuing training", code: "unknown_field")
         }
         let inputs = try inputMatrix(request, limits: limits)
@@ -227,7 +254,15 @@ struct TrainingPlan: Sendable {
         }
         let configuration = current.configuration
         // Checked before the targets are encoded: a classifier's are rows x classes.
-        let training = try settings(request, base: current.training, rows: inputs.rows, limits: limits)
+        // A version without recorded settings (an imported file) continues with the data's defaults.
+        let chosen = TrainingDefaults.choose(
+            rows: inputs.rows, features: inputs.columns, outputs: configuration.outputCount, batchSize: request.batchSize,
+            validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
+        let base = current.training ?? TrainingConfiguration(
+            epochs: chosen.epochs, batchSize: chosen.batchSize, seed: 0, optimizer: .adam(learningRate: chosen.learningRate),
+            regularization: Regularization(l2: chosen.l2), earlyStopping: chosen.earlyStopping,
+            validationFraction: chosen.validationFraction, normalization: .standard)
+        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let labels = configuration.classLabels.isEmpty
             ? (0 ..< max(configuration.outputCount, 2)).map(String.init) : configuration.classLabels
@@ -276,14 +311,12 @@ struct TrainingPlan: Sendable {
         }
     }
 
-    /// The training settings: `base` (the stored run's, when continuing) or the defaults,
-    /// overridden by what the request gives, validated by ModelKit.
+    /// The training settings: `base` (the stored run's when continuing, else the defaults
+    /// chosen from the data) overridden by what the request gives, validated by ModelKit.
     private static func settings(
-        _ request: TrainRequest, base: TrainingConfiguration?, rows: Int, limits: ServerLimits
+        _ request: TrainRequest, base: TrainingConfiguration, rows: Int, limits: ServerLimits
     ) throws(APIError) -> TrainingConfiguration {
-        var training = base ?? TrainingConfiguration(
-            epochs: 100, batchSize: 32, seed: 0, optimizer: .adam(), earlyStopping: TrainRequest.defaultEarlyStopping,
-            validationFraction: rows >= 10 ? 0.2 : 0, normalization: .standard)
+        var training = base
         if let epochs = request.epochs { training.epochs = epochs }
         if let batchSize = request.batchSize { training.batchSize = batchSize }
         if let seed = request.seed { training.seed = seed }
@@ -307,6 +340,7 @@ struct TrainingPlan: Sendable {
         if let split = request.validationSplit { training.validationFraction = split }
         if let rule = request.earlyStopping { training.earlyStopping = rule }
         if let kind = request.normalize { training.normalization = kind }
+        if let normalizeTargets = request.normalizeTargets { training.normalizeTargets = normalizeTargets }
         do {
             try training.validate()
         } catch {

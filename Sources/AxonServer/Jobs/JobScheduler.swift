@@ -251,10 +251,11 @@ public final class JobScheduler: Sendable {
             }
             let id = "job-\(state.nextNumber)-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
             state.nextNumber += 1
-            let snapshot = JobSnapshot(
+            var snapshot = JobSnapshot(
                 id: id, model: plan.name, kind: plan.parentVersion == nil ? "train" : "continue", status: .queued,
                 createdAt: now, epochs: plan.configuration.epochs, epoch: 0, rows: plan.dataset.count, history: [],
                 parentVersion: plan.parentVersion)
+            snapshot.settings = ResolvedSettings(model: plan.start, training: plan.configuration, rows: plan.dataset.count, why: plan.reasons)
             state.jobs[id] = Job(snapshot: snapshot, plan: plan, history: DecimatedHistory(capacity: historyPoints), deletion: deletion)
             state.order.append(id)
             state.queue.append(id)
@@ -601,8 +602,10 @@ public final class JobScheduler: Sendable {
             samplesPerSecond: report.samplesPerSecond, trainingSeconds: report.seconds,
             evaluationLoss: evaluation.loss.isFinite ? evaluation.loss : nil,
             regression: evaluation.regression, classification: evaluation.classification)
+        var annotations = ["job.id": id]
+        for (field, reason) in plan.reasons { annotations[ResolvedSettings.annotationPrefix + field] = reason }
         let metadata = ModelMetadata(
-            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id])
+            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: annotations)
         if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
         let optimizer = trainer.optimizerState
         beforeInstall.withLock { $0 }?(plan.name)

@@ -89,12 +89,14 @@ public struct JobSnapshot: Sendable, Codable {
     public var error: Failure?
     /// What a queued job waits for besides a slot: its model's training lock, and who holds it.
     public var waitingFor: String?
+    /// Every setting the run uses and why each default was chosen.
+    public var settings: ResolvedSettings?
 
     enum CodingKeys: String, CodingKey {
         case id, model, kind, status, epochs, epoch, rows, history, version, metrics, error
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case stopReason = "stop_reason", restoredEpoch = "restored_epoch", samplesPerSecond = "samples_per_second"
-        case etaSeconds = "eta_seconds", parentVersion = "parent_version", waitingFor = "waiting_for"
+        case etaSeconds = "eta_seconds", parentVersion = "parent_version", waitingFor = "waiting_for", settings
     }
 }
 

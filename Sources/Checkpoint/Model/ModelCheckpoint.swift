@@ -46,6 +46,7 @@ public struct ModelCheckpoint: Sendable, Equatable {
             configuration: configuration,
             task: configuration.task,
             normalizer: model.normalizer.kind,
+            targetNormalizer: model.targetStandardizer == nil ? nil : .standard,
             parameterCount: model.parameterCount,
             training: metadata.training,
             metrics: metadata.metrics,
@@ -65,6 +66,9 @@ public struct ModelCheckpoint: Sendable, Equatable {
         }
         var tensors = Self.parameterTensors(prefix: "", values: model.parameters, layout: model.layout)
         tensors.append(contentsOf: Self.normalizerTensors(model.normalizer))
+        if let targets = model.targetStandardizer {
+            tensors.append(contentsOf: Self.normalizerTensors(.standard(targets), prefix: Self.targetNormalizerPrefix))
+        }
         if let state = optimizerState {
             if !state.firstMoment.isEmpty {
                 tensors += Self.parameterTensors(prefix: Self.firstMomentPrefix, values: state.firstMoment, layout: model.layout)
@@ -114,6 +118,17 @@ public struct ModelCheckpoint: Sendable, Equatable {
         let parameters = try Self.readParameters(prefix: "", from: byName, layout: layout, expected: &expected)
         let normalizer = try Self.readNormalizer(
             document.normalizer, features: configuration.inputCount, from: byName, expected: &expected)
+        var targetStandardizer: Standardizer?
+        if let kind = document.targetNormalizer {
+            // Only standardization is written; anything else would not re-encode to the same bytes.
+            guard kind == .standard else {
+                throw .inconsistentMetadata(field: "target_normalizer", expected: Normalizer.Kind.standard.rawValue, found: kind.rawValue)
+            }
+            if case .standard(let read) = try Self.readNormalizer(
+                kind, features: configuration.outputCount, from: byName, expected: &expected, prefix: Self.targetNormalizerPrefix) {
+                targetStandardizer = read
+            }
+        }
 
         var state: OptimizerState?
         if let header = document.optimizer {
@@ -137,7 +152,7 @@ public struct ModelCheckpoint: Sendable, Equatable {
         }
 
         do {
-            model = try Model(configuration: configuration, normalizer: normalizer, parameters: parameters)
+            model = try Model(configuration: configuration, normalizer: normalizer, parameters: parameters, targetStandardizer: targetStandardizer)
         } catch {
             throw .invalidModel(error)
         }
@@ -162,6 +177,8 @@ public struct ModelCheckpoint: Sendable, Equatable {
 
     // MARK: - Tensors
 
+    /// The target standardizer's tensors are named like the input normalizer's, under this prefix.
+    static let targetNormalizerPrefix = "target_"
     static let firstMomentPrefix = "optimizer.m."
     static let secondMomentPrefix = "optimizer.v."
 
@@ -196,25 +213,25 @@ public struct ModelCheckpoint: Sendable, Equatable {
         return flat
     }
 
-    static func normalizerTensors(_ normalizer: Normalizer) -> [Tensor] {
+    static func normalizerTensors(_ normalizer: Normalizer, prefix: String = "") -> [Tensor] {
         switch normalizer {
         case .none:
             return []
         case .standard(let standardizer):
             return [
-                Tensor(name: "normalizer.mean", shape: [standardizer.mean.count], values: standardizer.mean),
-                Tensor(name: "normalizer.std", shape: [standardizer.standardDeviation.count], values: standardizer.standardDeviation),
+                Tensor(name: prefix + "normalizer.mean", shape: [standardizer.mean.count], values: standardizer.mean),
+                Tensor(name: prefix + "normalizer.std", shape: [standardizer.standardDeviation.count], values: standardizer.standardDeviation),
             ]
         case .minMax(let scaler):
             return [
-                Tensor(name: "normalizer.min", shape: [scaler.minimum.count], values: scaler.minimum),
-                Tensor(name: "normalizer.range", shape: [scaler.range.count], values: scaler.range),
+                Tensor(name: prefix + "normalizer.min", shape: [scaler.minimum.count], values: scaler.minimum),
+                Tensor(name: prefix + "normalizer.range", shape: [scaler.range.count], values: scaler.range),
             ]
         }
     }
 
     static func readNormalizer(
-        _ kind: Normalizer.Kind, features: Int, from tensors: [String: Tensor], expected: inout Set<String>
+        _ kind: Normalizer.Kind, features: Int, from tensors: [String: Tensor], expected: inout Set<String>, prefix: String = ""
     ) throws(ModelCheckpointError) -> Normalizer {
         func statistics(_ first: String, _ second: String) throws(ModelCheckpointError) -> ([Float], [Float]) {
             let a = try tensor(first, shape: [features], in: tensors, expected: &expected)
@@ -236,10 +253,10 @@ public struct ModelCheckpoint: Sendable, Equatable {
             case .none:
                 return .none
             case .standard:
-                let (mean, deviation) = try statistics("normalizer.mean", "normalizer.std")
+                let (mean, deviation) = try statistics(prefix + "normalizer.mean", prefix + "normalizer.std")
                 return .standard(try Standardizer(mean: mean, standardDeviation: deviation))
             case .minMax:
-                let (minimum, range) = try statistics("normalizer.min", "normalizer.range")
+                let (minimum, range) = try statistics(prefix + "normalizer.min", prefix + "normalizer.range")
                 return .minMax(try MinMaxScaler(minimum: minimum, range: range))
             }
         } catch let error as ModelError {
@@ -281,6 +298,9 @@ public struct ModelCheckpoint: Sendable, Equatable {
         var configuration: ModelConfiguration
         var task: ModelConfiguration.Task
         var normalizer: Normalizer.Kind
+        /// `standard` when the model maps its outputs back from standardized targets; absent
+        /// otherwise (and in every file written before it existed).
+        var targetNormalizer: Normalizer.Kind?
         var parameterCount: Int
         var training: TrainingConfiguration?
         var metrics: ModelMetrics?
@@ -291,7 +311,7 @@ public struct ModelCheckpoint: Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case format, schema, configuration, task, normalizer, training, metrics, optimizer, annotations
-            case parameterCount = "parameter_count"
+            case parameterCount = "parameter_count", targetNormalizer = "target_normalizer"
             case createdAtMilliseconds = "created_at_ms"
             case parentVersion = "parent_version"
         }
