@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start() {  # $1 binary -> prints port
+start() {  # $1 binary, $2 name -> sets PORT_$2; runs in this shell so the trap sees the pid
   local state port
   state="$(mktemp -d /tmp/axon-compare-XXXXXX)"; STATES+=("$state")
   port="$(free_port)"
@@ -52,10 +52,13 @@ start() {  # $1 binary -> prints port
   for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
   curl -sf -X POST "http://127.0.0.1:$port/train?model=digits&target=digit&layers=64,128,64,10&epochs=20&seed=7&wait=true" \
     -H 'Content-Type: text/csv' --data-binary @"$ROOT/examples/digits.csv" > /dev/null
-  echo "$port"
+  printf -v "PORT_$2" '%s' "$port"
 }
-A_PORT="$(start "$BASELINE")"
-B_PORT="$(start "$CANDIDATE")"
+# Not in $(...): a subshell's PIDS would never reach the trap, and the daemons would outlive it.
+start "$BASELINE" A
+start "$CANDIDATE" B
+A_PORT=$PORT_A
+B_PORT=$PORT_B
 python3 - "$ROOT/examples/digits.csv" "$OUT" <<'PYEOF'
 import json, sys
 row = [float(x) for x in open(sys.argv[1]).readlines()[1].strip().split(",")[:64]]
