@@ -253,7 +253,10 @@ struct LiveServerTests {
             await gate.wait()
             return Response.text("done \(try request.parameters.require("n"))")
         })
-        let server = HTTPServer(configuration: testConfiguration(), router: router, logger: quietLogger)
+        var configuration = testConfiguration()
+        // The idle connection below must outlive a loaded machine's pauses, not time out first.
+        configuration.connectionTimeoutSeconds = 120
+        let server = HTTPServer(configuration: configuration, router: router, logger: quietLogger)
         try server.start()
         let port = try #require(server.port)
 

@@ -48,11 +48,30 @@ enum TrainingRoutes {
             guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         }
+        router.get("/jobs/{id}/events") { request in
+            let id = try request.parameters.require("id")
+            guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
+            return Response.eventStream(try context.jobs.events.open(following: job, after: try lastEventID(request)))
+        }
+        router.get("/events") { _ in
+            Response.eventStream(try context.jobs.events.openAll())
+        }
         router.delete("/jobs/{id}", async: { request in
             let id = try request.parameters.require("id")
             guard let job = await context.jobs.remove(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
         })
+    }
+
+    /// The `Last-Event-ID` a reconnecting event-stream client sends (0 when absent).
+    static func lastEventID(_ request: Request) throws(APIError) -> Int {
+        guard let text = request.headers["Last-Event-ID"] else { return 0 }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+            throw APIError.badRequest(
+                "header Last-Event-ID must be a non-negative integer (an id this server sent), got \"\(text.excerpt)\"",
+                code: "invalid_header")
+        }
+        return value
     }
 
     /// Jobs `GET /jobs` lists without `?limit=`: each carries its whole loss curve, so a list
@@ -197,6 +216,7 @@ enum ModelRoutes {
             _ = try context.model(name, version: nil)
             let stored = try await context.store.rollback(name: name, to: version)
             context.pinned.forget(name)
+            context.jobs.events.publishModel(name, change: "rolled_back", version: stored.version)
             return try Response.json(ModelSummary(stored))
         })
         router.delete("/models/{name}", async: { request in
@@ -205,6 +225,7 @@ enum ModelRoutes {
             context.pinned.forget(name)
             // Deletes win: its queued jobs fail now, running ones at their next step.
             context.jobs.failJobsOfDeletedModels()
+            context.jobs.events.publishModel(name, change: "deleted", version: nil)
             return try Response.json(Deleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in

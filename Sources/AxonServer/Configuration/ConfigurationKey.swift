@@ -213,6 +213,17 @@ extension ConfigurationKey {
                 "Seconds a request may take to arrive whole (headers and body), however slowly it trickles; 0 disables it.",
                 \.http.requestTimeoutSeconds),
             .integer(
+                "events.max_streams", 0...100_000,
+                "Server-Sent Event streams (GET /jobs/{id}/events, GET /events) open at once; more get 503 too_many_streams.",
+                \.maxEventStreams),
+            ConfigurationKey(
+                "events.heartbeat_seconds", .number(0.1...3_600),
+                "Seconds between the comments that keep an idle event stream open through proxies (and find clients that left).",
+                get: { .number(seconds($0.eventHeartbeat)) },
+                set: { configuration, value in
+                    if case .number(let s) = value { configuration.eventHeartbeat = .milliseconds(Int64((s * 1000).rounded())) }
+                }),
+            .integer(
                 "inference.threads", 1...256, "Threads that run predictions above inference.async_threshold_flops, and evaluations.",
                 \.inference.threads),
             .integer(

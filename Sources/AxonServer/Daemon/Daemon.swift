@@ -40,7 +40,8 @@ public struct Daemon: Sendable {
             store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
             lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs,
             historyPoints: configuration.jobHistoryPoints,
-            maxQueuedBytes: configuration.limits.maxQueuedJobBytes, logger: logger, metrics: recorder)
+            maxQueuedBytes: configuration.limits.maxQueuedJobBytes, logger: logger, metrics: recorder,
+            events: JobEvents(maxStreams: configuration.maxEventStreams, heartbeat: configuration.eventHeartbeat))
         self.store = store
         self.jobs = jobs
         let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
@@ -95,6 +96,8 @@ public struct Daemon: Sendable {
         // At graceful shutdown the records are handed to the next run; jobs still training
         // then are listed by it as interrupted.
         defer { jobs.close() }
+        // After the HTTP drain, which already ended the streams' bodies: the heartbeat stops.
+        defer { jobs.events.close() }
         let context = makeContext()
         // After the drain: predictions still queued for the pool are answered, then its threads end.
         defer { context.shutdown() }

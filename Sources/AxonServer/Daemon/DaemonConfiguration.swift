@@ -27,6 +27,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var jobHistoryPoints = 1_000
     /// Where large predictions and evaluations run (`inference.*`).
     public var inference = InferenceConfiguration()
+    /// Server-Sent Event streams open at once (`events.max_streams`); more get 503.
+    public var maxEventStreams = 100
+    /// Seconds between the keep-alive comments of an event stream (`events.heartbeat_seconds`).
+    public var eventHeartbeat: Duration = .seconds(15)
     /// Lowest level the log writes (`log.level`).
     public var logLevel: Logger.Level = .info
     /// Text lines for people or JSON objects for machines (`log.format`).

@@ -40,9 +40,11 @@ final class Responder: Sendable {
     }
 
     // Headers are only readable during the shim callback, so the ones Axon uses are copied here.
-    // Inference-Header-Content-Length splits a KServe V2 binary-tensor body into JSON and bytes.
+    // Inference-Header-Content-Length splits a KServe V2 binary-tensor body into JSON and bytes;
+    // Last-Event-ID resumes an event stream.
     private static let baseHeaders = [
         "Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id", "Inference-Header-Content-Length",
+        "Last-Event-ID",
     ]
 
     /// What the headers decided for a request that announced a body, carried from `decide` to

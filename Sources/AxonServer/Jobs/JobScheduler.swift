@@ -87,6 +87,8 @@ public final class JobScheduler: Sendable {
     let beforeInstall = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// How often a running job's record (its loss curve so far) is written at most.
     static let progressSaveInterval = Duration.seconds(5)
+    /// The jobs' Server-Sent Events.
+    public let events: JobEvents
 
     /// A scheduler installing results into `store`, recording into `metrics` (nil records nothing).
     ///
@@ -96,7 +98,8 @@ public final class JobScheduler: Sendable {
     ///   - retain: job records kept (`jobs.retain`); the oldest finished ones go first.
     public init(
         store: ModelStore, maxRunning: Int, maxQueued: Int, lockTimeout: Duration = .seconds(600), retain: Int = 1_000,
-        historyPoints: Int = 1_000, maxQueuedBytes: Int = ServerLimits().maxQueuedJobBytes, logger: Logger, metrics: AxonMetrics? = nil
+        historyPoints: Int = 1_000, maxQueuedBytes: Int = ServerLimits().maxQueuedJobBytes, logger: Logger, metrics: AxonMetrics? = nil,
+        events: JobEvents = JobEvents()
     ) {
         precondition(maxRunning >= 1, "at least one training job must be able to run")
         precondition(retain >= 1, "at least one job record must be kept")
@@ -109,6 +112,7 @@ public final class JobScheduler: Sendable {
         self.lockTimeout = lockTimeout
         self.logger = logger
         self.metrics = metrics?.training
+        self.events = events
     }
 
     /// Publishes the queued and running counts. Called inside the state lock so that two
@@ -194,6 +198,7 @@ public final class JobScheduler: Sendable {
         for (snapshot, waiters) in finished {
             journal.load()?.saveNow(snapshot)
             for waiter in waiters { waiter.resume(returning: snapshot) }
+            events.publish(job: snapshot.id) { JobEvents.final(snapshot) }
         }
     }
 
@@ -264,6 +269,7 @@ public final class JobScheduler: Sendable {
             recordCounts(state)
             return (snapshot, dispatch)
         }
+        events.publish(job: snapshot.id) { JobEvents.queued(snapshot) }
         act(dispatch)
         return snapshot
     }
@@ -390,8 +396,13 @@ public final class JobScheduler: Sendable {
         for (snapshot, waiters) in dispatch.failed {
             journal.load()?.saveNow(snapshot)
             for waiter in waiters { waiter.resume(returning: snapshot) }
+            events.publish(job: snapshot.id) { JobEvents.final(snapshot) }
         }
-        for start in dispatch.launch { launch(start.id, start.plan, start.flag, start.lock, start.deletion) }
+        for start in dispatch.launch {
+            // Before its thread exists, so no epoch can overtake it.
+            if events.hasListeners, let snapshot = job(start.id) { events.publish(job: start.id) { JobEvents.started(snapshot) } }
+            launch(start.id, start.plan, start.flag, start.lock, start.deletion)
+        }
         if dispatch.startPoller {
             let thread = Thread { [self] in self.pollLocks() }
             thread.name = "axon-train-locks"
@@ -471,7 +482,10 @@ public final class JobScheduler: Sendable {
                 return (job.snapshot, [])
             }
         }
-        if let snapshot { for waiter in waiters { waiter.resume(returning: snapshot) } }
+        if let snapshot {
+            for waiter in waiters { waiter.resume(returning: snapshot) }
+            if snapshot.status.isFinished { events.publish(job: id) { JobEvents.final(snapshot) } }
+        }
         return snapshot
     }
 
@@ -570,8 +584,9 @@ public final class JobScheduler: Sendable {
                 done += 1
                 let finished = done
                 self.metrics?.epochCompleted(model: plan.name, trainLoss: progress.trainLoss, validationLoss: progress.validationLoss)
-                state.withLock { state in
-                    guard var job = state.jobs[id] else { return }
+                let listened = events.hasListeners
+                let published = state.withLock { state -> JobSnapshot? in
+                    guard var job = state.jobs[id] else { return nil }
                     job.snapshot.epoch = finished
                     job.history.append(JobSnapshot.Epoch(
                         epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
@@ -588,6 +603,13 @@ public final class JobScheduler: Sendable {
                         journal.save(job.snapshot)
                     }
                     state.jobs[id] = job
+                    return listened ? job.snapshot : nil
+                }
+                if let published {
+                    let point = JobSnapshot.Epoch(
+                        epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
+                        samplesPerSecond: finite(progress.samplesPerSecond))
+                    events.publish(job: id) { JobEvents.epoch(published, point) }
                 }
             })
         if report.stopReason == .cancelled { return .cancelled(report) }
@@ -687,6 +709,10 @@ public final class JobScheduler: Sendable {
                 metadata: ["job.id": "\(id)", "model.name": "\(snapshot.model)", "job.status": "\(snapshot.status.rawValue)",
                            "model.version": "\(snapshot.version.map(String.init) ?? "-")"])
             for waiter in waiters { waiter.resume(returning: snapshot) }
+            if case .installed(let stored, _, _) = outcome {
+                events.publishModel(snapshot.model, change: "installed", version: stored.version)
+            }
+            events.publish(job: id) { JobEvents.final(snapshot) }
         }
         act(dispatch)
     }
