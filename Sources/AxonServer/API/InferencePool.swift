@@ -33,7 +33,7 @@ final class InferencePool: WorkExecutor {
     let threads: Int
     /// Requests that may wait for a thread (`inference.queue_limit`).
     let queueLimit: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     // One signal per queued piece of work, and one per thread at shutdown.
     private let available = DispatchSemaphore(value: 0)
 
