@@ -157,6 +157,17 @@ extension ConfigurationKey {
             set: { configuration, value in if case .int(let number) = value { configuration[keyPath: path] = number } })
     }
 
+    /// A duration given in (fractional) seconds, kept to the millisecond.
+    static func seconds(
+        _ name: String, _ range: ClosedRange<Double>, _ summary: String, _ path: WritableKeyPath<DaemonConfiguration, Duration>
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name, .number(range), summary, get: { .number(seconds($0[keyPath: path])) },
+            set: { configuration, value in
+                if case .number(let s) = value { configuration[keyPath: path] = .milliseconds(Int64((s * 1000).rounded())) }
+            })
+    }
+
     static func boolean(_ name: String, _ summary: String, _ path: WritableKeyPath<DaemonConfiguration, Bool>) -> ConfigurationKey {
         ConfigurationKey(
             name, .boolean, summary, get: { .bool($0[keyPath: path]) },
@@ -216,13 +227,10 @@ extension ConfigurationKey {
                 "events.max_streams", 0...100_000,
                 "Server-Sent Event streams (GET /jobs/{id}/events, GET /events) open at once; more get 503 too_many_streams.",
                 \.maxEventStreams),
-            ConfigurationKey(
-                "events.heartbeat_seconds", .number(0.1...3_600),
+            .seconds(
+                "events.heartbeat_seconds", 0.1...3_600,
                 "Seconds between the comments that keep an idle event stream open through proxies (and find clients that left).",
-                get: { .number(seconds($0.eventHeartbeat)) },
-                set: { configuration, value in
-                    if case .number(let s) = value { configuration.eventHeartbeat = .milliseconds(Int64((s * 1000).rounded())) }
-                }),
+                \.eventHeartbeat),
             .integer(
                 "inference.threads", 1...256, "Threads that run predictions above inference.async_threshold_flops, and evaluations.",
                 \.inference.threads),
@@ -237,13 +245,10 @@ extension ConfigurationKey {
                 "state_dir", .string, "Directory of checkpoints and state; created when missing.",
                 get: { .string($0.stateDirectory) },
                 set: { configuration, value in if case .string(let path) = value { configuration.stateDirectory = path } }),
-            ConfigurationKey(
-                "drain_timeout_seconds", .number(0...86_400),
+            .seconds(
+                "drain_timeout_seconds", 0...86_400,
                 "Seconds in-flight requests get on SIGTERM before they are answered 503; keep it below systemd's TimeoutStopSec.",
-                get: { .number(seconds($0.drainTimeout)) },
-                set: { configuration, value in
-                    if case .number(let s) = value { configuration.drainTimeout = .milliseconds(Int64((s * 1000).rounded())) }
-                }),
+                \.drainTimeout),
             .integer("retain_versions", 1...10_000, "Checkpoint versions kept per model; older ones are pruned.", \.retainedVersions),
             ConfigurationKey(
                 "watch_interval_seconds", .optionalNumber(0.05...86_400),
@@ -261,13 +266,10 @@ extension ConfigurationKey {
                 "jobs.retain", 1...1_000_000,
                 "Job records kept for GET /jobs, in memory and under <state_dir>/jobs; the oldest finished ones are removed first.",
                 \.retainedJobs),
-            ConfigurationKey(
-                "jobs.lock_timeout_seconds", .number(0...604_800),
+            .seconds(
+                "jobs.lock_timeout_seconds", 0...604_800,
                 "How long a queued job waits for its model's training lock (another replica training it) before failing with training_locked; it holds no training slot meanwhile.",
-                get: { .number(seconds($0.trainingLockTimeout)) },
-                set: { configuration, value in
-                    if case .number(let s) = value { configuration.trainingLockTimeout = .milliseconds(Int64((s * 1000).rounded())) }
-                }),
+                \.trainingLockTimeout),
             .integer(
                 "jobs.history_points", 10...1_000_000,
                 "Loss-curve points kept per job; a longer run keeps evenly spaced epochs (the last one always).",
