@@ -198,4 +198,27 @@ struct JobEventsTests {
             #expect(deleted.last?.data["change"] as? String == "deleted" && deleted.last?.data["model"] as? String == "m")
         }
     }
+    @Test("open streams and dropped epoch events are in /metrics")
+    func streamsAreScraped() throws {
+        let metrics = AxonMetrics()
+        let events = JobEvents(maxStreams: 4, heartbeat: .seconds(60), streamBufferBytes: 64)
+        defer { events.close() }
+        metrics.training.observeEvents(open: { events.openStreams }, dropped: { events.droppedEvents })
+        func value(_ name: String) -> String? {
+            String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix(name + " ") }.map { String($0.split(separator: " ")[1]) }
+        }
+        #expect(value("axon_event_streams_open") == "0.0")
+        // Never sent (no connection reads it), so its 64-byte buffer fills at the second epoch.
+        _ = try events.openAll()
+        #expect(value("axon_event_streams_open") == "1.0")
+        var job = JobSnapshot(
+            id: "job-1-a", model: "m", kind: "train", status: .running, createdAt: "", epochs: 3, epoch: 0, rows: 1, history: [],
+            parentVersion: nil)
+        job.startedAt = ""
+        for epoch in 0 ..< 3 {
+            events.publish(job: job.id) { JobEvents.epoch(job, JobSnapshot.Epoch(epoch: epoch, trainLoss: 1, validationLoss: nil, samplesPerSecond: 1)) }
+        }
+        #expect(value("axon_event_stream_dropped_total").flatMap(Int.init).map { $0 >= 1 } == true)
+    }
 }

@@ -44,6 +44,7 @@ public struct Daemon: Sendable {
             events: JobEvents(maxStreams: configuration.maxEventStreams, heartbeat: configuration.eventHeartbeat))
         self.store = store
         self.jobs = jobs
+        recorder?.training.observeEvents(open: { jobs.events.openStreams }, dropped: { jobs.events.droppedEvents })
         let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
         readiness = Readiness(onChange: { phase in
             report(phase)

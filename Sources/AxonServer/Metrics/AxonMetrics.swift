@@ -58,6 +58,7 @@ public final class AxonMetrics: Sendable {
         process.update()
         http.refresh()
         inference.refreshPool()
+        training.refresh()
         return registry.emitToBuffer()
     }
 

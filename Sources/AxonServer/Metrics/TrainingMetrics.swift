@@ -47,6 +47,8 @@ public final class TrainingMetrics: Sendable {
     private let samplesPerSecond: Gauge
     private let duration: DurationHistogram
     private let earlyStops: Counter
+    private let eventStreams: ScrapedGauge
+    private let droppedEvents: ScrapedCounter
     private let models = Mutex<[String: ModelSeries]>([:])
     private let gate: ModelSeriesGate
 
@@ -68,6 +70,23 @@ public final class TrainingMetrics: Sendable {
             name: Self.durationName, buckets: Self.durationBuckets, help: "Wall-clock duration of finished training jobs.")
         earlyStops = registry.counter(
             name: Self.earlyStopsName, help: "Training jobs that stopped before their last epoch because validation loss stopped improving.")
+        eventStreams = ScrapedGauge(registry.gauge(
+            name: "axon_event_streams_open", help: "Server-Sent Event streams of jobs open now (at most events.max_streams), read when scraped."))
+        droppedEvents = ScrapedCounter(registry.counter(
+            name: "axon_event_stream_dropped_total",
+            help: "Epoch events not written to a stream whose reader had fallen a whole buffer behind (final events are never dropped)."))
+    }
+
+    /// Makes the event-stream families read `open` and `dropped` (the job events' own counts) at each scrape.
+    public func observeEvents(open: @escaping @Sendable () -> Int, dropped: @escaping @Sendable () -> Int) {
+        eventStreams.observe(open)
+        droppedEvents.observe(dropped)
+    }
+
+    /// Reads the event-stream counts; called once per scrape.
+    func refresh() {
+        eventStreams.refresh()
+        droppedEvents.refresh()
     }
 
     /// Sets the queued and running job counts (the job scheduler owns the truth; setting avoids drift).
