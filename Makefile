@@ -307,7 +307,7 @@ image: build-commit
 # bytes), SIGTERM (exit 0 within the drain), read-only on the volume mounted read-only.
 image-check: image
 	$(call apt_install,$(APT_IMAGE_CHECK))
-	timeout -k 10 600 python3 scripts/image/check.py --layout $(IMAGE_DIR)/oci --tag $(IMAGE_VERSION) \
+	PYTHONDONTWRITEBYTECODE=1 timeout -k 10 600 python3 scripts/image/check.py --layout $(IMAGE_DIR)/oci --tag $(IMAGE_VERSION) \
 	  --archive $(IMAGE_DIR)/axon-$(IMAGE_VERSION).oci.tar \
 	  --iris examples/iris.csv --runner $(IMAGE_RUNNER)
 

@@ -10,7 +10,7 @@
 #   rootfs.tar          the Debian layer (mmdebstrap: only the packages axond needs)
 #   app.tar             the axond layer
 #   oci/                an OCI image layout, tag VERSION (umoci)
-#   axon-VERSION.oci.tar  the same layout as one archive: `podman load -i` or
+#   axon-VERSION.oci.tar  the same image as one archive, named axon:VERSION: `podman load -i` or
 #                       `skopeo copy oci-archive:... docker://REGISTRY/axon:VERSION`
 # Needs root (mmdebstrap unpacks packages as root), mmdebstrap and umoci.
 set -euo pipefail
@@ -88,8 +88,16 @@ umoci config --image "$image" --created "$created" --author "Axon" \
   --manifest.annotation "org.opencontainers.image.created=$created" \
   --history.created "$created" --history.created_by "umoci config"
 umoci gc --layout "$out/oci"
-tar --create --file "$out/axon-$version.oci.tar" --directory "$out/oci" --sort=name --owner=0 --group=0 --numeric-owner \
+# The archive names the image axon:VERSION (the layout's tag is VERSION alone, as umoci wants
+# it): `podman load` then lists it as localhost/axon:VERSION.
+rm -rf "$out/archive" && cp -al "$out/oci" "$out/archive"
+rm "$out/archive/index.json"
+sed "s/\"org.opencontainers.image.ref.name\":\"$version\"/\"org.opencontainers.image.ref.name\":\"axon:$version\"/" \
+  "$out/oci/index.json" > "$out/archive/index.json"
+grep -q "\"axon:$version\"" "$out/archive/index.json"
+tar --create --file "$out/axon-$version.oci.tar" --directory "$out/archive" --sort=name --owner=0 --group=0 --numeric-owner \
   --mtime="@$epoch" .
+rm -rf "$out/archive"
 
 # Sizes: what a registry stores and a node pulls (compressed layers), and what unpacks.
 compressed=$(find "$out/oci/blobs" -type f -printf '%s\n' | awk '{s += $1} END {print s}')

@@ -90,7 +90,7 @@ class PodmanRunner:
         loaded = subprocess.run(["podman", "load", "-q", "-i", archive], check=True, capture_output=True, text=True)
         name = loaded.stdout.strip().rpartition("Loaded image: ")[2].splitlines()[0]
         subprocess.run(["podman", "tag", name, self.image], check=True)
-        # The archive's own name is its bare tag (localhost/0.1.0); only the tag above is wanted.
+        # The archive names it axon:VERSION already; should another name come, only ours stays.
         if name != self.image:
             subprocess.run(["podman", "untag", name, name], capture_output=True)
         self.names = []
