@@ -280,7 +280,7 @@ soak: deps
 	Benchmarks/soak/run.sh $(SOAK_SECONDS)
 
 # --- Container image, Kubernetes and KServe (issue 16) -----------------------------------------
-.PHONY: image image-check manifests-check
+.PHONY: image image-axond image-check containerfile-check manifests-check
 # `make image` builds the runtime image from Debian packages alone (no registry needed); the
 # Containerfile builds the same image where base images can be pulled.
 APT_IMAGE := mmdebstrap umoci binutils
@@ -294,14 +294,17 @@ IMAGE_RUNNER ?= auto
 # Release axond with the Swift runtime linked in (it then needs only Debian's libraries),
 # stripped, on a root filesystem from mmdebstrap, written by umoci as an OCI layout
 # ($(IMAGE_DIR)/oci) and an archive `podman load -i` takes ($(IMAGE_DIR)/axon-VERSION.oci.tar).
-image: deps
+image: image-axond
 	$(call apt_install,$(APT_IMAGE))
+	scripts/image/build.sh $(IMAGE_DIR)/axond $(IMAGE_DIR) $(IMAGE_VERSION) $(IMAGE_COMMIT)
+
+image-axond: deps
+	$(call apt_install,binutils)
 	$(SWIFT) build -c release --static-swift-stdlib --product axond
 	mkdir -p $(IMAGE_DIR)
 	cp "$$($(SWIFT) build -c release --show-bin-path)/axond" $(IMAGE_DIR)/axond
 	strip $(IMAGE_DIR)/axond
-	scripts/image/build.sh $(IMAGE_DIR)/axond $(IMAGE_DIR) $(IMAGE_VERSION) $(IMAGE_COMMIT)
-image: build-commit
+image-axond: build-commit
 
 # Runs the image: trains iris through its API, predicts, restarts on the same volume (same
 # bytes), SIGTERM (exit 0 within the drain), read-only on the volume mounted read-only.
@@ -310,6 +313,13 @@ image-check: image
 	PYTHONDONTWRITEBYTECODE=1 timeout -k 10 600 python3 scripts/image/check.py --layout $(IMAGE_DIR)/oci --tag $(IMAGE_VERSION) \
 	  --archive $(IMAGE_DIR)/axon-$(IMAGE_VERSION).oci.tar \
 	  --iris examples/iris.csv --runner $(IMAGE_RUNNER)
+
+# The Containerfile's runtime stage, built here on stand-ins for what cannot be pulled (a
+# mmdebstrap minbase for debian:bookworm-slim, the host-built axond for the build stage), its
+# HEALTHCHECK run, then the image-check above (scripts/image/containerfile-check.sh).
+containerfile-check: image-axond
+	$(call apt_install,$(APT_IMAGE_CHECK))
+	scripts/image/containerfile-check.sh $(IMAGE_DIR)/axond .build/containerfile-check $(IMAGE_VERSION) $(IMAGE_COMMIT)
 
 # Renders deploy/kubernetes and deploy/kserve with kustomize (kubectl's, or Debian's
 # kubernetes-client where no kubectl is installed) and validates them offline, strictly, against

@@ -81,7 +81,6 @@ umoci config --image "$image" --created "$created" --author "Axon" \
   --config.label "org.opencontainers.image.version=$version" \
   --config.label "org.opencontainers.image.revision=$commit" \
   --config.label "org.opencontainers.image.created=$created" \
-  --config.label org.opencontainers.image.licenses=Apache-2.0 \
   --config.label "org.opencontainers.image.base.name=debian:$suite (mmdebstrap)" \
   --manifest.annotation "org.opencontainers.image.version=$version" \
   --manifest.annotation "org.opencontainers.image.revision=$commit" \

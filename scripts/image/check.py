@@ -85,7 +85,11 @@ def wait_ready(port, process, seconds=60):
 class PodmanRunner:
     name = "podman run (runc, cgroupfs, --ulimit nofile/nproc, host network)"
 
-    def __init__(self, archive, tag):
+    def __init__(self, archive, tag, image=None):
+        self.names = []
+        if image:
+            self.image = image
+            return
         self.image = f"localhost/axon:{tag}"
         loaded = subprocess.run(["podman", "load", "-q", "-i", archive], check=True, capture_output=True, text=True)
         name = loaded.stdout.strip().rpartition("Loaded image: ")[2].splitlines()[0]
@@ -93,7 +97,6 @@ class PodmanRunner:
         # The archive names it axon:VERSION already; should another name come, only ours stays.
         if name != self.image:
             subprocess.run(["podman", "untag", name, name], capture_output=True)
-        self.names = []
 
     def start(self, volume, port, extra=(), read_only=False):
         name = f"axon-check-{os.getpid()}-{len(self.names)}"
@@ -153,6 +156,7 @@ def main():
     parser.add_argument("--layout", required=True)
     parser.add_argument("--archive", required=True, help="the same image as one OCI archive (podman load)")
     parser.add_argument("--tag", required=True)
+    parser.add_argument("--image", help="an image podman already holds (e.g. built from the Containerfile); podman runner only")
     parser.add_argument("--iris", required=True)
     parser.add_argument("--runner", default="auto", choices=["auto", "podman", "chroot"])
     parser.add_argument("--drain", type=float, default=30.0)
@@ -167,7 +171,7 @@ def main():
     try:
         if options.runner in ("auto", "podman"):
             try:
-                runner = PodmanRunner(options.archive, options.tag)
+                runner = PodmanRunner(options.archive, options.tag, options.image)
                 probe = subprocess.run(["podman", "run", "--rm", "--pull=never", "--network", "host", *PODMAN_FLAGS, "--entrypoint",
                                         "/usr/local/bin/axond", runner.image, "--version"], capture_output=True, text=True, timeout=120)
                 if probe.returncode != 0:
