@@ -100,18 +100,20 @@ struct ReadOnlyTests {
             #expect(try await call(port, "GET", "/metrics").status == 200)
 
             // Paths that serve nothing else carry no Allow (libmicrohttpd sends no empty field).
-            let writes: [(String, String, String?, String?)] = [
-                ("POST", "/train", JobWaitTests.short, nil),
-                ("POST", "/train?wait=true", JobWaitTests.short, nil),
-                ("POST", "/models/m/train", #"{"epochs": 1}"#, nil),
-                ("POST", "/models/m/rollback", #"{"version": 1}"#, nil),
-                ("DELETE", "/models/m", nil, "GET, HEAD"),
-                ("DELETE", "/jobs/nope", nil, "GET, HEAD"),
+            let writes: [(String, String, String, String?, String?)] = [
+                ("POST", "/train", "/train", JobWaitTests.short, nil),
+                ("POST", "/train?wait=true", "/train", JobWaitTests.short, nil),
+                ("POST", "/models/m/train", "/models/{name}/train", #"{"epochs": 1}"#, nil),
+                ("POST", "/models/m/rollback", "/models/{name}/rollback", #"{"version": 1}"#, nil),
+                ("DELETE", "/models/m", "/models/{name}", nil, "GET, HEAD"),
+                ("DELETE", "/jobs/nope", "/jobs/{id}", nil, "GET, HEAD"),
             ]
-            for (method, path, json, allow) in writes {
+            let contract = try OpenAPIContract()
+            for (method, path, template, json, allow) in writes {
                 let refused = try await call(port, method, path, json: json)
                 expectError(refused, 405, "read_only", mentions: ["\(method) \(path.prefix { $0 != "?" })", "read-only", "read_only"])
                 #expect(refused.header("Allow") == allow, "\(method) \(path): \(refused.headers)")
+                #expect(contract.problems(refused, method: method, template: template) == [], "\(method) \(template)")
             }
             // Still serving, same version.
             #expect(try await call(port, "POST", "/v1/models/m:predict", json: Self.row).status == 200)
