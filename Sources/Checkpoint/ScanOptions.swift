@@ -27,4 +27,7 @@ public struct ScanOptions: Sendable {
     public static let startup = ScanOptions()
     /// Watch mode: other processes own the directory too, so only read and quarantine.
     public static let watch = ScanOptions(repairCurrentMarker: false, removeLeftoversOlderThan: nil)
+    /// A read-only state directory (a KServe model mount): report problems, change nothing.
+    public static let readOnly = ScanOptions(
+        quarantineCorrupt: false, repairCurrentMarker: false, removeLeftoversOlderThan: nil)
 }

@@ -45,6 +45,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory for checkpoints and state (state_dir; created when missing).")
     var stateDir: String?
 
+    @Flag(help: "Serve the models in the state directory without ever writing there (read_only); training, rollback and delete answer 405.")
+    var readOnly = false
+
     @Option(help: "Versions kept on disk per model (retain_versions); older ones are pruned.")
     var retainVersions: String?
 
@@ -98,6 +101,7 @@ struct Serve: AsyncParsableCommand {
             ("log.format", logFormat, "--log-format"), ("metrics.enabled", metrics.map { String($0) }, "--[no-]metrics"),
             ("metrics.duration_buckets_seconds", metricsDurationBuckets, "--metrics-duration-buckets"),
             ("debug_routes", enableDebugRoutes ? "true" : nil, "--enable-debug-routes"),
+            ("read_only", readOnly ? "true" : nil, "--read-only"),
         ]
         return given.compactMap { key, value, flag in value.map { ConfigurationOverride(key: key, value: $0, source: "flag \(flag)") } }
     }

@@ -17,6 +17,7 @@ public enum APIRoutes {
 enum TrainingRoutes {
     static func register(on router: inout Router, context: APIContext) {
         router.post("/train", async: { request in
+            try context.refuseIfReadOnly(request)
             let train = try parse(request, limits: context.limits)
             let plan = try TrainingPlan.fresh(train, limits: context.limits)
             // A model the store would refuse (limits.max_models) is refused before training.
@@ -24,6 +25,7 @@ enum TrainingRoutes {
             return try await answer(context.jobs.submit(plan), wait: train.wait, context: context)
         })
         router.post("/models/{name}/train", async: { request in
+            try context.refuseIfReadOnly(request)
             let name = try request.parameters.require("name")
             guard let current = context.store.current(name) else { throw StoreError.modelNotFound(name: name) }
             let train = try parse(request, limits: context.limits)
@@ -57,6 +59,7 @@ enum TrainingRoutes {
             Response.eventStream(try context.jobs.events.openAll())
         }
         router.delete("/jobs/{id}", async: { request in
+            try context.refuseIfReadOnly(request, allowed: [.get, .head])
             let id = try request.parameters.require("id")
             guard let job = await context.jobs.remove(id) else { throw jobNotFound(id, context: context) }
             return try Response.json(job)
@@ -201,6 +204,7 @@ enum ModelRoutes {
                 versions: versions.map { VersionView($0, classes: current.classLabels) }))
         })
         router.post("/models/{name}/rollback", async: { request in
+            try context.refuseIfReadOnly(request)
             let name = try request.parameters.require("name")
             try request.requireJSON()
             var version: UInt64?
@@ -220,6 +224,7 @@ enum ModelRoutes {
             return try Response.json(ModelSummary(stored))
         })
         router.delete("/models/{name}", async: { request in
+            try context.refuseIfReadOnly(request, allowed: [.get, .head])
             let name = try request.parameters.require("name")
             try await context.store.delete(name: name)
             context.pinned.forget(name)

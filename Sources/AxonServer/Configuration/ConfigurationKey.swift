@@ -245,6 +245,10 @@ extension ConfigurationKey {
                 "state_dir", .string, "Directory of checkpoints and state; created when missing.",
                 get: { .string($0.stateDirectory) },
                 set: { configuration, value in if case .string(let path) = value { configuration.stateDirectory = path } }),
+            .boolean(
+                "read_only",
+                "Serves the models in state_dir without ever writing there (for read-only mounts such as KServe's /mnt/models): training, rollback and delete answer 405 read_only.",
+                \.readOnly),
             .seconds(
                 "drain_timeout_seconds", 0...86_400,
                 "Seconds in-flight requests get on SIGTERM before they are answered 503; keep it below systemd's TimeoutStopSec.",

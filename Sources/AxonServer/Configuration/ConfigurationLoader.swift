@@ -122,6 +122,15 @@ public enum ConfigurationLoader {
         if let read = access.readToken, read == access.adminToken {
             throw .invalid(key: "auth.read_token", reason: "must differ from auth.admin_token")
         }
+        if configuration.readOnly {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: configuration.stateDirectory, isDirectory: &isDirectory)
+            guard exists, isDirectory.boolValue else {
+                throw .invalid(
+                    key: "state_dir",
+                    reason: "\(configuration.stateDirectory) must be an existing directory when read_only is true (read-only mode never creates it)")
+            }
+        }
         let cors = configuration.http.cors
         if cors.enabled && cors.allowedOrigins.isEmpty {
             throw .invalid(key: "cors.allowed_origins", reason: "must list at least one origin when cors.enabled is true")

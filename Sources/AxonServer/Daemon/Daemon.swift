@@ -35,7 +35,8 @@ public struct Daemon: Sendable {
         let recorder = Self.recorder(metrics)
         let store = ModelStore(
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
-            maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder)
+            maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder,
+            readOnly: configuration.readOnly)
         let jobs = JobScheduler(
             store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
             lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs,
@@ -90,10 +91,17 @@ public struct Daemon: Sendable {
     public func run() async throws {
         // ModelKit's products are small: OpenBLAS threads would cost more than they save.
         BLAS.setThreadCount(1)
-        try FileManager.default.createDirectory(
-            atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-        // Before the port is bound: the jobs of the previous run are listed from the first request.
-        jobs.restore(stateDirectory: configuration.stateDirectory)
+        if configuration.readOnly {
+            // No job journal either: it lives in the state directory. Jobs cannot be submitted.
+            logger.notice(
+                "read-only: serving the state directory without writing to it; training, rollback and delete are refused",
+                metadata: ["state.dir": "\(configuration.stateDirectory)"])
+        } else {
+            try FileManager.default.createDirectory(
+                atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+            // Before the port is bound: the jobs of the previous run are listed from the first request.
+            jobs.restore(stateDirectory: configuration.stateDirectory)
+        }
         // At graceful shutdown the records are handed to the next run; jobs still training
         // then are listed by it as interrupted.
         defer { jobs.close() }

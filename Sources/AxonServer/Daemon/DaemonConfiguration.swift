@@ -6,6 +6,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var http = HTTPServerConfiguration()
     /// Directory for checkpoints and other state; created when missing.
     public var stateDirectory: String = "./var"
+    /// Serve the models found in `stateDirectory` and never write there (`read_only`): the
+    /// directory must exist, and training, rollback and delete are refused with 405.
+    public var readOnly = false
     /// How long in-flight requests get on SIGTERM/SIGINT before they are answered 503.
     public var drainTimeout: Duration = .seconds(30)
     /// Adds the benchmark and test routes under `/debug/` (off in production).

@@ -17,6 +17,9 @@ public actor ModelStore {
     public nonisolated let directory: StateDirectory
     /// The most models `install` accepts (`limits.max_models`).
     public nonisolated let maxModels: Int
+    /// Whether the state directory is only read (`read_only`): nothing is created, repaired,
+    /// quarantined or removed there, and `install`, `rollback` and `delete` throw `readOnly`.
+    public nonisolated let isReadOnly: Bool
 
     private let table = ServingTable()
     private let logger: Logger
@@ -64,14 +67,16 @@ public actor ModelStore {
     ///   - limits: size limits applied to every checkpoint read or written.
     ///   - metrics: records models loaded, versions on disk, checkpoint writes and
     ///     quarantined files; nil records nothing.
+    ///   - readOnly: serve the directory without ever writing to it (see `isReadOnly`).
     public init(
         stateDirectory: String, retainedVersions: Int = 5, maxModels: Int = 1_000,
-        limits: CheckpointLimits = .standard, logger: Logger, metrics: AxonMetrics? = nil
+        limits: CheckpointLimits = .standard, logger: Logger, metrics: AxonMetrics? = nil, readOnly: Bool = false
     ) {
         precondition(retainedVersions >= 1, "retainedVersions must be at least 1")
         precondition(maxModels >= 1, "maxModels must be at least 1")
         directory = StateDirectory(root: stateDirectory, limits: limits, retention: retainedVersions)
         self.maxModels = maxModels
+        self.isReadOnly = readOnly
         self.logger = logger
         self.metrics = metrics
         // Per-model series exist only for models this table serves (see `ModelSeriesGate`).
@@ -119,14 +124,14 @@ public actor ModelStore {
         let start = ContinuousClock.now
         var report = LoadReport()
         do {
-            try directory.prepare()
+            if !isReadOnly { try directory.prepare() }
         } catch {
             // Existing models may still load from a read-only directory; installs will fail
             // with their own error.
             logger.error("state directory cannot be prepared", metadata: ["state.error": "\(error)"])
             report.problems.append("state directory cannot be prepared: \(error)")
         }
-        let result = directory.scan(options: .startup)
+        let result = directory.scan(options: isReadOnly ? .readOnly : .startup)
         for problem in result.problems {
             record(problem, in: &report)
         }
@@ -195,6 +200,7 @@ public actor ModelStore {
         name: String, model: Model, metadata: ModelMetadata, optimizerState: OptimizerState? = nil, mark: DeletionMark? = nil
     ) throws(StoreError) -> StoredModel {
         let modelName = try Self.validate(name)
+        guard !isReadOnly else { throw .readOnly(operation: "installing a version of model \"\(name)\"") }
         if let mark, mark.isRaised { throw .modelDeleted(name: name) }
         if table.current(name) == nil, table.count >= maxModels {
             throw .tooManyModels(limit: maxModels)
@@ -224,6 +230,7 @@ public actor ModelStore {
     @discardableResult
     public func rollback(name: String, to version: UInt64) throws(StoreError) -> StoredModel {
         let modelName = try Self.validate(name)
+        guard !isReadOnly else { throw .readOnly(operation: "rolling back model \"\(name)\"") }
         guard let current = table.current(name) else { throw .modelNotFound(name: name) }
         let checkpoint = try read(modelName, version: version, includeOptimizerState: false)
         do {
@@ -250,6 +257,7 @@ public actor ModelStore {
     /// first, atomic step) the model is gone, for this process and for any other reader.
     public func delete(name: String) throws(StoreError) {
         let modelName = try Self.validate(name)
+        guard !isReadOnly else { throw .readOnly(operation: "deleting model \"\(name)\"") }
         let served = table.current(name) != nil
         do {
             try directory.delete(modelName)
@@ -446,7 +454,7 @@ public actor ModelStore {
         } catch {
             switch error {
             case .versionNotFound: throw .versionNotFound(name: name, version: version)
-            case .corrupt(_, let cause) where !Self.isLimit(cause):
+            case .corrupt(_, let cause) where !Self.isLimit(cause) && !isReadOnly:
                 var reason = cause.description
                 do {
                     let destination = try directory.quarantine(modelName, version: version, reason: reason)
@@ -599,7 +607,7 @@ public actor ModelStore {
     /// a model whose new file does not verify keeps serving its previous version.
     @discardableResult
     public func refresh() -> RefreshReport {
-        let update = directory.rescan(since: snapshot, options: .watch)
+        let update = directory.rescan(since: snapshot, options: isReadOnly ? .readOnly : .watch)
         var report = RefreshReport()
         report.problems = update.problems.count
         var ignored = LoadReport()

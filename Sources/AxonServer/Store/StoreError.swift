@@ -13,6 +13,7 @@ import Checkpoint
 /// | `versionConflict` | 409 | `version_conflict` |
 /// | `versionUnreadable` | 409 | `version_unreadable` |
 /// | `modelDeleted` | 409 | `model_deleted` |
+/// | `readOnly` | 409 | `read_only` |
 /// | `modelNotStorable` | 422 | `model_not_storable` |
 /// | `writeFailed`, disk full or file too large | 507 | `insufficient_storage` |
 /// | `writeFailed`, any other errno | 500 | `storage_error` |
@@ -35,6 +36,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The model was deleted after the work that would install it began (`DeletionMark`):
     /// the delete wins and nothing is installed.
     case modelDeleted(name: String)
+    /// The store serves a read-only state directory (`read_only`) and never writes to it.
+    /// The write routes refuse first with 405 (`APIContext.refuseIfReadOnly`); this is the store's own guard.
+    case readOnly(operation: String)
     /// Persisting failed (ENOSPC, EFBIG, EIO, EROFS, ...); nothing changed in memory, the
     /// previous version keeps serving.
     case writeFailed(name: String, StorageError)
@@ -63,7 +67,7 @@ extension StoreError: HTTPResponseError {
         switch self {
         case .invalidModelName: return .badRequest
         case .modelNotFound, .versionNotFound: return .notFound
-        case .tooManyModels, .versionConflict, .versionUnreadable, .modelDeleted: return .conflict
+        case .tooManyModels, .versionConflict, .versionUnreadable, .modelDeleted, .readOnly: return .conflict
         case .modelNotStorable: return .unprocessableContent
         case .writeFailed(_, let error):
             switch error.condition {
@@ -85,6 +89,7 @@ extension StoreError: HTTPResponseError {
         case .versionUnreadable: return "version_unreadable"
         case .modelNotStorable: return "model_not_storable"
         case .modelDeleted: return "model_deleted"
+        case .readOnly: return "read_only"
         case .writeFailed: return status == Self.insufficientStorage ? "insufficient_storage" : "storage_error"
         case .storageFailed: return "storage_error"
         }
@@ -109,6 +114,8 @@ extension StoreError: HTTPResponseError {
             return "model \"\(name)\" cannot be stored: \(reason)"
         case .modelDeleted(let name):
             return "model \"\(name)\" was deleted while the job was queued or training; nothing was installed"
+        case .readOnly(let operation):
+            return "\(operation) is refused: this server is read-only (read_only); it serves the models in its state directory and never writes there"
         case .writeFailed(let name, _):
             if status == Self.insufficientStorage {
                 return "model \"\(name)\" could not be saved: the state directory is out of space; the previous version keeps serving"
