@@ -104,7 +104,13 @@ struct APIParsingTests {
         #expect(labels == ["x", "y"])
         var broken = TrainRequest()
         #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\n1,2\n3\n".utf8), target: nil, limits: ServerLimits()) }
-        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\nfoo,2\n".utf8), target: nil, limits: ServerLimits()) }
+        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\ninf,2\n".utf8), target: nil, limits: ServerLimits()) }
+        // Text and empty cells make the rows a table; a numeric CSV stays on the numeric path.
+        var table = TrainRequest()
+        try table.read(csv: Array("a,b,y\nfoo,2,1\n,3,0\n".utf8), target: nil, limits: ServerLimits())
+        #expect(table.inputs.isEmpty && table.inputShape == [2, 2] && table.columnNames == ["a", "b"])
+        #expect(table.table?.columns == [.text(["foo", nil]), .numeric([2, 3])])
+        #expect(request.table == nil && request.columnNames == ["a", "b"])
         #expect(throws: APIError.self) { _ = try broken.apply(query: [("bogus", "1")], csv: true, limits: ServerLimits()) }
     }
 

@@ -38,8 +38,17 @@ struct TrainRequest: Sendable {
     /// nil: default; `.some(nil)`: explicitly disabled.
     var earlyStopping: EarlyStopping??
     var normalize: Normalizer.Kind?
+    /// Rows of numbers, row-major (the fast path: no text, no missing cells).
     var inputs: [Float] = []
+    /// `[rows, columns]` of the rows as sent (of `table` when there is one).
     var inputShape: [Int]?
+    /// The rows as a table, when they hold text or missing cells or came as JSON objects;
+    /// `inputs` is then empty.
+    var table: Table?
+    /// Input column names: the CSV header without the target, or the keys of JSON objects.
+    var columnNames: [String]?
+    /// What to do with missing cells (default: impute).
+    var missingValues: Preprocessing.MissingValues?
     var targets: Targets?
     /// `?wait=true`.
     var wait = false
@@ -48,7 +57,7 @@ struct TrainRequest: Sendable {
     /// The top-level JSON keys, in order.
     var seenKeys: [String] = []
 
-    static let jsonKeys = "model, task, layers, activation, loss, optimizer, epochs, batch_size, seed, l1, l2, dropout, gradient_clip_norm, validation_split, early_stopping, normalize, inputs, targets"
+    static let jsonKeys = "model, task, layers, activation, loss, optimizer, epochs, batch_size, seed, l1, l2, dropout, gradient_clip_norm, validation_split, early_stopping, normalize, missing_values, inputs, targets"
 
     // MARK: - JSON
 
@@ -151,7 +160,31 @@ struct TrainRequest: Sendable {
                 throw .badRequest("normalize must be standard, min_max or none; got \"\(text.excerpt)\"")
             }
             normalize = kind
-        case "inputs": inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)
+        case "missing_values":
+            let text = try scanner.readString(at: key)
+            guard let policy = Preprocessing.MissingValues(rawValue: text) else {
+                throw .badRequest("missing_values must be impute or refuse; got \"\(text.excerpt)\"")
+            }
+            missingValues = policy
+        case "inputs":
+            if scanner.peekFirstElement() == UInt8(ascii: "{") {
+                let read = try TableReader.objectRows(&scanner, at: key, limits: limits)
+                (table, columnNames) = (read.table, read.table.names)
+                inputShape = [read.table.rows, read.table.columns.count]
+                return
+            }
+            let start = scanner.index
+            do throws(APIError) {
+                inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)
+            } catch {
+                // A string, boolean or null cell: the rows are a table, read again as one.
+                guard let next = scanner.peek(), TableReader.startsNonNumericCell(next) else { throw error }
+                scanner.rewind(to: start)
+                inputs = []
+                let read = try TableReader.arrayRows(&scanner, at: key, limits: limits)
+                table = read
+                inputShape = [read.rows, read.columns.count]
+            }
         case "targets": targets = try Self.readTargets(&scanner)
         default: throw PredictRoutes.unknownKey(key, allowed: Self.jsonKeys)
         }
@@ -203,7 +236,7 @@ struct TrainRequest: Sendable {
 
     // MARK: - Query parameters (CSV bodies, and overrides for JSON)
 
-    static let queryKeys = "model, target, task, layers, activation, loss, optimizer, learning_rate, epochs, batch_size, seed, l1, l2, dropout, validation_split, patience, normalize, wait"
+    static let queryKeys = "model, target, task, layers, activation, loss, optimizer, learning_rate, epochs, batch_size, seed, l1, l2, dropout, validation_split, patience, normalize, missing_values, wait"
 
     /// Applies query parameters. `csv` allows the training settings; JSON bodies take only `wait`.
     mutating func apply(query items: [(name: String, value: String)], csv: Bool, limits: ServerLimits) throws(APIError) -> String? {
@@ -260,6 +293,11 @@ struct TrainRequest: Sendable {
             case "normalize":
                 guard let kind = Normalizer.Kind(rawValue: value) else { throw .badRequest("normalize must be standard, min_max or none; got \(value)") }
                 normalize = kind
+            case "missing_values":
+                guard let policy = Preprocessing.MissingValues(rawValue: value) else {
+                    throw .badRequest("missing_values must be impute or refuse; got \(value)")
+                }
+                missingValues = policy
             default: throw .badRequest("unknown query parameter \(name); allowed: \(Self.queryKeys)", code: "unknown_field")
             }
         }
@@ -309,12 +347,16 @@ struct TrainRequest: Sendable {
         } else {
             targetColumn = header.count - 1
         }
+        columnNames = header.enumerated().filter { $0.offset != targetColumn }.map(\.element)
         var labels: [String] = []
         var numbers: [Float] = []
         var numericTargets = true
         let present = lines.count.multipliedReportingOverflow(by: header.count - 1)
         inputs.reserveCapacity(min(present.overflow ? .max : present.partialValue, body.count / 2))
-        for (k, line) in lines.enumerated() {
+        // The fast path: every input cell a number. The first text or empty cell ends it, and
+        // the rows are read again as a table.
+        var isTable = false
+        rows: for (k, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let row = k + 2
             guard fields.count == header.count else {
@@ -323,31 +365,83 @@ struct TrainRequest: Sendable {
             for (column, field) in fields.enumerated() {
                 let trimmed = field.csvField
                 if column == targetColumn {
-                    guard trimmed.utf8.count <= limits.maxStringBytes else {
-                        throw .limitExceeded(
-                            key: "limits.max_string_bytes", limit: limits.maxStringBytes, needed: trimmed.utf8.count,
-                            what: "CSV line \(row), column \(header[column].excerpt)", unit: .bytes)
-                    }
-                    labels.append(trimmed)
-                    if numericTargets {
-                        if let value = Float(trimmed), value.isFinite { numbers.append(value) } else { numericTargets = false }
-                    }
+                    try Self.appendTarget(trimmed, row: row, column: header[column], labels: &labels, numbers: &numbers, numeric: &numericTargets, limits: limits)
                     continue
                 }
-                guard trimmed.utf8.count <= limits.maxNumberBytes else {
-                    throw .limitExceeded(
-                        key: "limits.max_number_bytes", limit: limits.maxNumberBytes, needed: trimmed.utf8.count,
-                        what: "CSV line \(row), column \(header[column].excerpt) (\"\(trimmed.excerpt)\")")
-                }
-                guard let value = Float(trimmed), value.isFinite else {
-                    throw .badRequest("CSV line \(row), column \(header[column].excerpt): \"\(trimmed.excerpt)\" is not a finite number")
+                guard let value = try Self.csvNumber(trimmed, row: row, column: header[column], limits: limits) else {
+                    isTable = true
+                    break rows
                 }
                 inputs.append(value)
             }
         }
-        guard !lines.isEmpty else { throw .badRequest("the CSV body has a header but no data rows") }
+        if isTable {
+            inputs = []
+            labels = []
+            numbers = []
+            numericTargets = true
+            var builder = TableBuilder(columns: header.count - 1)
+            for (k, line) in lines.enumerated() {
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                let row = k + 2
+                guard fields.count == header.count else {
+                    throw .badRequest("CSV line \(row) has \(fields.count) fields; the header has \(header.count)", code: "ragged_array")
+                }
+                var input = 0
+                for (column, field) in fields.enumerated() {
+                    let trimmed = field.csvField
+                    if column == targetColumn {
+                        try Self.appendTarget(trimmed, row: row, column: header[column], labels: &labels, numbers: &numbers, numeric: &numericTargets, limits: limits)
+                        continue
+                    }
+                    if trimmed.isEmpty {
+                        builder.append(.missing, to: input)
+                    } else if let value = try Self.csvNumber(trimmed, row: row, column: header[column], limits: limits, allowingText: true) {
+                        builder.append(.number(value), to: input)
+                    } else {
+                        builder.append(.text(trimmed), to: input)
+                    }
+                    input += 1
+                }
+            }
+            table = builder.table(names: columnNames)
+        }
         inputShape = [lines.count, header.count - 1]
         targets = numericTargets ? .numbers(numbers) : .labels(labels)
+    }
+
+    /// Appends one CSV target cell, as a label and (while every one so far is) as a number.
+    private static func appendTarget(
+        _ text: String, row: Int, column: String, labels: inout [String], numbers: inout [Float], numeric: inout Bool, limits: ServerLimits
+    ) throws(APIError) {
+        guard text.utf8.count <= limits.maxStringBytes else {
+            throw .limitExceeded(
+                key: "limits.max_string_bytes", limit: limits.maxStringBytes, needed: text.utf8.count,
+                what: "CSV line \(row), column \(column.excerpt)", unit: .bytes)
+        }
+        labels.append(text)
+        if numeric {
+            if let value = Float(text), value.isFinite { numbers.append(value) } else { numeric = false }
+        }
+    }
+
+    /// A CSV input cell as a number, or nil when it is empty or text. A cell that reads as a
+    /// number but not a finite one (`1e99`, `inf`, `nan`) is an error, not a category. Text
+    /// is bounded by `limits.max_string_bytes` when `allowingText`, else numbers by
+    /// `limits.max_number_bytes`.
+    private static func csvNumber(_ text: String, row: Int, column: String, limits: ServerLimits, allowingText: Bool = false) throws(APIError) -> Float? {
+        let bound = allowingText ? ("limits.max_string_bytes", limits.maxStringBytes) : ("limits.max_number_bytes", limits.maxNumberBytes)
+        guard text.utf8.count <= bound.1 else {
+            if !allowingText, text.utf8.count <= limits.maxStringBytes, Double(text) == nil { return nil }
+            throw .limitExceeded(
+                key: bound.0, limit: bound.1, needed: text.utf8.count,
+                what: "CSV line \(row), column \(column.excerpt) (\"\(text.excerpt)\")", unit: allowingText ? .bytes : .count)
+        }
+        guard let value = Float(text) else { return nil }
+        guard value.isFinite else {
+            throw .badRequest("CSV line \(row), column \(column.excerpt): \"\(text.excerpt)\" is not a finite number")
+        }
+        return value
     }
 }
 

@@ -602,7 +602,8 @@ public final class JobScheduler: Sendable {
             evaluationLoss: evaluation.loss.isFinite ? evaluation.loss : nil,
             regression: evaluation.regression, classification: evaluation.classification)
         let metadata = ModelMetadata(
-            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id])
+            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: ["job.id": id],
+            preprocessing: plan.preprocessing)
         if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
         let optimizer = trainer.optimizerState
         beforeInstall.withLock { $0 }?(plan.name)

@@ -52,6 +52,9 @@ public final class StoredModel: Sendable {
     public var training: TrainingConfiguration? { metadata.training }
     /// The final metrics of that training run, if recorded.
     public var metrics: ModelMetrics? { metadata.metrics }
+    /// How raw columns become the network's inputs, for a model trained on named, text or
+    /// missing cells; nil when the model takes numeric rows as they are.
+    public var preprocessing: Preprocessing? { metadata.preprocessing }
 }
 
 /// One retained version of a model, as `ModelStore.versions(name:)` lists it.
