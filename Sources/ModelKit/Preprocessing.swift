@@ -91,6 +91,8 @@ public struct Preprocessing: Sendable, Equatable {
     public let encodedWidth: Int
     /// Column name -> position, when the columns are named.
     public let positions: [String: Int]
+    /// Whether any column is categorical (the encoded row is wider than the table).
+    public let hasCategoricalColumns: Bool
 
     /// Wraps columns; names must be all present and unique, or all absent.
     public init(columns: [Column], missingValues: MissingValues) throws(PreprocessingError) {
@@ -115,12 +117,11 @@ public struct Preprocessing: Sendable, Equatable {
         self.offsets = offsets
         self.encodedWidth = width
         self.positions = positions
+        self.hasCategoricalColumns = columns.contains { $0.kind == .categorical }
     }
 
     /// Column names in training order, when the columns are named.
     public var names: [String]? { columns.first?.name == nil ? nil : columns.map { $0.name! } }
-    /// Whether any column is categorical (the encoded row is wider than the table).
-    public var hasCategoricalColumns: Bool { columns.contains { $0.kind == .categorical } }
     /// Categories of every column together, missing slots included.
     public var categoryCount: Int { columns.reduce(0) { $0 + ($1.kind == .categorical ? $1.width : 0) } }
 

@@ -164,6 +164,11 @@ struct TablesTests {
             expectError(try await call(port, "POST", "/predict", json: #"{"model":"cells","inputs":[{"x":1}]}"#), 400, "unknown_field", mentions: ["no names"])
             let one = try await call(port, "POST", "/predict", json: #"{"model":"cells","inputs":["zzz",null]}"#)
             #expect(one.status == 200, "\(one.text)")
+            // Numbers only, sent before the model is named: read again as cells once it is known.
+            let numbersFirst = try await call(port, "POST", "/predict", json: #"{"inputs":[[7,2]],"model":"cells"}"#)
+            let numbersAfter = try await call(port, "POST", "/predict", json: #"{"model":"cells","inputs":[["7",2]]}"#)
+            #expect(numbersFirst.status == 200, "\(numbersFirst.text)")
+            #expect(numbersFirst.object["outputs"] as? [[Double]] == numbersAfter.object["outputs"] as? [[Double]])
         }
     }
 

@@ -41,7 +41,7 @@ enum PredictRoutes {
                     // When "model" came first, rows of the wrong width are named as they are read.
                     let current = name.flatMap { context.store.current($0) }
                     let start = scanner.index
-                    if current?.preprocessing?.hasCategoricalColumns == true || scanner.peekFirstElement() == UInt8(ascii: "{")
+                    if current?.takesTableRows == true || scanner.peekFirstElement() == UInt8(ascii: "{")
                         || scanner.peek() == UInt8(ascii: "{") {
                         tableStart = start
                         try scanner.skipValue(at: "inputs")
@@ -69,7 +69,7 @@ enum PredictRoutes {
         guard let name else { throw APIError.badRequest("missing field model", code: "missing_field") }
         guard let shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
         let stored = try context.model(name, version: version)
-        if let preprocessing = stored.preprocessing, tableStart != nil || preprocessing.hasCategoricalColumns {
+        if tableStart != nil || stored.takesTableRows, let preprocessing = stored.preprocessing {
             let input = try request.body.withUnsafeBufferPointer { (body) throws(APIError) in
                 if tableStart == nil {
                     // Read as numbers before the model was known: find them to read again as cells.

@@ -231,6 +231,9 @@ struct TrainingPlan: Sendable {
     ) throws(APIError) -> PreparedInputs {
         let policy = request.missingValues ?? .impute
         let rows = request.table?.rows ?? inputs.rows
+        guard request.table != nil || request.columnNames != nil else {
+            return PreparedInputs(preprocessing: nil, width: inputs.columns, trainingRows: nil, tableBytes: 0) { inputs }
+        }
         var trainingRows: [Int]?
         if training.validationFraction > 0 {
             do {
@@ -240,9 +243,7 @@ struct TrainingPlan: Sendable {
             }
         }
         guard let table = request.table else {
-            guard let names = request.columnNames else {
-                return PreparedInputs(preprocessing: nil, width: inputs.columns, trainingRows: trainingRows, tableBytes: 0) { inputs }
-            }
+            let names = request.columnNames ?? []
             let preprocessing = try fitting { () throws(PreprocessingError) in
                 try Preprocessing.numeric(names: names, inputs: inputs, trainingRows: trainingRows, missingValues: policy)
             }
