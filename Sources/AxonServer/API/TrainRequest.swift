@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ModelKit
 
 /// A training request as sent (JSON body or CSV + query), before defaults and validation
@@ -311,7 +314,7 @@ struct TrainRequest: Sendable {
     /// The header's field count is checked against `limits.max_features` before anything is
     /// split or reserved, the rows against `limits.max_rows_per_request`, and storage is
     /// reserved for no more values than the body can hold (a value takes at least two bytes).
-    mutating func read(csv body: [UInt8], target: String?, limits: ServerLimits) throws(APIError) {
+    mutating func read(csv body: [UInt8], target: String?, limits: ServerLimits, bytePath: Bool = true) throws(APIError) {
         guard let text = String(validating: body, as: UTF8.self) else {
             throw .badRequest("the CSV body is not valid UTF-8", code: "invalid_utf8")
         }
@@ -323,13 +326,29 @@ struct TrainRequest: Sendable {
             throw .limitExceeded(
                 key: "limits.max_features", limit: limits.maxFeatures, needed: headerFields - 1, what: "the CSV header's feature columns")
         }
-        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-        guard !lines.isEmpty else { throw .badRequest("the CSV body is empty; expected a header row and data rows") }
-        guard lines.count - 1 <= limits.maxRowsPerRequest else {
-            throw .limitExceeded(
-                key: "limits.max_rows_per_request", limit: limits.maxRowsPerRequest, needed: lines.count - 1, what: "the CSV body's data rows")
+        // An ASCII body is read as bytes: there every character is one byte except CR LF, a line
+        // break either way, so the lines and fields are the ones the character path finds.
+        let ascii = bytePath && body.allSatisfy { $0 < 0x80 }
+        var ranges: [Range<Int>] = []
+        var lines: [Substring] = []
+        if ascii {
+            var start = 0
+            for (index, byte) in body.enumerated() where byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                if index > start { ranges.append(start ..< index) }
+                start = index + 1
+            }
+            if body.count > start { ranges.append(start ..< body.count) }
+        } else {
+            lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
         }
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+        let lineCount = ascii ? ranges.count : lines.count
+        guard lineCount > 0 else { throw .badRequest("the CSV body is empty; expected a header row and data rows") }
+        guard lineCount - 1 <= limits.maxRowsPerRequest else {
+            throw .limitExceeded(
+                key: "limits.max_rows_per_request", limit: limits.maxRowsPerRequest, needed: lineCount - 1, what: "the CSV body's data rows")
+        }
+        let headerText = ascii ? Substring(String(decoding: body[ranges[0]], as: UTF8.self)) : lines.removeFirst()
+        let header = headerText.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.csvField
         }
         for (column, name) in header.enumerated() where name.utf8.count > limits.maxStringBytes {
@@ -351,12 +370,22 @@ struct TrainRequest: Sendable {
         var labels: [String] = []
         var numbers: [Float] = []
         var numericTargets = true
-        let present = lines.count.multipliedReportingOverflow(by: header.count - 1)
+        let present = (lineCount - 1).multipliedReportingOverflow(by: header.count - 1)
         inputs.reserveCapacity(min(present.overflow ? .max : present.partialValue, body.count / 2))
+        if ascii {
+            if try readNumericRows(body, ranges[1...], header: header, targetColumn: targetColumn, labels: &labels, numbers: &numbers,
+                                   numeric: &numericTargets, limits: limits) {
+                inputShape = [lineCount - 1, header.count - 1]
+                targets = numericTargets ? .numbers(numbers) : .labels(labels)
+                return
+            }
+            lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+            lines.removeFirst()
+        }
         // The fast path: every input cell a number. The first text or empty cell ends it, and
         // the rows are read again as a table.
-        var isTable = false
-        rows: for (k, line) in lines.enumerated() {
+        var isTable = ascii
+        rows: for (k, line) in lines.enumerated() where !isTable {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let row = k + 2
             guard fields.count == header.count else {
@@ -410,6 +439,82 @@ struct TrainRequest: Sendable {
         targets = numericTargets ? .numbers(numbers) : .labels(labels)
     }
 
+    /// The numeric rows of an ASCII body, read as bytes: each input cell parsed by `strtof`
+    /// straight from the body (what `Float(String)` calls, in the C locale). A cell it does not
+    /// take whole and finite goes through `csvNumber` as a String, as on the character path.
+    /// Returns false at the first text or empty cell (the rows are then read as a table).
+    private mutating func readNumericRows(
+        _ body: [UInt8], _ lines: ArraySlice<Range<Int>>, header: [String], targetColumn: Int,
+        labels: inout [String], numbers: inout [Float], numeric: inout Bool, limits: ServerLimits
+    ) throws(APIError) -> Bool {
+        let columns = header.count
+        // strtof reads the process's locale; only its decimal point matters to it.
+        let dotDecimal = localeconv().pointee.decimal_point.map { $0.pointee == CChar(UInt8(ascii: ".")) && $0[1] == 0 } ?? false
+        return try body.withUnsafeBufferPointer { (bytes) throws(APIError) -> Bool in
+            try withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { (scratch) throws(APIError) -> Bool in
+                for (k, line) in lines.enumerated() {
+                    let row = k + 2
+                    var fields = 1
+                    for index in line where bytes[index] == UInt8(ascii: ",") { fields += 1 }
+                    guard fields == columns else {
+                        throw .badRequest("CSV line \(row) has \(fields) fields; the header has \(columns)", code: "ragged_array")
+                    }
+                    var column = 0
+                    var start = line.lowerBound
+                    var index = line.lowerBound
+                    while true {
+                        guard index == line.upperBound || bytes[index] == UInt8(ascii: ",") else {
+                            index += 1
+                            continue
+                        }
+                        // The field without surrounding blanks and quotes (`csvField`).
+                        var low = start
+                        var high = index
+                        while low < high, Self.isCSVPadding(bytes[low]) { low += 1 }
+                        while high > low, Self.isCSVPadding(bytes[high - 1]) { high -= 1 }
+                        let field = UnsafeBufferPointer(rebasing: bytes[low ..< high])
+                        if column == targetColumn {
+                            try Self.appendTarget(
+                                String(decoding: field, as: UTF8.self), row: row, column: header[column], labels: &labels, numbers: &numbers,
+                                numeric: &numeric, limits: limits)
+                        } else if dotDecimal, let value = Self.parseFloat(field, scratch: scratch) {
+                            inputs.append(value)
+                        } else if let value = try Self.csvNumber(String(decoding: field, as: UTF8.self), row: row, column: header[column], limits: limits) {
+                            inputs.append(value)
+                        } else {
+                            return false
+                        }
+                        column += 1
+                        if index == line.upperBound { break }
+                        index += 1
+                        start = index
+                    }
+                }
+                return true
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func isCSVPadding(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\"")
+    }
+
+    /// `field` as a finite Float when `strtof` takes all of it without a range error; nil
+    /// otherwise (the caller then asks `Float(String)`, which calls `strtof_l` in the C locale:
+    /// the same function whenever the process's decimal point is `.`, checked by the caller).
+    @inline(__always)
+    private static func parseFloat(_ field: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutableBufferPointer<CChar>) -> Float? {
+        guard !field.isEmpty, field.count < scratch.count else { return nil }
+        for k in 0 ..< field.count { scratch[k] = CChar(bitPattern: field[k]) }
+        scratch[field.count] = 0
+        var end: UnsafeMutablePointer<CChar>?
+        errno = 0
+        let value = strtof(scratch.baseAddress!, &end)
+        guard errno == 0, end == scratch.baseAddress! + field.count, value.isFinite else { return nil }
+        return value
+    }
+
     /// Appends one CSV target cell, as a label and (while every one so far is) as a number.
     private static func appendTarget(
         _ text: String, row: Int, column: String, labels: inout [String], numbers: inout [Float], numeric: inout Bool, limits: ServerLimits
@@ -437,7 +542,8 @@ struct TrainRequest: Sendable {
                 key: bound.0, limit: bound.1, needed: text.utf8.count,
                 what: "CSV line \(row), column \(column.excerpt) (\"\(text.excerpt)\")", unit: allowingText ? .bytes : .count)
         }
-        guard let value = Float(text) else { return nil }
+        // Outside Float's range (1e99, 1e-50) Float(text) is nil, but the cell is still a number.
+        guard let value = Float(text) ?? (Double(text) != nil ? .infinity : nil) else { return nil }
         guard value.isFinite else {
             throw .badRequest("CSV line \(row), column \(column.excerpt): \"\(text.excerpt)\" is not a finite number")
         }
