@@ -157,11 +157,11 @@ struct CSVBytePathTests {
         var error: String?
     }
 
-    static func read(_ csv: String, bytePath: Bool) -> Outcome {
+    static func read(_ csv: String, bytePath: Bool, limits: ServerLimits = ServerLimits()) -> Outcome {
         var request = TrainRequest()
         var outcome = Outcome()
         do {
-            try request.read(csv: Array(csv.utf8), target: nil, limits: ServerLimits(), bytePath: bytePath)
+            try request.read(csv: Array(csv.utf8), target: nil, limits: limits, bytePath: bytePath)
         } catch {
             outcome.error = "\(error.status) \(error.message)"
             return outcome
@@ -176,7 +176,8 @@ struct CSVBytePathTests {
 
     @Test func bothPathsAgree() {
         let cells = ["1", "-2.5e3", " 3 ", "\"4\"", "+5", ".5", "1.", "0x1p3", "1e-50", "1e99", "inf", "nan", "1.000000001",
-                     "3.4028235e38", "0", "-0", "", "red", "1,5", "\t7\t", "1e", "--1", "0.1"]
+                     "3.4028235e38", "0", "-0", "", "red", "1,5", "\t7\t", "1e", "--1", "0.1", "1.00000000000000000001",
+                     "a-rather-long-category-name", "NA"]
         var generator = RandomGenerator(seed: 11)
         var bodies = ["a,b\n1,2\n3,4\r\n", "a,b\r\n\r\n1,2\n\n3,x\n", "a,b\n1,2,3\n", "a,b\n1\n", "\n\na,y\n1,2\n", "a,b\n", "x,y\n1,2"]
         for _ in 0 ..< 300 {
@@ -187,8 +188,12 @@ struct CSVBytePathTests {
             }
             bodies.append(body)
         }
+        var small = ServerLimits()
+        small.maxNumberBytes = 16
+        small.maxStringBytes = 20
         for body in bodies {
             #expect(Self.read(body, bytePath: true) == Self.read(body, bytePath: false), "\(body.debugDescription)")
+            #expect(Self.read(body, bytePath: true, limits: small) == Self.read(body, bytePath: false, limits: small), "\(body.debugDescription)")
         }
     }
 }

@@ -332,12 +332,22 @@ struct TrainRequest: Sendable {
         var ranges: [Range<Int>] = []
         var lines: [Substring] = []
         if ascii {
-            var start = 0
-            for (index, byte) in body.enumerated() where byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-                if index > start { ranges.append(start ..< index) }
-                start = index + 1
+            // Ranges for the header and at most limits.max_rows_per_request rows; past that, only counted.
+            var counted = 0
+            body.withUnsafeBufferPointer { bytes in
+                var start = 0
+                for index in 0 ... bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "\n") || bytes[index] == UInt8(ascii: "\r") {
+                    if index > start {
+                        if counted <= limits.maxRowsPerRequest { ranges.append(start ..< index) }
+                        counted += 1
+                    }
+                    start = index + 1
+                }
             }
-            if body.count > start { ranges.append(start ..< body.count) }
+            if counted > ranges.count {
+                throw .limitExceeded(
+                    key: "limits.max_rows_per_request", limit: limits.maxRowsPerRequest, needed: counted - 1, what: "the CSV body's data rows")
+            }
         } else {
             lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
         }
@@ -373,14 +383,22 @@ struct TrainRequest: Sendable {
         let present = (lineCount - 1).multipliedReportingOverflow(by: header.count - 1)
         inputs.reserveCapacity(min(present.overflow ? .max : present.partialValue, body.count / 2))
         if ascii {
-            if try readNumericRows(body, ranges[1...], header: header, targetColumn: targetColumn, labels: &labels, numbers: &numbers,
-                                   numeric: &numericTargets, limits: limits) {
-                inputShape = [lineCount - 1, header.count - 1]
-                targets = numericTargets ? .numbers(numbers) : .labels(labels)
-                return
+            var builder: TableBuilder?
+            if try !readRows(body, ranges[1...], header: header, targetColumn: targetColumn, labels: &labels, numbers: &numbers,
+                             numeric: &numericTargets, table: &builder, limits: limits) {
+                // A text or empty cell: read every row again, as a table.
+                inputs = []
+                labels = []
+                numbers = []
+                numericTargets = true
+                builder = TableBuilder(columns: header.count - 1)
+                _ = try readRows(body, ranges[1...], header: header, targetColumn: targetColumn, labels: &labels, numbers: &numbers,
+                                 numeric: &numericTargets, table: &builder, limits: limits)
+                table = builder?.table(names: columnNames)
             }
-            lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            lines.removeFirst()
+            inputShape = [lineCount - 1, header.count - 1]
+            targets = numericTargets ? .numbers(numbers) : .labels(labels)
+            return
         }
         // The fast path: every input cell a number. The first text or empty cell ends it, and
         // the rows are read again as a table.
@@ -439,14 +457,18 @@ struct TrainRequest: Sendable {
         targets = numericTargets ? .numbers(numbers) : .labels(labels)
     }
 
-    /// The numeric rows of an ASCII body, read as bytes: each input cell parsed by `strtof`
-    /// straight from the body (what `Float(String)` calls, in the C locale). A cell it does not
-    /// take whole and finite goes through `csvNumber` as a String, as on the character path.
-    /// Returns false at the first text or empty cell (the rows are then read as a table).
-    private mutating func readNumericRows(
+    /// The rows of an ASCII body, read as bytes: each input cell parsed by `strtof` straight
+    /// from the body (what `Float(String)` calls, in the C locale). A cell it does not take
+    /// whole and finite, or longer than the limit `csvNumber` applies, goes through `csvNumber`
+    /// as a String, as on the character path. Without a `table` builder the rows are numbers
+    /// into `inputs`, and the first text or empty cell returns false; with one, every cell is
+    /// a number, text or missing.
+    private mutating func readRows(
         _ body: [UInt8], _ lines: ArraySlice<Range<Int>>, header: [String], targetColumn: Int,
-        labels: inout [String], numbers: inout [Float], numeric: inout Bool, limits: ServerLimits
+        labels: inout [String], numbers: inout [Float], numeric: inout Bool, table: inout TableBuilder?, limits: ServerLimits
     ) throws(APIError) -> Bool {
+        let isTable = table != nil
+        let longest = isTable ? limits.maxStringBytes : limits.maxNumberBytes
         let columns = header.count
         // strtof reads the process's locale; only its decimal point matters to it.
         let dotDecimal = localeconv().pointee.decimal_point.map { $0.pointee == CChar(UInt8(ascii: ".")) && $0[1] == 0 } ?? false
@@ -477,7 +499,21 @@ struct TrainRequest: Sendable {
                             try Self.appendTarget(
                                 String(decoding: field, as: UTF8.self), row: row, column: header[column], labels: &labels, numbers: &numbers,
                                 numeric: &numeric, limits: limits)
-                        } else if dotDecimal, let value = Self.parseFloat(field, scratch: scratch) {
+                        } else if isTable {
+                            let input = column < targetColumn ? column : column - 1
+                            if field.isEmpty {
+                                table!.append(.missing, to: input)
+                            } else if dotDecimal, field.count <= longest, let value = Self.parseFloat(field, scratch: scratch) {
+                                table!.append(.number(value), to: input)
+                            } else {
+                                let text = String(decoding: field, as: UTF8.self)
+                                if let value = try Self.csvNumber(text, row: row, column: header[column], limits: limits, allowingText: true) {
+                                    table!.append(.number(value), to: input)
+                                } else {
+                                    table!.append(.text(text), to: input)
+                                }
+                            }
+                        } else if dotDecimal, field.count <= longest, let value = Self.parseFloat(field, scratch: scratch) {
                             inputs.append(value)
                         } else if let value = try Self.csvNumber(String(decoding: field, as: UTF8.self), row: row, column: header[column], limits: limits) {
                             inputs.append(value)
