@@ -68,6 +68,15 @@ public struct Dataset: Sendable, Equatable {
     ///
     /// Both sides must keep at least one row.
     public func split(validationFraction: Double, seed: UInt64) throws(DataError) -> (training: Dataset, validation: Dataset) {
+        let order = try Self.splitOrder(count: count, validationFraction: validationFraction, seed: seed)
+        return (rows(order.training), rows(order.validation))
+    }
+
+    /// The row indices `split(validationFraction:seed:)` puts on each side, so preprocessing
+    /// can be fitted on exactly the training rows before the dataset exists.
+    public static func splitOrder(
+        count: Int, validationFraction: Double, seed: UInt64
+    ) throws(DataError) -> (training: ArraySlice<Int>, validation: ArraySlice<Int>) {
         let validationCount = Int((Double(count) * validationFraction).rounded())
         guard validationFraction > 0, validationFraction < 1, validationCount >= 1, validationCount < count else {
             throw .invalidSplit(fraction: validationFraction, rows: count)
@@ -76,7 +85,7 @@ public struct Dataset: Sendable, Equatable {
         var order = Array(0 ..< count)
         generator.shuffle(&order)
         let trainingCount = count - validationCount
-        return (rows(order[..<trainingCount]), rows(order[trainingCount...]))
+        return (order[..<trainingCount], order[trainingCount...])
     }
 
     /// The samples at `indices`, in that order. Indices must be in range.

@@ -104,7 +104,13 @@ struct APIParsingTests {
         #expect(labels == ["x", "y"])
         var broken = TrainRequest()
         #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\n1,2\n3\n".utf8), target: nil, limits: ServerLimits()) }
-        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\nfoo,2\n".utf8), target: nil, limits: ServerLimits()) }
+        #expect(throws: APIError.self) { try broken.read(csv: Array("a,b\ninf,2\n".utf8), target: nil, limits: ServerLimits()) }
+        // Text and empty cells make the rows a table; a numeric CSV stays on the numeric path.
+        var table = TrainRequest()
+        try table.read(csv: Array("a,b,y\nfoo,2,1\n,3,0\n".utf8), target: nil, limits: ServerLimits())
+        #expect(table.inputs.isEmpty && table.inputShape == [2, 2] && table.columnNames == ["a", "b"])
+        #expect(table.table?.columns == [.text(["foo", nil]), .numeric([2, 3])])
+        #expect(request.table == nil && request.columnNames == ["a", "b"])
         #expect(throws: APIError.self) { _ = try broken.apply(query: [("bogus", "1")], csv: true, limits: ServerLimits()) }
     }
 
@@ -197,6 +203,61 @@ struct APIParsingTests {
         let paths = try #require(served?["paths"] as? [String: Any])
         for template in ["/train", "/predict", "/v1/models/{name}:predict", "/v2/models/{name}/infer", "/models/{name}/evaluate", "/jobs/{id}"] {
             #expect(paths[template] != nil, "\(template) missing from the OpenAPI document")
+        }
+    }
+}
+
+/// The byte path for ASCII CSV bodies reads exactly what the character path reads: the same
+/// rows, labels, tables and errors, whatever the spelling of the numbers.
+@Suite("CSV byte path")
+struct CSVBytePathTests {
+    struct Outcome: Equatable {
+        var inputs: [UInt32] = []
+        var shape: [Int]?
+        var names: [String]?
+        /// Described, not compared: a missing cell is NaN, which equals nothing.
+        var table: String?
+        var targets: String = ""
+        var error: String?
+    }
+
+    static func read(_ csv: String, bytePath: Bool, limits: ServerLimits = ServerLimits()) -> Outcome {
+        var request = TrainRequest()
+        var outcome = Outcome()
+        do {
+            try request.read(csv: Array(csv.utf8), target: nil, limits: limits, bytePath: bytePath)
+        } catch {
+            outcome.error = "\(error.status) \(error.message)"
+            return outcome
+        }
+        outcome.inputs = request.inputs.map(\.bitPattern)
+        outcome.shape = request.inputShape
+        outcome.names = request.columnNames
+        outcome.table = request.table.map { "\($0)" }
+        outcome.targets = "\(String(describing: request.targets))"
+        return outcome
+    }
+
+    @Test func bothPathsAgree() {
+        let cells = ["1", "-2.5e3", " 3 ", "\"4\"", "+5", ".5", "1.", "0x1p3", "1e-50", "1e99", "inf", "nan", "1.000000001",
+                     "3.4028235e38", "0", "-0", "", "red", "1,5", "\t7\t", "1e", "--1", "0.1", "1.00000000000000000001",
+                     "a-rather-long-category-name", "NA"]
+        var generator = RandomGenerator(seed: 11)
+        var bodies = ["a,b\n1,2\n3,4\r\n", "a,b\r\n\r\n1,2\n\n3,x\n", "a,b\n1,2,3\n", "a,b\n1\n", "\n\na,y\n1,2\n", "a,b\n", "x,y\n1,2"]
+        for _ in 0 ..< 300 {
+            var body = "p,q,y\n"
+            for _ in 0 ..< 1 + Int(generator.nextUnitFloat() * 4) {
+                let pick = { cells[Int(generator.nextUnitFloat() * Float(cells.count)) % cells.count] }
+                body += "\(pick()),\(pick()),\(pick())\(generator.nextUnitFloat() < 0.5 ? "\n" : "\r\n")"
+            }
+            bodies.append(body)
+        }
+        var small = ServerLimits()
+        small.maxNumberBytes = 16
+        small.maxStringBytes = 20
+        for body in bodies {
+            #expect(Self.read(body, bytePath: true) == Self.read(body, bytePath: false), "\(body.debugDescription)")
+            #expect(Self.read(body, bytePath: true, limits: small) == Self.read(body, bytePath: false, limits: small), "\(body.debugDescription)")
         }
     }
 }

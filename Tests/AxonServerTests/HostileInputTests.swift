@@ -129,6 +129,12 @@ struct HostileInputTests {
             Case(name: "training inputs nested 300,000 levels", path: "/train",
                  body: Array((#"{"model":"n","inputs":"# + String(repeating: "[", count: 300_000) + String(repeating: "]", count: 300_000) + "}").utf8),
                  status: 400, code: "bad_request", mentions: "nested deeper than 2 levels"),
+            Case(name: "a CSV text column of 50,000 distinct categories (one-hot: 50,000 x 50,000 floats)", path: "/train?model=categories", headers: [("Content-Type", "text/csv")],
+                 body: Array(("c,y\n" + (0 ..< 50_000).map { "k\($0),1\n" }.joined()).utf8), status: 413, code: "limit_exceeded",
+                 mentions: "limits.max_categories"),
+            Case(name: "JSON object rows naming 100,000 distinct columns", path: "/train",
+                 body: Array((#"{"model":"keys","targets":[1],"inputs":[{"# + (0 ..< 100_000).map { #""c\#($0)":1"# }.joined(separator: ",") + "}]}").utf8),
+                 status: 413, code: "limit_exceeded", mentions: "limits.max_features"),
         ]
     }
 

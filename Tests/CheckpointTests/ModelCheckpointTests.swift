@@ -230,7 +230,7 @@ struct ModelCheckpointTests {
             return
         }
         #expect(reason.contains("configuration") || reason.contains("format"))
-        #expect(Self.modelError(try replacing { $0["schema"] = 2 }) == .unsupportedSchema(found: 2, supported: 1))
+        #expect(Self.modelError(try replacing { $0["schema"] = 3 }) == .unsupportedSchema(found: 3, supported: 2))
         #expect(Self.modelError(try replacing { $0["format"] = "other" }) == .inconsistentMetadata(field: "format", expected: "axon.mlp", found: "other"))
         #expect(Self.modelError(try replacing { $0["task"] = "regression" }) == .inconsistentMetadata(field: "task", expected: "classification", found: "regression"))
         #expect(Self.modelError(try replacing { $0["parameter_count"] = 7 }) == .inconsistentMetadata(field: "parameter_count", expected: "187", found: "7"))

@@ -176,3 +176,29 @@ enum DataErrorText {
         }
     }
 }
+
+extension APIError {
+    /// The answer to a preprocessing error: 413 past `limits.max_categories`, 422 for a cell
+    /// the model cannot take (missing values refused, text in a numeric column), naming the
+    /// row and column.
+    init(preprocessing error: PreprocessingError, field: String) {
+        switch error {
+        case .tooManyCategories(let column, let needed, let limit):
+            self = .limitExceeded(
+                key: "limits.max_categories", limit: limit, needed: needed,
+                what: "the categories of \(field)'s text columns (counted up to column \(column))")
+        case .missingRefused(let row, let column):
+            self = APIError(
+                status: .unprocessableContent, code: "missing_value",
+                message: "\(field)[\(row)] has no value for column \(column); missing_values is refuse")
+        case .textInNumericColumn(let row, let column, let text):
+            self = APIError(
+                status: .unprocessableContent, code: "invalid_input",
+                message: "\(field)[\(row)] column \(column) is \"\(text.excerpt)\"; the column is numeric")
+        case .columnCountMismatch(let expected, let got):
+            self = APIError(status: .unprocessableContent, code: "shape_mismatch", message: "\(field) has \(got) columns; the model has \(expected)")
+        case .invalid:
+            self = .internalError
+        }
+    }
+}

@@ -25,6 +25,15 @@ struct JSONScanner {
         self.limits = limits
     }
 
+    /// A scanner at `position`, the start of a value `depth` levels deep that an earlier
+    /// scanner skipped: reads it again once what it means is known.
+    init(_ bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits, at position: Int, depth: Int) {
+        self.bytes = bytes
+        self.limits = limits
+        self.index = position
+        self.depth = depth
+    }
+
     /// The next significant byte, without consuming it (nil at the end).
     mutating func peek() -> UInt8? {
         skipWhitespace()
@@ -259,6 +268,13 @@ struct JSONScanner {
             throw .badRequest("\(path) is not valid UTF-8", code: "invalid_utf8")
         }
         return text
+    }
+
+    /// Moves back to `position`, a value's start read from `index` at the same nesting level:
+    /// a reader that guessed a value's shape wrong reads it again another way.
+    mutating func rewind(to position: Int) {
+        precondition(position >= 0 && position <= index, "rewind only backwards")
+        index = position
     }
 
     /// Whether the next value is `null` (consumed if so).

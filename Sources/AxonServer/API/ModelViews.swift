@@ -161,9 +161,10 @@ struct ModelDetail: Encodable, Sendable {
     var training: TrainingView?
     var settings: ResolvedSettings?
     var metrics: MetricsView?
+    var preprocessing: PreprocessingView?
 
     enum CodingKeys: String, CodingKey {
-        case name, version, task, architecture, input, output, versions, training, settings, metrics
+        case name, version, task, architecture, input, output, versions, training, settings, metrics, preprocessing
         case currentVersion = "current_version", createdAt = "created_at", parentVersion = "parent_version"
         case parameterCount = "parameter_count"
     }
@@ -187,10 +188,82 @@ struct ModelDetail: Encodable, Sendable {
             ResolvedSettings(model: stored.model, training: $0, rows: nil, why: ResolvedSettings.reasons(in: stored.metadata.annotations))
         }
         metrics = stored.metrics.map { MetricsView($0, classes: stored.classLabels) }
+        preprocessing = stored.preprocessing.map { PreprocessingView($0, normalizer: stored.model.normalizer) }
     }
 
     static func classNames(_ stored: StoredModel) -> [String] {
         stored.classLabels.isEmpty ? (0 ..< max(stored.outputWidth, 2)).map(String.init) : stored.classLabels
+    }
+}
+
+/// How a model turns its columns into inputs: each column's kind, the categories it one-hot
+/// encodes (the first `shownCategories`), the value imputed for a missing cell, and the scaler
+/// applied to a numeric column afterwards.
+struct PreprocessingView: Encodable, Sendable {
+    struct Column: Encodable, Sendable {
+        var name: String?
+        var kind: String
+        /// `[first, end)` of the column in the encoded input row.
+        var inputs: [Int]
+        var imputed: Float?
+        var categories: [String]?
+        var categoryCount: Int?
+        var missingCategory: Bool?
+        var missingCount: Int
+        var scaler: Scaler?
+
+        enum CodingKeys: String, CodingKey {
+            case name, kind, inputs, imputed, categories, scaler
+            case categoryCount = "category_count", missingCategory = "missing_category", missingCount = "missing_count"
+        }
+    }
+
+    /// `standard`: `(x - mean) / std`; `min_max`: `(x - min) / range`.
+    struct Scaler: Encodable, Sendable {
+        var kind: String
+        var mean: Float?
+        var std: Float?
+        var min: Float?
+        var range: Float?
+    }
+
+    /// Categories listed per column; `category_count` tells how many there are.
+    static let shownCategories = 20
+
+    var missingValues: String
+    var encodedWidth: Int
+    var columns: [Column]
+
+    enum CodingKeys: String, CodingKey {
+        case columns
+        case missingValues = "missing_values", encodedWidth = "encoded_width"
+    }
+
+    init(_ preprocessing: Preprocessing, normalizer: Normalizer) {
+        missingValues = preprocessing.missingValues.rawValue
+        encodedWidth = preprocessing.encodedWidth
+        columns = preprocessing.columns.enumerated().map { k, column in
+            let start = preprocessing.offsets[k]
+            switch column.kind {
+            case .numeric:
+                return Column(
+                    name: column.name, kind: column.kind.rawValue, inputs: [start, start + 1], imputed: column.fill,
+                    missingCount: column.missingCount, scaler: Self.scaler(normalizer, input: start))
+            case .categorical:
+                return Column(
+                    name: column.name, kind: column.kind.rawValue, inputs: [start, start + column.width],
+                    categories: Array(column.categories.prefix(Self.shownCategories)), categoryCount: column.categories.count,
+                    missingCategory: column.missingCategory, missingCount: column.missingCount)
+            }
+        }
+    }
+
+    static func scaler(_ normalizer: Normalizer, input: Int) -> Scaler? {
+        switch normalizer {
+        case .none: return nil
+        case .standard(let s): return Scaler(kind: "standard", mean: s.mean[input], std: s.standardDeviation[input])
+        case .minMax(let s): return Scaler(kind: "min_max", min: s.minimum[input], range: s.range[input])
+        }
     }
 }
 

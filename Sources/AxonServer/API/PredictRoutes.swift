@@ -25,17 +25,42 @@ enum PredictRoutes {
         var version: UInt64?
         var values: [Float] = []
         var shape: [Int]?
+        // Where "inputs" starts, when its rows are a table (objects, text or null cells, or a
+        // model with text columns) that is read once the model is known.
+        var tableStart: Int?
+        // Why the rows did not read as numbers: the answer for a model without preprocessing.
+        var numericError: APIError?
+        let limits = JSONLimits(context.limits)
         try request.body.withUnsafeBufferPointer { (body) throws in
-            var scanner = JSONScanner(body, limits: JSONLimits(context.limits))
+            var scanner = JSONScanner(body, limits: limits)
             try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
                 switch key {
                 case "model": name = try scanner.readString(at: "model")
                 case "version": version = try scanner.readUnsigned(at: "version")
                 case "inputs":
                     // When "model" came first, rows of the wrong width are named as they are read.
-                    let width = name.flatMap { context.store.current($0) }.map { ($0.inputWidth, "model \"\($0.name)\"") }
+                    let current = name.flatMap { context.store.current($0) }
+                    let start = scanner.index
+                    if current?.takesTableRows == true || scanner.peekFirstElement() == UInt8(ascii: "{")
+                        || scanner.peek() == UInt8(ascii: "{") {
+                        tableStart = start
+                        try scanner.skipValue(at: "inputs")
+                        shape = []
+                        return
+                    }
+                    let width = current.map { ($0.inputWidth, "model \"\($0.name)\"") }
                     values.reserveCapacity(width?.0 ?? 64)
-                    shape = try scanner.readTensor(at: "inputs", into: &values, innermost: width.map { (count: $0.0, owner: $0.1) })
+                    do throws(APIError) {
+                        shape = try scanner.readTensor(at: "inputs", into: &values, innermost: width.map { (count: $0.0, owner: $0.1) })
+                    } catch {
+                        guard let next = scanner.peek(), TableReader.startsNonNumericCell(next) else { throw error }
+                        scanner.rewind(to: start)
+                        values = []
+                        numericError = error
+                        tableStart = start
+                        try scanner.skipValue(at: "inputs")
+                        shape = []
+                    }
                 default: throw unknownKey(key, allowed: "model, inputs, version")
                 }
             }
@@ -44,6 +69,27 @@ enum PredictRoutes {
         guard let name else { throw APIError.badRequest("missing field model", code: "missing_field") }
         guard let shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
         let stored = try context.model(name, version: version)
+        if tableStart != nil || stored.takesTableRows, let preprocessing = stored.preprocessing {
+            let input = try request.body.withUnsafeBufferPointer { (body) throws(APIError) in
+                if tableStart == nil {
+                    // Read as numbers before the model was known: find them to read again as cells.
+                    var scanner = JSONScanner(body, limits: limits)
+                    try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
+                        if key == "inputs" { tableStart = scanner.index }
+                        try scanner.skipValue(at: key)
+                    }
+                }
+                var scanner = JSONScanner(body, limits: limits, at: tableStart ?? 0, depth: 1)
+                return try TableReader.predictionRows(&scanner, field: "inputs", stored: stored, preprocessing: preprocessing, limits: context.limits)
+            }
+            return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
+        }
+        if let numericError { throw numericError }
+        if tableStart != nil {
+            throw APIError(
+                status: .unprocessableContent, code: "shape_mismatch",
+                message: "model \"\(stored.name)\" takes rows of \(stored.inputWidth) numbers: it was trained without named or text columns, so its inputs cannot be objects, text or null")
+        }
         let input = try Inference.rows(values: values, shape: shape, field: "inputs", model: stored, limits: context.limits, vectorIsRow: true)
         return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
     }

@@ -17,6 +17,8 @@ struct TrainingPlan: Sendable {
     /// Why each setting the request left out got its value, keyed by the request field
     /// (`task`, `layers`, `batch_size`, ...): reported with the job and stored with the model.
     var reasons: [String: String] = [:]
+    /// How the request's columns became `dataset`'s inputs, stored with the result.
+    var preprocessing: Preprocessing?
 
     /// Bytes the plan holds while it waits in the queue: its rows and targets, and the model
     /// it starts from.
@@ -29,9 +31,11 @@ struct TrainingPlan: Sendable {
         APIError(status: .unprocessableContent, code: code, message: message)
     }
 
-    /// Checks the data against the limits and returns the input matrix.
+    /// Checks the data against the limits and returns the input matrix (empty when the rows
+    /// came as a table: `request.table`).
     private static func inputMatrix(_ request: TrainRequest, limits: ServerLimits) throws(APIError) -> Matrix {
         guard let shape = request.inputShape else { throw .badRequest("missing field inputs", code: "missing_field") }
+        if request.table != nil { return Matrix(rows: shape[0], columns: 0) }
         guard shape.count == 2, shape[0] > 0, shape[1] > 0 else {
             throw .badRequest("inputs must be a non-empty array of rows (arrays of numbers), got shape \(shape)")
         }
@@ -158,14 +162,32 @@ struct TrainingPlan: Sendable {
             case .vectors(_, let width): outputs = width
             }
         }
-        let defaults = TrainingDefaults.choose(
+        var defaults = TrainingDefaults.choose(
             rows: inputs.rows, features: inputs.columns, outputs: outputs, batchSize: request.batchSize,
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
-        var sizes = request.layers ?? [inputs.columns, defaults.hiddenWidth, outputs]
+        if request.normalizeTargets != nil, task == .classification {
+            throw unprocessable("normalize_targets applies to regression; these targets train a classifier")
+        }
+        let base = TrainingConfiguration(
+            epochs: defaults.epochs, batchSize: defaults.batchSize, seed: 0, optimizer: .adam(learningRate: defaults.learningRate),
+            regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
+            validationFraction: defaults.validationFraction, normalization: .standard, normalizeTargets: task == .regression ? true : nil)
+        // The settings come first: the preprocessing is fitted on the training split they define.
+        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        let prepared = try prepare(request, inputs: inputs, training: training, limits: limits)
+        let width = prepared.width
+        if width != inputs.columns {
+            // Text columns widen the inputs (one-hot): the hidden layer is sized for what the network sees.
+            defaults = TrainingDefaults.choose(
+                rows: inputs.rows, features: width, outputs: outputs, batchSize: request.batchSize,
+                validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
+        }
+        var sizes = request.layers ?? [width, defaults.hiddenWidth, outputs]
         if request.layers != nil {
             guard sizes.count >= 2 else { throw .badRequest("layers must list at least the input and output sizes, got \(sizes)") }
-            guard sizes[0] == inputs.columns else {
-                throw unprocessable("layers[0] is \(sizes[0]); inputs rows have \(inputs.columns) features", code: "shape_mismatch")
+            guard sizes[0] == width else {
+                let what = prepared.preprocessing?.hasCategoricalColumns == true ? "encoded inputs (one-hot categories included)" : "features"
+                throw unprocessable("layers[0] is \(sizes[0]); inputs rows have \(width) \(what)", code: "shape_mismatch")
             }
             guard sizes[sizes.count - 1] == outputs else {
                 throw unprocessable(
@@ -175,7 +197,7 @@ struct TrainingPlan: Sendable {
         guard sizes.count <= limits.maxLayers else {
             throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: sizes.count, what: "layers")
         }
-        sizes[0] = inputs.columns
+        sizes[0] = width
         let configuration: ModelConfiguration
         do {
             configuration = try ModelConfiguration(
@@ -189,18 +211,21 @@ struct TrainingPlan: Sendable {
                 key: "limits.max_parameters_per_model", limit: limits.maxParametersPerModel, needed: configuration.parameterCount,
                 what: "layers \(sizes.count > 8 ? "(\(sizes.count) sizes)" : "\(sizes)") as parameters")
         }
-        if request.normalizeTargets != nil, task == .classification {
-            throw unprocessable("normalize_targets applies to regression; these targets train a classifier")
-        }
-        let base = TrainingConfiguration(
-            epochs: defaults.epochs, batchSize: defaults.batchSize, seed: 0, optimizer: .adam(learningRate: defaults.learningRate),
-            regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
-            validationFraction: defaults.validationFraction, normalization: .standard, normalizeTargets: task == .regression ? true : nil)
-        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
-        try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
+        try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits, extraBytes: prepared.tableBytes)
+        let encoded = try prepared.encode()
         let dataset = try dataset(
-            inputs: inputs, targets: targets, classLabels: task == .classification ? classLabels : nil, outputs: outputs, model: nil)
-        let start = Model(configuration: configuration, seed: training.seed)
+            inputs: encoded, targets: targets, classLabels: task == .classification ? classLabels : nil, outputs: outputs, model: nil)
+        var start = Model(configuration: configuration, seed: training.seed)
+        if let preprocessing = prepared.preprocessing, preprocessing.hasCategoricalColumns {
+            // One-hot inputs stay 0/1: the scaler is fitted here (numeric columns, training
+            // rows only), so the trainer does not fit one over every encoded column.
+            let rows = prepared.trainingRows.map { encoded.gatheringRows($0) } ?? encoded
+            do {
+                start = try start.replacingNormalizer(preprocessing.normalizer(training.normalization, fittedOn: rows))
+            } catch {
+                throw .internalError
+            }
+        }
         // Only the reasons of settings the request left to the defaults, and still in force.
         for (field, reason) in defaults.reasons where reasons[field] == nil { reasons[field] = reason }
         let given: [(String, Bool)] = [
@@ -213,9 +238,89 @@ struct TrainingPlan: Sendable {
             reasons["normalize_targets"] = "true: regression targets are standardized on the training split and predictions mapped back"
         }
         if request.normalize == nil { reasons["normalize"] = "standard: inputs standardized on the training split" }
-        var plan = TrainingPlan(name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil)
+        var plan = TrainingPlan(
+            name: name, start: start, configuration: training, dataset: dataset, parentVersion: nil, preprocessing: prepared.preprocessing)
         plan.reasons = reasons
         return plan
+    }
+
+    /// The request's inputs, fitted and ready to encode: the preprocessing (nil for plain
+    /// numeric rows without names), the encoded width and the training rows it was fitted on.
+    struct PreparedInputs {
+        var preprocessing: Preprocessing?
+        var width: Int
+        var trainingRows: [Int]?
+        /// Bytes the request's table holds while it is encoded (0 for numeric rows).
+        var tableBytes: Int
+        var encode: () throws(APIError) -> Matrix
+    }
+
+    /// Fits the preprocessing of a new model on the training split's rows (the rows the job
+    /// will train on, `Dataset.splitOrder`), so validation rows are encoded as unseen data
+    /// would be. Categories are counted against `limits.max_categories` while they are found;
+    /// nothing the size of the encoded rows exists yet.
+    private static func prepare(
+        _ request: TrainRequest, inputs: Matrix, training: TrainingConfiguration, limits: ServerLimits
+    ) throws(APIError) -> PreparedInputs {
+        let policy = request.missingValues ?? .impute
+        let rows = request.table?.rows ?? inputs.rows
+        guard request.table != nil || request.columnNames != nil else {
+            return PreparedInputs(preprocessing: nil, width: inputs.columns, trainingRows: nil, tableBytes: 0) { inputs }
+        }
+        var trainingRows: [Int]?
+        if training.validationFraction > 0 {
+            do {
+                trainingRows = Array(try Dataset.splitOrder(count: rows, validationFraction: training.validationFraction, seed: training.seed).training)
+            } catch {
+                throw .badRequest(DataErrorText.describe(error, field: "inputs"))
+            }
+        }
+        guard let table = request.table else {
+            let names = request.columnNames ?? []
+            let preprocessing = try fitting { () throws(PreprocessingError) in
+                try Preprocessing.numeric(names: names, inputs: inputs, trainingRows: trainingRows, missingValues: policy)
+            }
+            return PreparedInputs(preprocessing: preprocessing, width: inputs.columns, trainingRows: trainingRows, tableBytes: 0) { inputs }
+        }
+        let preprocessing = try fitting { () throws(PreprocessingError) in
+            try Preprocessing.fit(table, trainingRows: trainingRows, missingValues: policy, maxCategories: limits.maxCategories)
+        }
+        guard preprocessing.encodedWidth > 0 else {
+            throw unprocessable("the inputs encode to no values: every column is text only outside the training rows", code: "shape_mismatch")
+        }
+        guard preprocessing.encodedWidth <= limits.maxFeatures else {
+            throw .limitExceeded(
+                key: "limits.max_features", limit: limits.maxFeatures, needed: preprocessing.encodedWidth,
+                what: "inputs encoded (\(preprocessing.categoryCount) one-hot categories included)")
+        }
+        return PreparedInputs(
+            preprocessing: preprocessing, width: preprocessing.encodedWidth, trainingRows: trainingRows, tableBytes: tableBytes(table)
+        ) { () throws(APIError) in
+            try fitting { () throws(PreprocessingError) in try preprocessing.encode(table) }
+        }
+    }
+
+    /// What a table holds in memory: a float or an optional string per cell, plus the text.
+    static func tableBytes(_ table: Table) -> Int {
+        var total = 0
+        for column in table.columns {
+            switch column {
+            case .numeric(let values): total = ComputeCost.saturating(total, plus: ComputeCost.saturating(values.count, MemoryLayout<Float>.size))
+            case .text(let values):
+                total = ComputeCost.saturating(total, plus: ComputeCost.saturating(values.count, MemoryLayout<String?>.stride))
+                for value in values { total = ComputeCost.saturating(total, plus: value?.utf8.count ?? 0) }
+            }
+        }
+        return total
+    }
+
+    /// Runs `body`, turning a preprocessing error into the API error that names the column.
+    static func fitting<T>(_ body: () throws(PreprocessingError) -> T) throws(APIError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw APIError(preprocessing: error, field: "inputs")
+        }
     }
 
     /// 413 when a classifier would have more classes than `limits.max_classes`: its one-hot
@@ -229,10 +334,12 @@ struct TrainingPlan: Sendable {
     /// 413 when the job would hold more memory than `limits.max_job_bytes` or compute more
     /// than `limits.max_job_flops` (ModelKit's estimate, summed over every layer).
     static func checkJobCost(
-        _ configuration: ModelConfiguration, rows: Int, training: TrainingConfiguration, limits: ServerLimits
+        _ configuration: ModelConfiguration, rows: Int, training: TrainingConfiguration, limits: ServerLimits, extraBytes: Int = 0
     ) throws(APIError) {
+        var cost = configuration.trainingCost(rows: rows, training: training)
+        cost.bytes = ComputeCost.saturating(cost.bytes, plus: extraBytes)
         try APIError.checkBudget(
-            configuration.trainingCost(rows: rows, training: training),
+            cost,
             bytes: ("limits.max_job_bytes", limits.maxJobBytes), flops: ("limits.max_job_flops", limits.maxJobFlops),
             what: "this training job (\(training.epochs) epochs of \(rows) rows, batch_size \(training.batchSize), \(configuration.layerSizes.count) layers)")
     }
@@ -241,37 +348,93 @@ struct TrainingPlan: Sendable {
     static func continuing(_ request: TrainRequest, current: StoredModel, limits: ServerLimits) throws(APIError) -> TrainingPlan {
         for (given, field) in [(request.layers != nil, "layers"), (request.activation != nil, "activation"), (request.loss != nil, "loss"),
                                (request.task != nil, "task"), (request.normalize != nil, "normalize"), (request.normalizeTargets != nil, "normalize_targets"),
-                               (request.model != nil, "model")] where given {
+                               (request.model != nil, "model"), (request.missingValues != nil, "missing_values")] where given {
             throw .badRequest("\(field) is fixed by the existing model \"\(current.name)\" and cannot be given when continuing training", code: "unknown_field")
         }
-        let inputs = try inputMatrix(request, limits: limits)
-        guard inputs.columns == current.inputWidth else {
+        var inputs = try inputMatrix(request, limits: limits)
+        let rows = request.table?.rows ?? inputs.rows
+        var table: Table?
+        if let preprocessing = current.preprocessing {
+            table = try aligned(request, inputs: inputs, to: preprocessing, model: current.name)
+        } else if request.table != nil {
+            throw unprocessable(
+                "model \"\(current.name)\" takes rows of \(current.inputWidth) numbers: it was trained without named or text columns, so its inputs cannot be objects, text or null",
+                code: "shape_mismatch")
+        } else if inputs.columns != current.inputWidth {
             throw unprocessable("inputs[0] has \(inputs.columns) values; model \"\(current.name)\" expects \(current.inputWidth)", code: "shape_mismatch")
         }
         guard let targets = request.targets else { throw .badRequest("missing field targets", code: "missing_field") }
-        guard targets.count == inputs.rows else {
-            throw unprocessable("targets has \(targets.count) values; inputs has \(inputs.rows) rows", code: "shape_mismatch")
+        guard targets.count == rows else {
+            throw unprocessable("targets has \(targets.count) values; inputs has \(rows) rows", code: "shape_mismatch")
         }
         let configuration = current.configuration
-        // Checked before the targets are encoded: a classifier's are rows x classes.
+        // Checked before the targets and the table are encoded: a classifier's targets are
+        // rows x classes, the encoded rows rows x the model's input width.
         // A version without recorded settings (an imported file) continues with the data's defaults.
         let chosen = TrainingDefaults.choose(
-            rows: inputs.rows, features: inputs.columns, outputs: configuration.outputCount, batchSize: request.batchSize,
+            rows: rows, features: configuration.inputCount, outputs: configuration.outputCount, batchSize: request.batchSize,
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         let base = current.training ?? TrainingConfiguration(
             epochs: chosen.epochs, batchSize: chosen.batchSize, seed: 0, optimizer: .adam(learningRate: chosen.learningRate),
             regularization: Regularization(l2: chosen.l2), earlyStopping: chosen.earlyStopping,
             validationFraction: chosen.validationFraction, normalization: .standard)
-        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
-        try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
+        let training = try settings(request, base: base, rows: rows, limits: limits)
+        try checkJobCost(configuration, rows: rows, training: training, limits: limits, extraBytes: table.map(tableBytes) ?? 0)
+        if let table, let preprocessing = current.preprocessing {
+            inputs = try fitting { () throws(PreprocessingError) in try preprocessing.encode(table) }
+        }
         let labels = configuration.classLabels.isEmpty
             ? (0 ..< max(configuration.outputCount, 2)).map(String.init) : configuration.classLabels
         let dataset = try dataset(
             inputs: inputs, targets: targets, classLabels: configuration.task == .classification ? labels : nil,
             outputs: configuration.outputCount, model: current.name)
-        return TrainingPlan(name: current.name, start: current.model, configuration: training, dataset: dataset, parentVersion: current.version)
+        return TrainingPlan(
+            name: current.name, start: current.model, configuration: training, dataset: dataset, parentVersion: current.version,
+            preprocessing: current.preprocessing)
     }
 
+    /// The request's rows as a table in the column order of `preprocessing`, matched by name
+    /// when both sides name their columns, else by position; nil when the numeric rows already
+    /// are the encoded rows (no categorical columns, same order).
+    private static func aligned(
+        _ request: TrainRequest, inputs: Matrix, to preprocessing: Preprocessing, model: String
+    ) throws(APIError) -> Table? {
+        let expected = preprocessing.columns.count
+        let given: Table
+        if let table = request.table {
+            given = table
+        } else {
+            guard inputs.columns == expected else {
+                throw unprocessable("inputs[0] has \(inputs.columns) values; model \"\(model)\" has \(expected) columns", code: "shape_mismatch")
+            }
+            let identity = request.columnNames == nil || preprocessing.names == nil || request.columnNames == preprocessing.names
+            if identity, !preprocessing.hasCategoricalColumns { return nil }
+            let columns = (0 ..< inputs.columns).map { k in
+                Table.Column.numeric((0 ..< inputs.rows).map { inputs[$0, k] })
+            }
+            given = Table(names: request.columnNames, columns: columns)
+        }
+        guard let names = preprocessing.names, let sent = given.names else {
+            guard given.columns.count == expected else {
+                throw unprocessable("inputs[0] has \(given.columns.count) values; model \"\(model)\" has \(expected) columns", code: "shape_mismatch")
+            }
+            return given
+        }
+        var byName: [String: Int] = [:]
+        for (k, name) in sent.enumerated() { byName[name] = k }
+        for name in sent where preprocessing.positions[name] == nil {
+            throw .badRequest(
+                "inputs has column \"\(name.excerpt)\", which model \"\(model)\" does not have; its columns: \(names.joined(separator: ", ").excerpt)",
+                code: "unknown_field")
+        }
+        let columns = try names.map { (name) throws(APIError) -> Table.Column in
+            guard let k = byName[name] else {
+                throw .badRequest("inputs has no column \"\(name.excerpt)\"; model \"\(model)\" needs every one of \(names.joined(separator: ", ").excerpt)", code: "missing_field")
+            }
+            return given.columns[k]
+        }
+        return Table(names: names, columns: columns)
+    }
     /// The data set of `inputs` and `targets` for a network of `outputs` outputs: with
     /// `classLabels`, class indices (one column for a single sigmoid output, else one-hot),
     /// otherwise the numbers or vectors as they are. `model` names an existing model in errors.

@@ -313,6 +313,9 @@ extension ConfigurationKey {
                 "limits.max_queued_job_bytes", 1...Int.max, "Memory held by the data and start models of all queued jobs together.",
                 \.limits.maxQueuedJobBytes),
             .integer("limits.max_classes", 2...1_000_000, "Classes of one classifier (evaluation builds classes x classes).", \.limits.maxClasses),
+            .integer(
+                "limits.max_categories", 1...10_000_000,
+                "Categories of all text columns of one model together (each is one one-hot input).", \.limits.maxCategories),
             .integer("limits.max_layers", 2...100_000, "Layers of one network, input and output included.", \.limits.maxLayers),
             .integer("limits.max_json_depth", 2...100_000, "Nesting depth of a JSON body, skipped values included.", \.limits.maxJSONDepth),
             .integer(

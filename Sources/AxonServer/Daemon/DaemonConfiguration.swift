@@ -87,6 +87,8 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxQueuedJobBytes = 8 << 30
     /// Classes of one classifier (its confusion matrix is classes x classes).
     public var maxClasses = 1_024
+    /// Categories of all text columns of one model together: the one-hot inputs they add.
+    public var maxCategories = 4_096
     /// Layers of one network, input and output included.
     public var maxLayers = 256
     /// Nesting depth of a JSON body, skipped values included.

@@ -627,7 +627,8 @@ public final class JobScheduler: Sendable {
         var annotations = ["job.id": id]
         for (field, reason) in plan.reasons { annotations[ResolvedSettings.annotationPrefix + field] = reason }
         let metadata = ModelMetadata(
-            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: annotations)
+            training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: annotations,
+            preprocessing: plan.preprocessing)
         if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
         let optimizer = trainer.optimizerState
         beforeInstall.withLock { $0 }?(plan.name)

@@ -21,6 +21,12 @@ public final class StoredModel: Sendable {
     public let hasOptimizerState: Bool
     /// Bytes of the longest class label, which sizes the labels an answer writes per row.
     public let longestClassLabelBytes: Int
+    /// How raw columns become the network's inputs, for a model trained on named, text or
+    /// missing cells; nil when the model takes numeric rows as they are.
+    public let preprocessing: Preprocessing?
+    /// Whether rows must go through `preprocessing` even when they are all numbers (text
+    /// columns make the encoded row wider than the table). Stored: every prediction asks.
+    public let takesTableRows: Bool
 
     /// Wraps one version.
     public init(name: String, version: UInt64, model: Model, metadata: ModelMetadata, hasOptimizerState: Bool) {
@@ -30,6 +36,8 @@ public final class StoredModel: Sendable {
         self.metadata = metadata
         self.hasOptimizerState = hasOptimizerState
         self.longestClassLabelBytes = model.configuration.classLabels.map(\.utf8.count).max() ?? 0
+        self.preprocessing = metadata.preprocessing
+        self.takesTableRows = metadata.preprocessing?.hasCategoricalColumns ?? false
     }
 
     /// The model's shape and objective.
@@ -52,6 +60,7 @@ public final class StoredModel: Sendable {
     public var training: TrainingConfiguration? { metadata.training }
     /// The final metrics of that training run, if recorded.
     public var metrics: ModelMetrics? { metadata.metrics }
+
 }
 
 /// One retained version of a model, as `ModelStore.versions(name:)` lists it.

@@ -21,8 +21,12 @@ public struct ModelCheckpoint: Sendable, Equatable {
     /// The optimizer's state after the run, so training can continue exactly; nil if not kept.
     public var optimizerState: OptimizerState?
 
-    /// The metadata schema this code writes and reads.
-    public static let schema = 1
+    /// The newest metadata schema this code writes and reads. Schema 2 adds `preprocessing`
+    /// and is written only by models that have it, so every other model's file is exactly
+    /// what schema 1 wrote.
+    public static let schema = 2
+    /// The schema of a model without preprocessing.
+    public static let plainSchema = 1
     /// The `format` value every model checkpoint's metadata carries.
     public static let formatName = "axon.mlp"
 
@@ -42,7 +46,7 @@ public struct ModelCheckpoint: Sendable, Equatable {
         }
         let document = Document(
             format: Self.formatName,
-            schema: Self.schema,
+            schema: metadata.preprocessing == nil ? Self.plainSchema : Self.schema,
             configuration: configuration,
             task: configuration.task,
             normalizer: model.normalizer.kind,
@@ -57,7 +61,12 @@ public struct ModelCheckpoint: Sendable, Equatable {
                     kind: $0.kind, step: $0.step, epoch: $0.epoch,
                     firstMoment: !$0.firstMoment.isEmpty, secondMoment: !$0.secondMoment.isEmpty)
             },
-            annotations: metadata.annotations.isEmpty ? nil : metadata.annotations)
+            annotations: metadata.annotations.isEmpty ? nil : metadata.annotations,
+            preprocessing: metadata.preprocessing)
+        if let preprocessing = metadata.preprocessing, preprocessing.encodedWidth != configuration.inputCount {
+            throw .inconsistentMetadata(
+                field: "preprocessing", expected: "\(configuration.inputCount) encoded inputs", found: String(preprocessing.encodedWidth))
+        }
         let bytes: Data
         do {
             bytes = try Self.encoder.encode(document)
@@ -97,10 +106,19 @@ public struct ModelCheckpoint: Sendable, Equatable {
         guard document.format == Self.formatName else {
             throw .inconsistentMetadata(field: "format", expected: Self.formatName, found: document.format)
         }
-        guard document.schema == Self.schema else {
+        guard document.schema == Self.plainSchema || document.schema == Self.schema else {
             throw .unsupportedSchema(found: document.schema, supported: Self.schema)
         }
         let configuration = document.configuration
+        if let preprocessing = document.preprocessing {
+            guard document.schema >= 2 else {
+                throw .inconsistentMetadata(field: "schema", expected: "2 (the file has preprocessing)", found: String(document.schema))
+            }
+            guard preprocessing.encodedWidth == configuration.inputCount else {
+                throw .inconsistentMetadata(
+                    field: "preprocessing", expected: "\(configuration.inputCount) encoded inputs", found: String(preprocessing.encodedWidth))
+            }
+        }
         guard document.task == configuration.task else {
             throw .inconsistentMetadata(field: "task", expected: configuration.task.rawValue, found: document.task.rawValue)
         }
@@ -161,7 +179,8 @@ public struct ModelCheckpoint: Sendable, Equatable {
             metrics: document.metrics,
             createdAt: ModelMetadata.date(milliseconds: document.createdAtMilliseconds),
             parentVersion: document.parentVersion,
-            annotations: document.annotations ?? [:])
+            annotations: document.annotations ?? [:],
+            preprocessing: document.preprocessing)
         optimizerState = state
     }
 
@@ -308,9 +327,10 @@ public struct ModelCheckpoint: Sendable, Equatable {
         var parentVersion: UInt64?
         var optimizer: OptimizerHeader?
         var annotations: [String: String]?
+        var preprocessing: Preprocessing?
 
         enum CodingKeys: String, CodingKey {
-            case format, schema, configuration, task, normalizer, training, metrics, optimizer, annotations
+            case format, schema, configuration, task, normalizer, training, metrics, optimizer, annotations, preprocessing
             case parameterCount = "parameter_count", targetNormalizer = "target_normalizer"
             case createdAtMilliseconds = "created_at_ms"
             case parentVersion = "parent_version"

@@ -23,6 +23,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     /// Free-form string pairs for the layers above (e.g. the training job id or the CSV target
     /// column); stored and returned unchanged.
     public var annotations: [String: String]
+    /// How raw table columns become the network's inputs (names, kinds, categories, imputed
+    /// values); nil for a model that takes its numeric rows as they are.
+    public var preprocessing: Preprocessing?
 
     /// Creates metadata; `createdAt` is truncated to whole milliseconds, the precision a
     /// checkpoint keeps, so a value survives a save and load unchanged.
@@ -31,13 +34,15 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         metrics: ModelMetrics? = nil,
         createdAt: Date = Date(),
         parentVersion: UInt64? = nil,
-        annotations: [String: String] = [:]
+        annotations: [String: String] = [:],
+        preprocessing: Preprocessing? = nil
     ) {
         self.training = training
         self.metrics = metrics
         self.createdAt = Self.truncatedToMilliseconds(createdAt)
         self.parentVersion = parentVersion
         self.annotations = annotations
+        self.preprocessing = preprocessing
     }
 
     /// `createdAt` as whole milliseconds since 1970-01-01T00:00:00Z.
