@@ -159,7 +159,7 @@ struct TrainingPlan: Sendable {
             }
         }
         let defaults = TrainingDefaults.choose(
-            rows: inputs.rows, features: inputs.columns, outputs: outputs, batchSize: request.batchSize,
+            rows: inputs.rows, features: inputs.columns, outputs: outputs, task: task, batchSize: request.batchSize,
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         var sizes = request.layers ?? [inputs.columns, defaults.hiddenWidth, outputs]
         if request.layers != nil {
@@ -194,9 +194,15 @@ struct TrainingPlan: Sendable {
         }
         let base = TrainingConfiguration(
             epochs: defaults.epochs, batchSize: defaults.batchSize, seed: 0, optimizer: .adam(learningRate: defaults.learningRate),
-            regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
+            schedule: defaults.schedule, regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
             validationFraction: defaults.validationFraction, normalization: .standard, normalizeTargets: task == .regression ? true : nil)
-        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        var training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        // The anneal belongs to the default rate, and spans the epochs really run.
+        if request.learningRate != nil || request.optimizer != nil {
+            training.schedule = .constant
+        } else if case .cosine = defaults.schedule {
+            training.schedule = TrainingDefaults.annealed(epochs: training.epochs, learningRate: training.optimizer.learningRate)
+        }
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let dataset = try dataset(
             inputs: inputs, targets: targets, classLabels: task == .classification ? classLabels : nil, outputs: outputs, model: nil)
@@ -256,13 +262,17 @@ struct TrainingPlan: Sendable {
         // Checked before the targets are encoded: a classifier's are rows x classes.
         // A version without recorded settings (an imported file) continues with the data's defaults.
         let chosen = TrainingDefaults.choose(
-            rows: inputs.rows, features: inputs.columns, outputs: configuration.outputCount, batchSize: request.batchSize,
+            rows: inputs.rows, features: inputs.columns, outputs: configuration.outputCount, task: configuration.task,
+            batchSize: request.batchSize,
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         let base = current.training ?? TrainingConfiguration(
             epochs: chosen.epochs, batchSize: chosen.batchSize, seed: 0, optimizer: .adam(learningRate: chosen.learningRate),
             regularization: Regularization(l2: chosen.l2), earlyStopping: chosen.earlyStopping,
             validationFraction: chosen.validationFraction, normalization: .standard)
-        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        var training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        // The trainer counts epochs across versions, so a stored anneal would hold a continued
+        // run at its floor: a continuation trains at the base rate.
+        training.schedule = .constant
         try checkJobCost(configuration, rows: inputs.rows, training: training, limits: limits)
         let labels = configuration.classLabels.isEmpty
             ? (0 ..< max(configuration.outputCount, 2)).map(String.init) : configuration.classLabels
