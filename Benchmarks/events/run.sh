@@ -28,7 +28,7 @@ trap cleanup EXIT
 "$AXOND" serve --port "$PORT" --state-dir "$TMP/state" --no-access-log --log-level warning 2>"$TMP/axond.log" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$PORT/readyz"
-URL="http://127.0.0.1:$PORT/train?model=digits&target=digit&layers=64,128,64,10&epochs=$EPOCHS&batch_size=32&learning_rate=0.001&early_stopping=false&validation_split=0&seed=7&wait=true"
+URL="http://127.0.0.1:$PORT/train?model=digits&target=digit&layers=64,128,64,10&epochs=$EPOCHS&batch_size=32&learning_rate=0.001&patience=100000&validation_split=0&seed=7&wait=true"
 
 # Prints the job's training seconds (metrics.training_seconds) of one run with $1 readers.
 run() {

@@ -4,7 +4,9 @@
 /// The budget is counted in optimizer steps, not epochs: a few hundred rows at batch 32 for a
 /// fixed 100 epochs is a few hundred steps, far from converged, while the same epochs on a
 /// large set cost far more than they need. Small sets train full batch with a larger learning
-/// rate and stop on the training loss; larger ones hold out a validation split and stop on it.
+/// rate and stop on the training loss; mid-sized ones, which overfit soonest, hold out a
+/// validation split and stop on it; large ones train on every row with a smaller rate and stop
+/// on the training loss, as scikit-learn's defaults do.
 /// The thresholds and values were chosen on `Benchmarks/defaults` (nine scikit-learn data sets).
 /// Everything here is a pure function of its arguments, so defaults are deterministic.
 public struct TrainingDefaults: Sendable, Equatable {
@@ -16,6 +18,9 @@ public struct TrainingDefaults: Sendable, Equatable {
     public var batchSize: Int
     /// Adam's step size.
     public var learningRate: Float
+    /// Constant for full batch; for mini-batches a cosine anneal to `annealFloor` of the rate
+    /// over the epochs (see `annealed`).
+    public var schedule: LearningRateSchedule
     /// L2 penalty on the weights: more on small sets, where a network overfits soonest.
     public var l2: Float
     /// The step budget the epochs are derived from.
@@ -30,7 +35,9 @@ public struct TrainingDefaults: Sendable, Equatable {
     /// Rows from which a validation split (0.2) is held out by default; below it every row
     /// trains and early stopping watches the training loss.
     public static let validationRowThreshold = 200
-    /// Rows from which the split is 0.1: a tenth is enough to stop on.
+    /// Rows from which no split is held out again: with thousands of rows (and the l2 penalty)
+    /// the training loss tracks the test loss closely, while a held-out tenth is data the model
+    /// never sees. On `make_regression` (7,500 training rows) the split alone cost R² 0.0002.
     public static let largeRowThreshold = 1_000
     /// Training rows up to which a step sees every row (full batch).
     public static let fullBatchRows = 512
@@ -38,22 +45,37 @@ public struct TrainingDefaults: Sendable, Equatable {
     public static let miniBatchSize = 128
     /// Optimizer steps a default run may take (at least `minimumEpochs` epochs).
     public static let stepBudget = 3_000
-    /// Passes over the data a default run may take however few steps that is.
-    public static let minimumEpochs = 100
+    /// Passes over the data a default run may take however few steps that is: scikit-learn's
+    /// 200. The mini-batch anneal needs room: on `make_regression` 10k the best epoch is the last.
+    public static let minimumEpochs = 200
     /// Steps without improvement that end a run (at least `minimumPatience` epochs).
     public static let patienceSteps = 100
     /// Epochs without improvement that end a run however many steps they hold.
     public static let minimumPatience = 10
-    /// Smallest improvement of the monitored loss that counts (standardized units for
-    /// regression, nats for classification).
+    /// Where the mini-batch anneal ends, as a fraction of the base rate. A constant Adam step
+    /// on noisy mini-batches hovers around the minimum: on `make_regression` 10k it stalled at
+    /// R² 0.9958-0.9962 whatever the rate, l2, batch or patience; annealed from 0.003 to 1%
+    /// it reaches 0.9963, and accuracy on `make_classification` 20k rises 0.958 -> 0.962.
+    public static let annealFloor: Float = 0.01
+
+    /// The default mini-batch schedule for a run of `epochs` epochs at `learningRate`.
+    public static func annealed(epochs: Int, learningRate: Float) -> LearningRateSchedule {
+        .cosine(epochs: max(1, epochs), minimum: learningRate * annealFloor)
+    }
+
+    /// Smallest improvement of the monitored cross-entropy that counts, in nats.
     public static let minDelta: Float = 1e-4
+    /// The same for regression: 0, any improvement counts and the patience alone ends a run.
+    /// The standardized loss falls toward 1 - R², so near a good fit (R² 0.996, a loss of
+    /// 0.004) an absolute 1e-4 is 2.5% of it and stopped `make_regression` 10k at R² 0.9958.
+    public static let regressionMinDelta: Float = 0
 
     /// Chooses the defaults for `rows` rows of `features` features and `outputs` outputs.
     /// `batchSize` and `validationFraction` are the request's own when it gave them: the
     /// epochs and the patience follow from what is really used.
     public static func choose(
-        rows: Int, features: Int, outputs: Int, batchSize given: Int? = nil, validationFraction givenSplit: Double? = nil,
-        maximumEpochRows: Int = .max
+        rows: Int, features: Int, outputs: Int, task: ModelConfiguration.Task = .classification, batchSize given: Int? = nil,
+        validationFraction givenSplit: Double? = nil, maximumEpochRows: Int = .max
     ) -> TrainingDefaults {
         var reasons: [String: String] = [:]
         var width = 64
@@ -64,8 +86,8 @@ public struct TrainingDefaults: Sendable, Equatable {
         if let givenSplit {
             split = givenSplit
         } else if rows >= largeRowThreshold {
-            split = 0.1
-            reasons["validation_split"] = "0.1: \(rows) rows >= \(largeRowThreshold), so a tenth is held out to stop on and evaluate"
+            split = 0
+            reasons["validation_split"] = "0: \(rows) rows >= \(largeRowThreshold); every row trains and early stopping watches the training loss, which tracks the test loss at this size"
         } else if rows >= validationRowThreshold {
             split = 0.2
             reasons["validation_split"] = "0.2: \(rows) rows in \(validationRowThreshold)...\(largeRowThreshold - 1), so a fifth is held out to stop on and evaluate"
@@ -89,7 +111,7 @@ public struct TrainingDefaults: Sendable, Equatable {
         let learningRate: Float = fullBatch ? 0.01 : 0.003
         reasons["learning_rate"] = fullBatch
             ? "Adam 0.01: full-batch steps are exact gradients and take a larger step"
-            : "Adam 0.003: mini-batches of \(batch) are noisy, a smaller step"
+            : "Adam 0.003, annealed (cosine) to \(learningRate * annealFloor) over the epochs: mini-batches of \(batch) are noisy, and a shrinking step settles into the minimum"
 
         let l2: Float = rows < validationRowThreshold ? 0.001 : (rows < largeRowThreshold ? 0.003 : 0.001)
         reasons["l2"] = rows >= validationRowThreshold && rows < largeRowThreshold
@@ -110,10 +132,15 @@ public struct TrainingDefaults: Sendable, Equatable {
 
         let patience = max(minimumPatience, (patienceSteps + batchesPerEpoch - 1) / batchesPerEpoch)
         let monitored = split > 0 ? "validation loss" : "training loss"
-        reasons["early_stopping"] = "patience \(patience) epochs (about \(patienceSteps) steps), min_delta \(minDelta) on the \(monitored); the best epoch's weights are kept"
+        let delta = task == .regression ? regressionMinDelta : minDelta
+        let deltaReason = task == .regression
+            ? "min_delta 0 (any improvement counts: the standardized loss shrinks toward 1 - R², where a fixed step is coarse)"
+            : "min_delta \(minDelta)"
+        reasons["early_stopping"] = "patience \(patience) epochs (about \(patienceSteps) steps), \(deltaReason) on the \(monitored); the best epoch's weights are kept"
         return TrainingDefaults(
-            hiddenWidth: width, validationFraction: split, batchSize: batch, learningRate: learningRate, l2: l2, steps: steps,
-            epochs: epochs, earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBestWeights: true),
+            hiddenWidth: width, validationFraction: split, batchSize: batch, learningRate: learningRate,
+            schedule: fullBatch ? .constant : annealed(epochs: epochs, learningRate: learningRate), l2: l2, steps: steps,
+            epochs: epochs, earlyStopping: EarlyStopping(patience: patience, minDelta: delta, restoreBestWeights: true),
             reasons: reasons)
     }
 }

@@ -198,6 +198,9 @@ extension TableReader {
             }
         }
         guard rows > 0 else { throw .badRequest("\(field) has no rows") }
-        return InferenceRows(values: values, rows: rows, width: width)
+        // Each row was admitted by the budget as it began; the whole batch's forward pass
+        // decides where it runs.
+        let flops = stored.model.configuration.predictionCost(rows: rows).flops
+        return InferenceRows(values: values, rows: rows, width: width, flops: flops)
     }
 }

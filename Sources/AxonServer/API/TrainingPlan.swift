@@ -163,23 +163,29 @@ struct TrainingPlan: Sendable {
             }
         }
         var defaults = TrainingDefaults.choose(
-            rows: inputs.rows, features: inputs.columns, outputs: outputs, batchSize: request.batchSize,
+            rows: inputs.rows, features: inputs.columns, outputs: outputs, task: task, batchSize: request.batchSize,
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         if request.normalizeTargets != nil, task == .classification {
             throw unprocessable("normalize_targets applies to regression; these targets train a classifier")
         }
         let base = TrainingConfiguration(
             epochs: defaults.epochs, batchSize: defaults.batchSize, seed: 0, optimizer: .adam(learningRate: defaults.learningRate),
-            regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
+            schedule: defaults.schedule, regularization: Regularization(l2: defaults.l2), earlyStopping: defaults.earlyStopping,
             validationFraction: defaults.validationFraction, normalization: .standard, normalizeTargets: task == .regression ? true : nil)
         // The settings come first: the preprocessing is fitted on the training split they define.
-        let training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        var training = try settings(request, base: base, rows: inputs.rows, limits: limits)
+        // The anneal belongs to the default rate, and spans the epochs really run.
+        if request.learningRate != nil || request.optimizer != nil {
+            training.schedule = .constant
+        } else if case .cosine = defaults.schedule {
+            training.schedule = TrainingDefaults.annealed(epochs: training.epochs, learningRate: training.optimizer.learningRate)
+        }
         let prepared = try prepare(request, inputs: inputs, training: training, limits: limits)
         let width = prepared.width
         if width != inputs.columns {
             // Text columns widen the inputs (one-hot): the hidden layer is sized for what the network sees.
             defaults = TrainingDefaults.choose(
-                rows: inputs.rows, features: width, outputs: outputs, batchSize: request.batchSize,
+                rows: inputs.rows, features: width, outputs: outputs, task: task, batchSize: request.batchSize,
                 validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         }
         var sizes = request.layers ?? [width, defaults.hiddenWidth, outputs]
@@ -372,13 +378,17 @@ struct TrainingPlan: Sendable {
         // rows x classes, the encoded rows rows x the model's input width.
         // A version without recorded settings (an imported file) continues with the data's defaults.
         let chosen = TrainingDefaults.choose(
-            rows: rows, features: configuration.inputCount, outputs: configuration.outputCount, batchSize: request.batchSize,
+            rows: rows, features: configuration.inputCount, outputs: configuration.outputCount, task: configuration.task,
+            batchSize: request.batchSize,
             validationFraction: request.validationSplit, maximumEpochRows: limits.maxEpochRowsPerJob)
         let base = current.training ?? TrainingConfiguration(
             epochs: chosen.epochs, batchSize: chosen.batchSize, seed: 0, optimizer: .adam(learningRate: chosen.learningRate),
             regularization: Regularization(l2: chosen.l2), earlyStopping: chosen.earlyStopping,
             validationFraction: chosen.validationFraction, normalization: .standard)
-        let training = try settings(request, base: base, rows: rows, limits: limits)
+        var training = try settings(request, base: base, rows: rows, limits: limits)
+        // The trainer counts epochs across versions, so a stored anneal would hold a continued
+        // run at its floor: a continuation trains at the base rate.
+        training.schedule = .constant
         try checkJobCost(configuration, rows: rows, training: training, limits: limits, extraBytes: table.map(tableBytes) ?? 0)
         if let table, let preprocessing = current.preprocessing {
             inputs = try fitting { () throws(PreprocessingError) in try preprocessing.encode(table) }

@@ -18,6 +18,8 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
     var loss: String
     var optimizer: String
     var learningRate: Float
+    /// How the rate changes over the run ("cosine to 3e-05 over 200 epochs"); nil when constant.
+    var learningRateSchedule: String?
     var batchSize: Int
     var epochs: Int
     /// The optimizer-step budget: epochs x batches per epoch (nil where the row count is unknown).
@@ -32,7 +34,7 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case task, layers, activation, loss, optimizer, epochs, steps, normalize, why, l2
-        case learningRate = "learning_rate", batchSize = "batch_size", validationSplit = "validation_split"
+        case learningRate = "learning_rate", learningRateSchedule = "learning_rate_schedule", batchSize = "batch_size", validationSplit = "validation_split"
         case earlyStopping = "early_stopping", normalizeTargets = "normalize_targets"
     }
 
@@ -49,6 +51,12 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
         loss = ArchitectureView.lossName(configuration.loss)
         optimizer = training.optimizer.kind.rawValue
         learningRate = training.optimizer.learningRate
+        switch training.schedule {
+        case .constant: learningRateSchedule = nil
+        case .step(let every, let factor): learningRateSchedule = "times \(factor) every \(every) epochs"
+        case .exponential(let factor): learningRateSchedule = "times \(factor) every epoch"
+        case .cosine(let epochs, let minimum): learningRateSchedule = "cosine to \(minimum) over \(epochs) epochs"
+        }
         batchSize = training.batchSize
         epochs = training.epochs
         if let rows {
