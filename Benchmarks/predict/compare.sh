@@ -26,39 +26,14 @@ while [ $# -gt 0 ]; do
     *) echo "unknown arg $1" >&2; exit 2 ;;
   esac
 done
-if [ -z "$CANDIDATE" ]; then
-  (cd "$ROOT" && swift build -c release --product axond >/dev/null)
-  CANDIDATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/axond"
-fi
 OUT="${OUT:-/tmp/axon-bench-compare}"
-mkdir -p "$OUT"
-RESULTS="$OUT/results.jsonl"
-: > "$RESULTS"
-PIDS=()
-STATES=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  for dir in "${STATES[@]}"; do rm -rf "$dir"; done
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start() {  # $1 binary, $2 name -> sets PORT_$2; runs in this shell so the trap sees the pid
-  local state port
-  state="$(mktemp -d /tmp/axon-compare-XXXXXX)"; STATES+=("$state")
-  port="$(free_port)"
-  "$1" serve --port "$port" --state-dir "$state" --no-access-log --log-level warning > "$state.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
+source "$HERE/../ab.sh"
+ab_start "$BASELINE" A_PORT
+ab_start "$CANDIDATE" B_PORT
+for port in "$A_PORT" "$B_PORT"; do  # both serve the same digits model
   curl -sf -X POST "http://127.0.0.1:$port/train?model=digits&target=digit&layers=64,128,64,10&epochs=20&seed=7&wait=true" \
     -H 'Content-Type: text/csv' --data-binary @"$ROOT/examples/digits.csv" > /dev/null
-  printf -v "PORT_$2" '%s' "$port"
-}
-# Not in $(...): a subshell's PIDS would never reach the trap, and the daemons would outlive it.
-start "$BASELINE" A
-start "$CANDIDATE" B
-A_PORT=$PORT_A
-B_PORT=$PORT_B
+done
 python3 - "$ROOT/examples/digits.csv" "$OUT" <<'PYEOF'
 import json, sys
 row = [float(x) for x in open(sys.argv[1]).readlines()[1].strip().split(",")[:64]]

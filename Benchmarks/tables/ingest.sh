@@ -25,21 +25,8 @@ while [ $# -gt 0 ]; do
     *) echo "unknown arg $1" >&2; exit 2 ;;
   esac
 done
-if [ -z "$CANDIDATE" ]; then
-  (cd "$ROOT" && swift build -c release --product axond >/dev/null)
-  CANDIDATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/axond"
-fi
 OUT="${OUT:-/tmp/axon-bench-ingest}"
-mkdir -p "$OUT"
-RESULTS="$OUT/results.jsonl"
-: > "$RESULTS"
-PIDS=()
-STATES=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  for dir in "${STATES[@]}"; do rm -rf "$dir"; done
-}
-trap cleanup EXIT INT TERM
+source "$HERE/../ab.sh"
 
 python3 - "$OUT" "$ROWS" <<'PYEOF'
 import json, random, sys
@@ -62,18 +49,8 @@ with open(f"{out}/table.csv", "w") as f:
 PYEOF
 ls -la "$OUT"/*.csv "$OUT"/*.json >&2
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start() {  # $1 binary, $2 variable to set to its port (not $(start): PIDS must grow in this shell)
-  local state port
-  state="$(mktemp -d /tmp/axon-ingest-XXXXXX)"; STATES+=("$state")
-  port="$(free_port)"
-  "$1" serve --port "$port" --state-dir "$state" --no-access-log --log-level warning > "$state.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
-  printf -v "$2" '%s' "$port"
-}
-start "$BASELINE" A_PORT
-start "$CANDIDATE" B_PORT
+ab_start "$BASELINE" A_PORT
+ab_start "$CANDIDATE" B_PORT
 
 measure() {  # $1 build $2 port $3 body-name $4 round
   local file="$OUT/$3" type="text/csv" path="/train?model=ingest&epochs=1"
