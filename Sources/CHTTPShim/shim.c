@@ -511,8 +511,9 @@ static void reap_expired(hs_server *s) {
         /* Cleared so a connection libmicrohttpd has not closed yet is shut down only once. A
          * request dispatched meanwhile loses its connection: it missed its deadline anyway. */
         atomic_store_explicit(&t->deadline_ns, 0, memory_order_relaxed);
-        (void)shutdown(t->fd, SHUT_RDWR);
+        /* Counted before the client can see the close, so whoever sees it also sees the count. */
         atomic_fetch_add(&s->timed_out, 1);
+        (void)shutdown(t->fd, SHUT_RDWR);
     }
 }
 
@@ -734,6 +735,9 @@ static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c
     return true;
 }
 
+/* Bodies up to this size skip the header handler: see on_access. */
+#define SMALL_BODY_DECIDED_LATE ((size_t)16 << 10)
+
 /* Largest first reservation for a body with a Content-Length: a client must send more than
  * this before the buffer grows toward what it declared (doubling, in collect_body). */
 #define BODY_FIRST_RESERVATION ((size_t)1 << 20)
@@ -803,6 +807,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
                                                    MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
         }
         if (!has_body) return MHD_YES;
+        if (r->outcome == HS_OUTCOME_OK && r->declared > 0 && r->declared <= SMALL_BODY_DECIDED_LATE) {
+            /* A small body (a one-row prediction is a few hundred bytes) is decided once, at the
+             * final call, like a request without one: an early refusal would wait for it anyway
+             * (ST_DEFERRED), libmicrohttpd buffers this much per connection on its own, and a
+             * second hand-over to Swift per request costs the hot path more than it saves. */
+            reserve_body(r);
+            return MHD_YES;
+        }
         if (answered_early(s, r, connection, &result)) return result;
         reserve_body(r);
         return MHD_YES;
