@@ -45,7 +45,9 @@ public struct Daemon: Sendable {
             events: JobEvents(maxStreams: configuration.maxEventStreams, heartbeat: configuration.eventHeartbeat))
         self.store = store
         self.jobs = jobs
-        recorder?.training.observeEvents(open: { jobs.events.openStreams }, dropped: { jobs.events.droppedEvents })
+        // The events, not the scheduler: it holds the training metrics, which would hold it back.
+        let events = jobs.events
+        recorder?.training.observeEvents(open: { events.openStreams }, dropped: { events.droppedEvents })
         let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
         readiness = Readiness(onChange: { phase in
             report(phase)
