@@ -118,7 +118,10 @@ public struct TrainingDefaults: Sendable, Equatable {
             ? "0.003: \(rows) rows, a small noisy set overfits soonest"
             : "0.001: a light penalty on the weights"
 
-        let batchesPerEpoch = (trainingRows + batch - 1) / batch
+        // A given batch is validated later (a 400 for 0 or less): the budget is only computed
+        // here, so it must not trap on what a request sent (a fuzzer found batch_size 0).
+        let effectiveBatch = min(max(batch, 1), trainingRows)
+        let batchesPerEpoch = (trainingRows + effectiveBatch - 1) / effectiveBatch
         var epochs = max(minimumEpochs, (stepBudget + batchesPerEpoch - 1) / batchesPerEpoch)
         var steps = epochs * batchesPerEpoch
         var budget = "\(steps) optimizer steps (\(stepBudget), at least \(minimumEpochs) epochs): \(epochs) epochs of \(batchesPerEpoch) batch\(batchesPerEpoch == 1 ? "" : "es")"
