@@ -325,6 +325,11 @@ struct TrainingPlan: Sendable {
         do {
             return try body()
         } catch {
+            // Fitted from a request, preprocessing that does not hold together is the request's
+            // columns (a CSV header naming a column twice), not a broken model: a 400, not a 500.
+            if case .invalid(let reason) = error {
+                throw .badRequest("inputs cannot be a table: \(reason.excerpt)", code: "invalid_input")
+            }
             throw APIError(preprocessing: error, field: "inputs")
         }
     }
