@@ -95,7 +95,10 @@ public struct TrainingDefaults: Sendable, Equatable {
             split = 0
             reasons["validation_split"] = "0: \(rows) rows < \(validationRowThreshold); every row trains and early stopping watches the training loss"
         }
-        let trainingRows = max(1, rows - Int((Double(rows) * split).rounded()))
+        // A given split is validated later (a 400 outside 0..<1): clamped here, where it only
+        // sizes the budget, so that no value a request sends can trap the conversion below.
+        let budgetSplit = split.isFinite ? min(max(split, 0), 1) : 0
+        let trainingRows = max(1, rows - Int((Double(rows) * budgetSplit).rounded()))
 
         let batch: Int
         if let given {
