@@ -125,10 +125,12 @@ extension TableReader {
         var values: [Float] = []
         var rows = 0
         var seen = [Bool](repeating: false, count: columns)
+        // The forward pass of the rows admitted so far, from the budget check of the last one.
+        var flops = 0
 
         func startRow(_ row: Int) throws(APIError) {
             try Inference.checkRowLimit(row + 1, field: field, limits: limits)
-            try Inference.checkCost(of: stored, rows: row + 1, limits: limits)
+            flops = try Inference.checkCost(of: stored, rows: row + 1, limits: limits).flops
             values.append(contentsOf: repeatElement(0, count: width))
         }
         func encode(_ cell: TableBuilder.Cell, column: Int, row: Int) throws(APIError) {
@@ -198,9 +200,8 @@ extension TableReader {
             }
         }
         guard rows > 0 else { throw .badRequest("\(field) has no rows") }
-        // Each row was admitted by the budget as it began; the whole batch's forward pass
-        // decides where it runs.
-        let flops = stored.model.configuration.predictionCost(rows: rows).flops
+        // Each row was admitted by the budget as it began; the last check's forward pass (of
+        // the whole batch) decides where it runs.
         return InferenceRows(values: values, rows: rows, width: width, flops: flops)
     }
 }

@@ -585,12 +585,13 @@ public final class JobScheduler: Sendable {
                 let finished = done
                 self.metrics?.epochCompleted(model: plan.name, trainLoss: progress.trainLoss, validationLoss: progress.validationLoss)
                 let listened = events.hasListeners
+                let point = JobSnapshot.Epoch(
+                    epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
+                    samplesPerSecond: finite(progress.samplesPerSecond))
                 let published = state.withLock { state -> JobSnapshot? in
                     guard var job = state.jobs[id] else { return nil }
                     job.snapshot.epoch = finished
-                    job.history.append(JobSnapshot.Epoch(
-                        epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
-                        samplesPerSecond: finite(progress.samplesPerSecond)))
+                    job.history.append(point)
                     job.snapshot.history = job.history.elements
                     job.snapshot.samplesPerSecond = finite(progress.samplesPerSecond)
                     if let started = job.started {
@@ -606,9 +607,6 @@ public final class JobScheduler: Sendable {
                     return listened ? job.snapshot : nil
                 }
                 if let published {
-                    let point = JobSnapshot.Epoch(
-                        epoch: progress.epoch, trainLoss: finite(progress.trainLoss), validationLoss: finite(progress.validationLoss),
-                        samplesPerSecond: finite(progress.samplesPerSecond))
                     events.publish(job: id) { JobEvents.epoch(published, point) }
                 }
             })
