@@ -196,11 +196,11 @@ public final class JobEvents: Sendable {
             let change: String
             let version: UInt64?
         }
-        let event = Event(id: 0, name: "model", data: Self.encode(Change(model: name, change: change, version: version)), final: false)
+        let data = Self.encode(Change(model: name, change: change, version: version))
         let targets = state.withLock { state in state.subscribers.values.filter { $0.job == nil } }
         var gone: [ObjectIdentifier] = []
         // No id: a model change is not part of any job's sequence, and resuming skips nothing.
-        let bytes = Array("event: model\ndata: ".utf8) + event.data + Array("\n\n".utf8)
+        let bytes = Array("event: model\ndata: ".utf8) + data + Array("\n\n".utf8)
         for subscriber in targets where subscriber.stream.write(bytes) == .closed { gone.append(ObjectIdentifier(subscriber)) }
         remove(gone)
     }
