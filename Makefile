@@ -174,7 +174,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/axon
 
-# Binary, unit (its paths rewritten for PREFIX), README; the config only when none exists, so
+# Binary, unit (its paths rewritten for PREFIX), README and docs; the config only when none exists, so
 # a reinstall never overwrites local settings (the shipped defaults go next to it instead).
 install: build
 	install -Dm755 .build/release/axond $(DESTDIR)$(BINDIR)/axond
@@ -185,11 +185,13 @@ install: build
 	install -Dm644 config/axond.json $(DESTDIR)$(SYSCONFDIR)/axon/axond.json.default
 	[ -e $(DESTDIR)$(SYSCONFDIR)/axon/axond.json ] || install -m644 config/axond.json $(DESTDIR)$(SYSCONFDIR)/axon/axond.json
 	install -Dm644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -Dm644 -t $(DESTDIR)$(DOCDIR)/docs docs/*.md
 	@echo "installed; as root: systemctl daemon-reload && systemctl enable --now axond"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/axond $(DESTDIR)$(UNITDIR)/axond.service $(DESTDIR)$(DOCDIR)/README.md \
 	  $(DESTDIR)$(SYSCONFDIR)/axon/axond.json.default
+	rm -rf $(DESTDIR)$(DOCDIR)/docs
 
 # systemd-analyze verify on the unit with ExecStart pointing at the built binary; any message
 # fails (verify exits 0 on some parse errors and only prints them).

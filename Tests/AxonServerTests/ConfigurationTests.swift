@@ -229,6 +229,18 @@ struct ConfigurationTests {
         #expect(shipped == ConfigurationLoader.render(DaemonConfiguration()))
         #expect(try load(shipped) == DaemonConfiguration())
     }
+
+    @Test("docs/operations.md documents every key with its summary")
+    func operationsGuideListsEveryKey() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let rows = guide.split(separator: "\n").filter { $0.hasPrefix("| `") }
+        for key in ConfigurationKey.all {
+            let row = rows.first { $0.hasPrefix("| `\(key.name)` |") }
+            #expect(row != nil, "docs/operations.md has no row for \(key.name)")
+            #expect(row?.contains(key.summary) ?? true, "docs/operations.md describes \(key.name) otherwise than the code: \(key.summary)")
+        }
+    }
 }
 
 @Suite("limit errors name the key")

@@ -3,10 +3,10 @@ import Foundation
 import Testing
 import TestKit
 
-/// The README walkthrough (`<!-- api -->`), request by request, against live daemons on
+/// The walkthrough of docs/api.md, request by request, against live daemons on
 /// 127.0.0.1:0: train on the shipped CSVs, predict over the three protocols, evaluate,
 /// continue training, restart on the same state directory, roll back and delete.
-@Suite("README walkthrough")
+@Suite("API walkthrough")
 struct WalkthroughTests {
     static let irisRow = "[5.1,3.5,1.4,0.2]"
 

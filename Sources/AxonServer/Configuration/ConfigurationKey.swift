@@ -24,7 +24,7 @@ public struct ConfigurationKey {
 
     /// The dotted name, as in the file.
     public let name: String
-    /// One sentence for `check-config --keys` and the README table.
+    /// One sentence for `check-config --keys` and the table in docs/operations.md.
     public let summary: String
     /// Whether the value is a secret that `check-config` must not print.
     public let isSecret: Bool
@@ -191,7 +191,7 @@ extension ConfigurationKey {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
-    /// Every key, in the order the file and the README list them.
+    /// Every key, in the order config/axond.json and docs/operations.md list them.
     public static var all: [ConfigurationKey] {
         [
             ConfigurationKey(
