@@ -34,10 +34,18 @@ let package = Package(
         .target(name: "CModelKit"),
         .target(name: "ModelKit", dependencies: ["CBLAS", "CModelKit"]),
         .target(name: "Checkpoint", dependencies: ["ModelKit"]),
+        // Small utilities the layers above share: a pthread-mutex box, a parallel map, excerpts.
+        .target(name: "AxonSupport"),
+        // The model store: checkpoints on disk, the served versions in memory, the training lock.
+        // No HTTP and no metrics library: it reports through `StoreObserver`.
+        .target(
+            name: "AxonStore",
+            dependencies: ["AxonSupport", "Checkpoint", "ModelKit", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "AxonServer",
             dependencies: [
-                "CHTTPShim", "Checkpoint", "ModelKit",
+                "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -69,7 +77,7 @@ let package = Package(
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
-                "AxonServer", "CHTTPShim", "TestKit",
+                "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,4 @@
+import AxonStore
 import AxonServer
 import Checkpoint
 import Foundation

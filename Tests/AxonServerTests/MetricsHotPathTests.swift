@@ -1,3 +1,4 @@
+import AxonStore
 import Checkpoint
 import Foundation
 import ModelKit

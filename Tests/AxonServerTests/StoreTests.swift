@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AxonStore
 import Glibc
 #endif
 import AxonServer

@@ -1,3 +1,4 @@
+import AxonStore
 import Dispatch
 import ModelKit
 import Synchronization

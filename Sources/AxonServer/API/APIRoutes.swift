@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import Foundation
 import ModelKit
 

@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import ModelKit
 
 /// Rows parsed from an inference request, in row-major order.

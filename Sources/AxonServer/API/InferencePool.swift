@@ -1,3 +1,4 @@
+import AxonSupport
 import Dispatch
 import Foundation
 import Synchronization

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AxonSupport
 import Glibc
 #endif
 
@@ -662,15 +663,6 @@ struct JSONScanner {
                 status: .unprocessableContent, code: "ragged_array",
                 message: "\(Self.elementPath(base(), position, level)) has \(count) values; its first sibling has \(shape[level])")
         }
-    }
-}
-
-extension String {
-    /// The string for an error message: whole when short, else its first 48 characters and its
-    /// length, so an answer never echoes a megabyte a client sent.
-    var excerpt: String {
-        guard utf8.count > 64 else { return self }
-        return "\(prefix(48))… (\(utf8.count) bytes)"
     }
 }
 

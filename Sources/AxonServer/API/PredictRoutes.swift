@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import ModelKit
 
 /// The inference routes: Axon's `/predict`, TF-Serving's `:predict` and KServe V2's `/infer`.

@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import ModelKit
 
 /// Reads JSON rows that are more than numbers: rows whose cells may be strings, booleans or

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AxonSupport
 import Glibc
 #endif
 import ModelKit

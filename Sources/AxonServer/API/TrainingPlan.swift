@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import ModelKit
 
 /// A validated training job: the data set, the network to start from and the settings, with

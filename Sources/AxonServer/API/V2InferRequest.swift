@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import ModelKit
 
 /// A KServe V2 / Open Inference Protocol inference request, validated against the model.

@@ -1,3 +1,4 @@
+import AxonStore
 import Foundation
 import Logging
 import ModelKit

@@ -1,3 +1,5 @@
+import AxonSupport
+import AxonStore
 import Checkpoint
 import Dispatch
 import Foundation

@@ -1,3 +1,4 @@
+import AxonStore
 import Prometheus
 import Synchronization
 

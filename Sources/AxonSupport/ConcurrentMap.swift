@@ -6,7 +6,7 @@ extension Array where Element: Sendable {
     /// `transform` gives nil). Start-up uses it where decoding dominates: checkpoints'
     /// metadata and models, and job records' loss curves. Each worker takes at least
     /// `minimumPerWorker` elements, so a short array stays on one thread.
-    func concurrentMap<Result>(minimumPerWorker: Int, _ transform: @Sendable (Element) -> Result?) -> [Result?] {
+    public func concurrentMap<Result>(minimumPerWorker: Int, _ transform: @Sendable (Element) -> Result?) -> [Result?] {
         let workers = Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, count / minimumPerWorker))
         // One slot per worker, written only by that worker; the join of concurrentPerform
         // orders every write before the reads below.

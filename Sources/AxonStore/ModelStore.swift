@@ -1,3 +1,4 @@
+import AxonSupport
 import Checkpoint
 import Foundation
 import Logging
@@ -24,7 +25,7 @@ public actor ModelStore {
     private let table = ServingTable()
     private let logger: Logger
     /// Where store events are recorded; nil records nothing (metrics off, or a test).
-    private let metrics: AxonMetrics?
+    private let metrics: (any StoreObserver)?
     /// Retained versions per model as last seen, summed into `axon_store_versions_on_disk`.
     private var versionCounts: [String: Int] = [:]
     private let executor = StoreExecutor()
@@ -70,7 +71,7 @@ public actor ModelStore {
     ///   - readOnly: serve the directory without ever writing to it (see `isReadOnly`).
     public init(
         stateDirectory: String, retainedVersions: Int = 5, maxModels: Int = 1_000,
-        limits: CheckpointLimits = .standard, logger: Logger, metrics: AxonMetrics? = nil, readOnly: Bool = false
+        limits: CheckpointLimits = .standard, logger: Logger, metrics: (any StoreObserver)? = nil, readOnly: Bool = false
     ) {
         precondition(retainedVersions >= 1, "retainedVersions must be at least 1")
         precondition(maxModels >= 1, "maxModels must be at least 1")
@@ -154,7 +155,7 @@ public actor ModelStore {
         skippedNames.withLock { $0 = Set(report.skipped) }
         table.replaceAll(models)
         versionCounts = Dictionary(result.models.map { ($0.name.rawValue, $0.versions.count) }, uniquingKeysWith: +)
-        metrics?.store.filesQuarantined(report.quarantined)
+        metrics?.filesQuarantined(report.quarantined)
         recordCounts()
         snapshot = result.snapshot
         versionCache = [:]
@@ -216,7 +217,7 @@ public actor ModelStore {
             name: name, version: version, model: model, metadata: metadata, hasOptimizerState: optimizerState != nil)
         table.set(stored)
         // Once it serves: a first version's per-model gauge is created only for a model that exists.
-        metrics?.store.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: written)
+        metrics?.checkpointWritten(model: name, bytes: fileSize(modelName, version: version), duration: written)
         metadataCache[VersionKey(name: name, version: version)] = metadata
         remember(modelName, version: version)
         logger.info("model installed", metadata: ["model.name": "\(name)", "model.version": "\(version)"])
@@ -435,7 +436,7 @@ public actor ModelStore {
                 case .invalidCheckpoint(let cause):
                     throw .modelNotStorable(name: name, reason: cause.description)
                 default:
-                    metrics?.store.checkpointFailed()
+                    metrics?.checkpointFailed()
                     logger.error(
                         "model could not be saved; the previous version keeps serving",
                         metadata: ["model.name": "\(name)", "store.error": "\(error)"])
@@ -458,7 +459,7 @@ public actor ModelStore {
                 var reason = cause.description
                 do {
                     let destination = try directory.quarantine(modelName, version: version, reason: reason)
-                    metrics?.store.filesQuarantined(1)
+                    metrics?.filesQuarantined(1)
                     reason += ", quarantined to \(destination)"
                 } catch {
                     reason += ", quarantine failed: \(error)"
@@ -567,8 +568,7 @@ public actor ModelStore {
     /// Publishes the loaded-model and versions-on-disk gauges.
     private func recordCounts() {
         guard let metrics else { return }
-        metrics.store.setModelsLoaded(table.count)
-        metrics.store.setVersionsOnDisk(versionCounts.values.reduce(0, +))
+        metrics.storeCounts(modelsLoaded: table.count, versionsOnDisk: versionCounts.values.reduce(0, +))
     }
 
     /// Records the file this process just made current, so watch rescans skip it.
@@ -617,7 +617,7 @@ public actor ModelStore {
             if !watchProblems.contains(problem.description) { record(problem, in: &ignored) }
         }
         watchProblems = problems
-        metrics?.store.filesQuarantined(ignored.quarantined)
+        metrics?.filesQuarantined(ignored.quarantined)
         for change in update.changes {
             switch change {
             case .added(let loaded), .updated(let loaded, _):

@@ -1,6 +1,7 @@
+import AxonSupport
 import Checkpoint
 
-/// Why a `ModelStore` operation failed. Each case maps to one HTTP answer (see `status` and
+/// Why a `ModelStore` operation failed. Each case maps to one HTTP answer (AxonServer's `status` and
 /// `code`); `description` carries the full detail (paths, errno) for the log, while `message`
 /// is what a client may see.
 ///
@@ -58,40 +59,13 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-extension StoreError: HTTPResponseError {
-    /// 507 Insufficient Storage (RFC 4918): the disk, not the request, is at fault.
-    static let insufficientStorage = HTTPStatus(507)
-
-    /// The HTTP status this error answers with.
-    public var status: HTTPStatus {
-        switch self {
-        case .invalidModelName: return .badRequest
-        case .modelNotFound, .versionNotFound: return .notFound
-        case .tooManyModels, .versionConflict, .versionUnreadable, .modelDeleted, .readOnly: return .conflict
-        case .modelNotStorable: return .unprocessableContent
-        case .writeFailed(_, let error):
-            switch error.condition {
-            case .diskFull, .fileTooLarge: return Self.insufficientStorage
-            default: return .internalServerError
-            }
-        case .storageFailed: return .internalServerError
-        }
-    }
-
-    /// The stable machine-readable code.
-    public var code: String {
-        switch self {
-        case .invalidModelName: return "invalid_model_name"
-        case .modelNotFound: return "model_not_found"
-        case .versionNotFound: return "version_not_found"
-        case .tooManyModels: return "too_many_models"
-        case .versionConflict: return "version_conflict"
-        case .versionUnreadable: return "version_unreadable"
-        case .modelNotStorable: return "model_not_storable"
-        case .modelDeleted: return "model_deleted"
-        case .readOnly: return "read_only"
-        case .writeFailed: return status == Self.insufficientStorage ? "insufficient_storage" : "storage_error"
-        case .storageFailed: return "storage_error"
+extension StoreError {
+    /// Whether the disk, not the request, is at fault: out of space or over the file-size limit.
+    public var isStorageExhausted: Bool {
+        guard case .writeFailed(_, let error) = self else { return false }
+        switch error.condition {
+        case .diskFull, .fileTooLarge: return true
+        default: return false
         }
     }
 
@@ -117,7 +91,7 @@ extension StoreError: HTTPResponseError {
         case .readOnly(let operation):
             return "\(operation) is refused: this server is read-only (read_only); it serves the models in its state directory and never writes there"
         case .writeFailed(let name, _):
-            if status == Self.insufficientStorage {
+            if isStorageExhausted {
                 return "model \"\(name)\" could not be saved: the state directory is out of space; the previous version keeps serving"
             }
             return "model \"\(name)\" could not be saved; the previous version keeps serving"

@@ -5,15 +5,15 @@ import Foundation
 /// `Synchronization.Mutex` locks with a raw futex on Linux, which ThreadSanitizer cannot see:
 /// it reported the inference pool's critical sections, each inside `withLock`, as data races.
 /// A pthread mutex is intercepted, so `make sanitize` checks this state for real.
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
     }
 
-    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    public func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -1,3 +1,4 @@
+import AxonStore
 import Logging
 import ServiceLifecycle
 
