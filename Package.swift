@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "axond", targets: ["axond"]),
         .executable(name: "axon-bench", targets: ["axon-bench"]),
         .library(name: "AxonServer", targets: ["AxonServer"]),
+        .library(name: "AxonHTTP", targets: ["AxonHTTP"]),
+        .library(name: "AxonStore", targets: ["AxonStore"]),
         .library(name: "ModelKit", targets: ["ModelKit"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
@@ -42,10 +44,20 @@ let package = Package(
             name: "AxonStore",
             dependencies: ["AxonSupport", "Checkpoint", "ModelKit", .product(name: "Logging", package: "swift-log")]
         ),
+        // The Swift side of the shim: router, requests, responses, the error boundary, auth, CORS
+        // and readiness. No models: it reports what it observes through `HTTPObserver`.
+        .target(
+            name: "AxonHTTP",
+            dependencies: [
+                "CHTTPShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "AxonServer",
             dependencies: [
-                "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
+                "AxonHTTP", "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -77,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
-                "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
+                "AxonHTTP", "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "axon", path: "../..")],
     targets: [
-        .executableTarget(name: "decoder-fuzz", dependencies: [.product(name: "AxonServer", package: "axon")]),
+        .executableTarget(name: "decoder-fuzz", dependencies: [.product(name: "AxonServer", package: "axon"), .product(name: "AxonHTTP", package: "axon")]),
     ],
     swiftLanguageModes: [.v6]
 )

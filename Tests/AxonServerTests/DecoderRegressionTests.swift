@@ -1,3 +1,4 @@
+import AxonHTTP
 import AxonServer
 import Foundation
 import TestKit

@@ -1,3 +1,4 @@
+@testable import AxonHTTP
 import Foundation
 import Synchronization
 import TestKit

@@ -1,3 +1,4 @@
+@testable import AxonHTTP
 import Checkpoint
 import Dispatch
 import Foundation

@@ -1,4 +1,5 @@
-import AxonStore
+@testable import AxonHTTP
+@testable import AxonStore
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+@testable import AxonHTTP
 import Testing
 
 @testable import AxonServer

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AxonHTTP
 import AxonStore
 import Glibc
 #endif

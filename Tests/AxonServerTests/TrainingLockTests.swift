@@ -1,4 +1,4 @@
-import AxonStore
+@testable import AxonStore
 import Checkpoint
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import AxonHTTP
 extension APIContext {
     /// 405 `read_only` when the store serves a read-only state directory (`read_only`). Every
     /// route that would write (train, continue, rollback, delete a model or a job) calls it

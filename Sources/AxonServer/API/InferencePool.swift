@@ -1,3 +1,4 @@
+import AxonHTTP
 import AxonSupport
 import Dispatch
 import Foundation

@@ -1,3 +1,4 @@
+import AxonHTTP
 import AxonStore
 
 /// The store's errors as HTTP answers; the store itself knows nothing of HTTP.

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AxonHTTP
 import AxonSupport
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import AxonHTTP
 import Foundation
 
 /// A value given on the command line, applied after the file and the environment.

@@ -1,3 +1,4 @@
+import AxonHTTP
 import ModelKit
 
 /// What a `limits.*` number counts, for the message of a refused request.

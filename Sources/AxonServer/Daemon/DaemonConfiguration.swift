@@ -1,3 +1,4 @@
+import AxonHTTP
 import Logging
 
 /// Everything `axond serve` configures.

@@ -1,3 +1,4 @@
+import AxonHTTP
 /// Routes for benchmarks and tests only, enabled by `axond serve --enable-debug-routes`.
 public enum DebugRoutes {
     private static let okBody = Array(#"{"status":"ok"}"#.utf8)

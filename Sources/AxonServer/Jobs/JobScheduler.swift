@@ -1,3 +1,4 @@
+import AxonHTTP
 import AxonStore
 import Checkpoint
 import Foundation

@@ -1,3 +1,4 @@
+import AxonHTTP
 import Prometheus
 import Synchronization
 
@@ -8,31 +9,9 @@ import Synchronization
 /// request finds its counter and histogram with a short hash of the template it already carries and
 /// a few atomic loads: no lock, no label strings, no allocation. What remains per request is the
 /// Prometheus updates themselves (three atomic counters and one histogram).
-public final class HTTPMetrics: Sendable {
-    /// Why a request was refused before (or instead of) its handler.
-    public enum Rejection: Sendable, CaseIterable {
-        /// 413: the body is larger than the configured limit.
-        case bodyTooLarge
-        /// 503: the request arrived while the server was draining.
-        case draining
-        /// 503: the drain deadline answered the request before its handler finished.
-        case drainDeadline
-
-        var label: String {
-            switch self {
-            case .bodyTooLarge: "body_too_large"
-            case .draining: "draining"
-            case .drainDeadline: "drain_deadline"
-            }
-        }
-
-        var status: String {
-            switch self {
-            case .bodyTooLarge: "413"
-            case .draining, .drainDeadline: "503"
-            }
-        }
-    }
+public final class HTTPMetrics: HTTPObserver {
+    /// Why a request was refused; the HTTP layer's own type.
+    public typealias Rejection = HTTPRejection
 
     /// The `route` label of requests that matched no route: one value, so junk paths stay bounded.
     public static let unmatchedRoute = "unmatched"
@@ -229,5 +208,24 @@ public final class HTTPMetrics: Sendable {
         let utf8 = method.rawValue.utf8
         guard let code = utf8.withContiguousStorageIfAvailable({ pack($0) }) ?? pack(utf8), code != 0 else { return 7 }
         return methodCodes.firstIndex(of: code) ?? 7
+    }
+}
+
+extension HTTPRejection {
+    /// The `reason` label.
+    var label: String {
+        switch self {
+        case .bodyTooLarge: "body_too_large"
+        case .draining: "draining"
+        case .drainDeadline: "drain_deadline"
+        }
+    }
+
+    /// The `status` label.
+    var status: String {
+        switch self {
+        case .bodyTooLarge: "413"
+        case .draining, .drainDeadline: "503"
+        }
     }
 }

@@ -1,3 +1,4 @@
+import AxonHTTP
 /// `GET /metrics`: the Prometheus exposition, answered synchronously (a scrape is cheap and must
 /// not queue behind handlers on the cooperative pool).
 public enum MetricsRoutes {

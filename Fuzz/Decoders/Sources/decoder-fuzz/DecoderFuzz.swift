@@ -1,6 +1,7 @@
 // libFuzzer entry for the request decoders (AxonServer's `RequestDecoders`). One binary serves
 // every decoder; AXON_FUZZ_BODY names which (`predict`, `tf-serving`, `v2-json`, `v2-binary`,
 // `train-json`, `train-csv`). libFuzzer supplies `main`.
+import AxonHTTP
 import AxonServer
 import Dispatch
 import Foundation

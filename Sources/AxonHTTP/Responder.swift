@@ -19,14 +19,14 @@ final class Responder: Sendable {
     let accessLog: Bool
     let maxBodyBytes: UInt64
     /// Request metrics; nil when instrumentation is off.
-    let metrics: HTTPMetrics?
+    let metrics: (any HTTPObserver)?
     let access: AccessPolicy
     let cors: CORSPolicy
     private let capturedHeaders: [String]
 
     init(
         router: Router, logger: Logger, accessLog: Bool, maxBodyBytes: UInt64, access: AccessPolicy = AccessPolicy(),
-        cors: CORSPolicy = CORSPolicy(), metrics: HTTPMetrics? = nil
+        cors: CORSPolicy = CORSPolicy(), metrics: (any HTTPObserver)? = nil
     ) {
         self.router = router
         self.logger = logger

@@ -38,7 +38,7 @@ public final class HTTPServer: Sendable {
 
     /// A server that will route requests through `router`, recording each in `metrics` when given.
     /// Nothing binds before `start()`.
-    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, metrics: HTTPMetrics? = nil) {
+    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, metrics: (any HTTPObserver)? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.responder = Responder(

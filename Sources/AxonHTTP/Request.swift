@@ -16,7 +16,7 @@ public struct Request: Sendable {
     /// The request id: the client's `X-Request-Id` when usable, else a generated one.
     public let id: String
     /// Values of the named segments of the matched route template.
-    public internal(set) var parameters: Parameters
+    public var parameters: Parameters
     /// The matched route template (`/v1/models/{name}:predict`), for logs and metrics.
     public internal(set) var route: String?
 
@@ -64,7 +64,7 @@ public struct Parameters: Sendable {
     /// No parameters.
     public init() {}
 
-    mutating func append(name: String, value: String) {
+    public mutating func append(name: String, value: String) {
         values.append((name, value))
     }
 
