@@ -89,12 +89,7 @@ extension Model {
 
     /// Class indices from output rows (argmax, or a 0.5 threshold for a single output).
     static func classes(of outputs: Matrix) -> [Int] {
-        outputs.withUnsafeBufferPointer { values in
-            (0 ..< outputs.rows).map { row in
-                if outputs.columns == 1 { return values[row] >= 0.5 ? 1 : 0 }
-                return argmax(values.baseAddress! + row * outputs.columns, count: outputs.columns)
-            }
-        }
+        ClassScores.classes(outputs.values, width: outputs.columns)
     }
 
     /// Writes `rows` normalized input rows from `source` to `destination`.

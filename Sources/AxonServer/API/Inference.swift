@@ -117,24 +117,6 @@ enum Inference {
         return result
     }
 
-    /// The predicted class index of each row (argmax; one sigmoid output thresholds at 0.5).
-    static func classes(_ outputs: [Float], width: Int) -> [Int] {
-        let rows = outputs.count / width
-        var classes = [Int]()
-        classes.reserveCapacity(rows)
-        for row in 0 ..< rows {
-            let base = row * width
-            if width == 1 {
-                classes.append(outputs[base] >= 0.5 ? 1 : 0)
-                continue
-            }
-            var best = 0
-            for k in 1 ..< width where outputs[base + k] > outputs[base + best] { best = k }
-            classes.append(best)
-        }
-        return classes
-    }
-
     /// The label of class `index`: its name when the model has names, else the index.
     static func label(_ stored: StoredModel, _ index: Int) -> String {
         let labels = stored.classLabels

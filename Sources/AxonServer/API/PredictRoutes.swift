@@ -109,7 +109,7 @@ enum PredictRoutes {
         writer.key("outputs")
         Inference.writeRows(outputs, width: width, to: &writer)
         if isClassifier {
-            let classes = Inference.classes(outputs, width: width)
+            let classes = ClassScores.classes(outputs, width: width)
             writer.key("classes")
             writer.byte(UInt8(ascii: "["))
             for (k, index) in classes.enumerated() {
@@ -125,23 +125,10 @@ enum PredictRoutes {
             }
             writer.byte(UInt8(ascii: "]"))
             writer.key("probabilities")
-            Inference.writeRows(probabilities(outputs, width: width), width: max(width, 2), to: &writer)
+            Inference.writeRows(ClassScores.probabilities(outputs, width: width), width: max(width, 2), to: &writer)
         }
         writer.byte(UInt8(ascii: "}"))
         return Response.json(bytes: writer.bytes)
-    }
-
-    /// Class probabilities per row: the softmax outputs as they are; one sigmoid output p
-    /// becomes [1 - p, p] so every classifier answers one probability per class.
-    static func probabilities(_ outputs: [Float], width: Int) -> [Float] {
-        guard width == 1 else { return outputs }
-        var pairs = [Float]()
-        pairs.reserveCapacity(outputs.count * 2)
-        for p in outputs {
-            pairs.append(1 - p)
-            pairs.append(p)
-        }
-        return pairs
     }
 
     static func unknownKey(_ key: String, allowed: String) -> APIError {
@@ -331,7 +318,7 @@ enum PredictRoutes {
         _ header: JSONWriter, stored: StoredModel, outputs: [Float], rows: Int, count: Int, binary: Bool
     ) -> Response {
         let width = stored.outputWidth
-        let probabilities = probabilities(outputs, width: width)
+        let probabilities = ClassScores.probabilities(outputs, width: width)
         let classes = max(width, 2)
         let k = min(count, classes)
         var elements: [String] = []
@@ -339,12 +326,7 @@ enum PredictRoutes {
         let labels = stored.classLabels
         for row in 0 ..< rows {
             let base = row * classes
-            // Stable: equal probabilities keep the lower class index first.
-            let order = (0 ..< classes).sorted { a, b in
-                let (pa, pb) = (probabilities[base + a], probabilities[base + b])
-                return pa > pb || (pa == pb && a < b)
-            }
-            for index in order.prefix(k) {
+            for index in ClassScores.top(k, row: row, of: probabilities, classes: classes) {
                 var text = "\(probabilities[base + index]):\(index)"
                 if index < labels.count { text += ":\(labels[index])" }
                 elements.append(text)
