@@ -31,9 +31,9 @@ public actor ModelStore {
     private let executor = StoreExecutor()
     /// What the last scan or rescan saw on disk, the baseline of the next watch rescan.
     private var snapshot = StateSnapshot()
-    /// Non-current versions read on demand (`model(name:version:)`), newest use last.
-    private var versionCache: [VersionKey: StoredModel] = [:]
-    private var versionCacheOrder: [VersionKey] = []
+    /// Non-current versions read on demand (`model(name:version:)`), also readable without the
+    /// actor (`retainedModel(name:version:)`).
+    private let retained = RetainedVersions(capacity: ModelStore.versionCacheCapacity)
     /// Metadata of retained versions, for `versions(name:)`; versions never change once written.
     private var metadataCache: [VersionKey: ModelMetadata] = [:]
     /// Problems the previous watch rescan logged, so a lasting one is logged once, not on
@@ -158,8 +158,7 @@ public actor ModelStore {
         metrics?.filesQuarantined(report.quarantined)
         recordCounts()
         snapshot = result.snapshot
-        versionCache = [:]
-        versionCacheOrder = []
+        retained.removeAll()
         metadataCache = [:]
         isLoaded = true
         report.models = models.count
@@ -354,20 +353,19 @@ public actor ModelStore {
         let modelName = try Self.validate(name)
         guard let current = table.current(name) else { throw .modelNotFound(name: name) }
         if current.version == version { return current }
-        let key = VersionKey(name: name, version: version)
-        if let cached = versionCache[key] {
-            versionCacheOrder.removeAll { $0 == key }
-            versionCacheOrder.append(key)
-            return cached
-        }
+        if let cached = retained.model(name, version: version) { return cached }
         let checkpoint = try read(modelName, version: version, includeOptimizerState: false)
         let stored = makeStored(name, version: version, checkpoint: checkpoint)
-        versionCache[key] = stored
-        versionCacheOrder.append(key)
-        if versionCacheOrder.count > Self.versionCacheCapacity {
-            versionCache[versionCacheOrder.removeFirst()] = nil
-        }
+        retained.insert(stored)
         return stored
+    }
+
+    /// Version `version` of `name` if it is current or already in memory, without an actor hop
+    /// and without disk I/O; nil when only `model(name:version:)` can read it. For callers on
+    /// threads that must not wait (the inference routes on a libmicrohttpd thread).
+    public nonisolated func retainedModel(name: String, version: UInt64) -> StoredModel? {
+        guard let current = table.current(name) else { return nil }
+        return current.version == version ? current : retained.model(name, version: version)
     }
 
     /// The optimizer state stored with `version` of `name` (nil if none was stored), read
@@ -584,8 +582,7 @@ public actor ModelStore {
             for version in removed {
                 let key = VersionKey(name: modelName.rawValue, version: version)
                 metadataCache[key] = nil
-                versionCache[key] = nil
-                versionCacheOrder.removeAll { $0 == key }
+                retained.remove(modelName.rawValue, version: version)
             }
         } catch {
             logger.warning("old versions could not be pruned", metadata: ["model.name": "\(modelName)", "store.error": "\(error)"])
@@ -595,8 +592,7 @@ public actor ModelStore {
     /// Drops every cached version of `name` (deleted, or changed by another process, which
     /// may reuse version numbers after a delete).
     private func forget(_ name: String) {
-        versionCache = versionCache.filter { $0.key.name != name }
-        versionCacheOrder.removeAll { $0.name == name }
+        retained.removeAll(named: name)
         metadataCache = metadataCache.filter { $0.key.name != name }
     }
 

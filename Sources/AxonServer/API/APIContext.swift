@@ -14,8 +14,6 @@ public struct APIContext: Sendable {
     public let limits: ServerLimits
     /// Where predictions are recorded; nil records nothing.
     public let inference: InferenceMetrics?
-    /// Non-current versions asked for by number on the synchronous inference routes.
-    let pinned: PinnedVersions
     /// Where predictions above `asyncThresholdFlops` and evaluations run.
     let pool: InferencePool
     /// Predictions costing more floating-point operations run in `pool` (`inference.async_threshold_flops`).
@@ -32,7 +30,6 @@ public struct APIContext: Sendable {
         self.jobs = jobs
         self.limits = limits
         self.inference = metrics?.inference
-        self.pinned = PinnedVersions(store: store)
         let pool = InferencePool(inference)
         self.pool = pool
         metrics?.inference.observePool(
@@ -46,15 +43,37 @@ public struct APIContext: Sendable {
         pool.shutdown()
     }
 
-    /// The serving snapshot of `name`, or of `version` when given. The current version is a
-    /// lock-protected read; another version comes from a small cache (see `PinnedVersions`).
+    /// The serving snapshot of `name`, or of `version` when given, without waiting: the current
+    /// version is a lock-protected read, and so is a retained one the store has in memory. One
+    /// only on disk throws `VersionNotInMemory`, which `deferrable` turns into a read on the pool.
     func model(_ name: String, version: UInt64?) throws -> StoredModel {
         guard let current = store.current(name) else {
             _ = try ModelStore.validate(name)
             throw StoreError.modelNotFound(name: name)
         }
         guard let version, version != current.version else { return current }
-        return try pinned.model(name, version: version)
+        if let retained = store.retainedModel(name: name, version: version) { return retained }
+        throw VersionNotInMemory(name: name, version: version)
+    }
+
+    /// Reads `miss`'s version into the store's memory. Blocks its thread on the store actor
+    /// (disk I/O), so it runs on the inference pool, never on a polling thread.
+    private func load(_ miss: VersionNotInMemory) throws {
+        let store = self.store
+        _ = try waitForTask { try await store.model(name: miss.name, version: miss.version) }
+    }
+
+    /// `parse(request)`, first reading the version it asks for from disk if need be. Blocks on
+    /// a miss: call it where `load` may (the pool).
+    func parseLoading(
+        _ request: Request, _ parse: @Sendable (Request) throws -> PendingPrediction
+    ) throws -> PendingPrediction {
+        do {
+            return try parse(request)
+        } catch let miss as VersionNotInMemory {
+            try load(miss)
+            return try parse(request)
+        }
     }
 
     /// Runs `input` through `stored` and records the call (rows, compute time, batch size)
@@ -92,9 +111,14 @@ public struct APIContext: Sendable {
     func deferrable(_ parse: @escaping @Sendable (Request) throws -> PendingPrediction) -> Router.DeferrableHandler {
         { request in
             if request.body.count >= poolBodyBytes {
-                return .later(on: pool) { try answer(parse(request)) }
+                return .later(on: pool) { try answer(parseLoading(request, parse)) }
             }
-            let pending = try parse(request)
+            let pending: PendingPrediction
+            do {
+                pending = try parse(request)
+            } catch is VersionNotInMemory {
+                return .later(on: pool) { try answer(parseLoading(request, parse)) }
+            }
             guard pending.input.flops > asyncThresholdFlops else { return .now(try answer(pending)) }
             return .later(on: pool) { try answer(pending) }
         }
@@ -148,42 +172,10 @@ struct PendingPrediction: Sendable {
     let answer: @Sendable ([Float]) throws -> Response
 }
 
-/// Non-current model versions for the synchronous inference routes, which answer on the
-/// libmicrohttpd thread and cannot await the store actor.
-///
-/// The first request for such a version waits (on its own thread) for the store to read it,
-/// which is disk work; later ones find it here. Entries are dropped when the model's current
-/// version changes, so a rolled-back or deleted model is never served from here.
-final class PinnedVersions: Sendable {
-    private struct Key: Hashable {
-        var name: String
-        var version: UInt64
-    }
-
-    private let store: ModelStore
-    private let cache = Mutex<[Key: StoredModel]>([:])
-    static let capacity = 16
-
-    init(store: ModelStore) {
-        self.store = store
-    }
-
-    func model(_ name: String, version: UInt64) throws -> StoredModel {
-        let key = Key(name: name, version: version)
-        if let hit = cache.withLock({ $0[key] }) { return hit }
-        let store = self.store
-        let loaded = try waitForTask { try await store.model(name: name, version: version) }
-        cache.withLock { entries in
-            if entries.count >= Self.capacity { entries.removeAll() }
-            entries[key] = loaded
-        }
-        return loaded
-    }
-
-    /// Forgets every cached version of `name` (after a rollback, new version or delete).
-    func forget(_ name: String) {
-        cache.withLock { entries in entries = entries.filter { $0.key.name != name } }
-    }
+/// A retained version a synchronous route asked for that the store has only on disk.
+struct VersionNotInMemory: Error {
+    let name: String
+    let version: UInt64
 }
 
 /// Runs `operation` in a Task and blocks the calling thread until it finishes. Only for

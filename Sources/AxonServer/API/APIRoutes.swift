@@ -108,7 +108,6 @@ enum TrainingRoutes {
         let location = "/jobs/\(job.id)"
         await context.jobs.persisted()
         if wait, let finished = await context.jobs.wait(job.id) {
-            context.pinned.forget(finished.model)
             guard finished.status == .succeeded else { throw JobOutcomeError(finished) }
             var response = try Response.json(finished)
             response.headers["Location"] = location
@@ -222,7 +221,6 @@ enum ModelRoutes {
             guard let version else { throw APIError.badRequest("missing field version", code: "missing_field") }
             _ = try context.model(name, version: nil)
             let stored = try await context.store.rollback(name: name, to: version)
-            context.pinned.forget(name)
             context.jobs.events.publishModel(name, change: "rolled_back", version: stored.version)
             return try Response.json(ModelSummary(stored))
         })
@@ -230,7 +228,6 @@ enum ModelRoutes {
             try context.refuseIfReadOnly(request, allowed: [.get, .head])
             let name = try request.parameters.require("name")
             try await context.store.delete(name: name)
-            context.pinned.forget(name)
             // Deletes win: its queued jobs fail now, running ones at their next step.
             context.jobs.failJobsOfDeletedModels()
             context.jobs.events.publishModel(name, change: "deleted", version: nil)
@@ -244,8 +241,7 @@ enum ModelRoutes {
                 throw PredictRoutes.unknownKey(extra, allowed: "inputs, targets, version")
             }
             let current = try context.model(name, version: nil)
-            // A retained version is read through the actor (cached there), not the blocking
-            // pinned-version cache of the synchronous routes: this handler may await.
+            // A retained version is read through the actor (and cached by the store).
             let stored: StoredModel
             if let version = train.version {
                 stored = try await context.store.model(name: name, version: version)

@@ -56,7 +56,8 @@ public enum RequestDecoders {
     public static func decode(_ input: [UInt8], as body: Body, context: APIContext) throws {
         switch body {
         case .predict:
-            try run(PredictRoutes.predict(post("/predict", input), context), context)
+            // A body may name a retained version; the route reads it from disk as the pool would.
+            try run(context.parseLoading(post("/predict", input)) { request in try PredictRoutes.predict(request, context) }, context)
         case .tfServing:
             try run(PredictRoutes.tfPredict(post("/v1/models/c:predict", input, name: classifier), context, version: nil), context)
         case .v2JSON:
