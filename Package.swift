@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "AxonHTTP",
             dependencies: [
-                "CHTTPShim",
+                "AxonSupport", "CHTTPShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,4 @@
+import AxonSupport
 import CHTTPShim
 import Foundation
 import Logging
@@ -210,11 +211,7 @@ public final class HTTPServer: Sendable {
     /// Drains and stops on a dedicated thread, so the blocking wait never occupies the
     /// cooperative pool that the handlers being drained need.
     public func stop(drainTimeout: Duration) async -> StopReport {
-        await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: self.stopBlocking(drainTimeout: drainTimeout)) }
-            thread.name = "axon-http-drain"
-            thread.start()
-        }
+        await DedicatedThread.run("axon-http-drain") { self.stopBlocking(drainTimeout: drainTimeout) }
     }
 
     /// Drains and stops on the calling thread. Never call it from a handler or the cooperative pool.

@@ -12,17 +12,21 @@ public struct HTTPServerService: Service {
     public let drainTimeout: Duration
     private let logger: Logger
     private let onListening: @Sendable (String) -> Void
+    private let onDrain: @Sendable () -> Void
 
-    /// A service for `server`. `onListening` runs once the port is bound (e.g. to mark ready).
+    /// A service for `server`. `onListening` runs once the port is bound (with its address);
+    /// `onDrain` the moment the drain begins, before in-flight requests have finished (it must
+    /// not block: the drain waits for it).
     public init(
         server: HTTPServer, readiness: Readiness, drainTimeout: Duration, logger: Logger,
-        onListening: @escaping @Sendable (String) -> Void = { _ in }
+        onListening: @escaping @Sendable (String) -> Void = { _ in }, onDrain: @escaping @Sendable () -> Void = {}
     ) {
         self.server = server
         self.readiness = readiness
         self.drainTimeout = drainTimeout
         self.logger = logger
         self.onListening = onListening
+        self.onDrain = onDrain
     }
 
     /// Serves until graceful shutdown (or cancellation), then drains.
@@ -35,6 +39,7 @@ public struct HTTPServerService: Service {
         // is left behind.
         try? await gracefulShutdown()
         readiness.markDraining()
+        onDrain()
         logger.notice("draining HTTP server", metadata: ["drain.timeout": "\(drainTimeout)"])
         let report = await server.stop(drainTimeout: drainTimeout)
         logger.notice("HTTP server stopped", metadata: ["http.forced": "\(report.forcedRequests)"])

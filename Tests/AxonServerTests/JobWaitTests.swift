@@ -148,20 +148,26 @@ struct JobWaitTests {
         }
     }
 
-    @Test("the daemon's drain (readiness draining) fails its queued jobs with interrupted")
+    @Test("the daemon's drain fails its queued jobs with interrupted at once; a running job carries on")
     func daemonDrainReachesTheJobs() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        defer { daemon.jobs.close() }
+        var configuration = DaemonConfiguration()
+        configuration.stateDirectory = directory.path
+        configuration.http.port = 0
+        let daemon = Daemon(configuration: configuration, logger: quietLogger)
+        let running = Task { try await daemon.run() }
+        #expect(await eventually { daemon.readiness.phase == .ready })
         let plans = JobsTests()
-        let running = try daemon.jobs.submit(try plans.longPlan("a"))
+        let training = try daemon.jobs.submit(try plans.longPlan("a"))
         let queued = try daemon.jobs.submit(try plans.shortPlan("b"))
-        #expect(await eventually { daemon.jobs.job(running.id)?.status == .running })
-        daemon.readiness.markDraining()
+        #expect(await eventually { daemon.jobs.job(training.id)?.status == .running })
+        daemon.triggerGracefulShutdown()
         #expect(await daemon.jobs.wait(queued.id)?.error?.code == "interrupted")
-        #expect(daemon.jobs.job(running.id)?.status == .running)
-        _ = daemon.jobs.cancel(running.id)
-        #expect(await daemon.jobs.wait(running.id)?.status == .cancelled)
+        #expect(daemon.readiness.phase == .draining)
+        #expect(daemon.jobs.job(training.id)?.status == .running)
+        _ = daemon.jobs.cancel(training.id)
+        #expect(await daemon.jobs.wait(training.id)?.status == .cancelled)
+        try await running.value
     }
 }

@@ -117,11 +117,7 @@ final class InferencePool: WorkExecutor {
 
     private func startThreads() {
         for index in 0 ..< threads {
-            let thread = Thread { [self] in self.work() }
-            thread.name = "axon-infer-\(index)"
-            // Deep enough for ModelKit's batch kernels and BLAS, as the training threads.
-            thread.stackSize = 8 << 20
-            thread.start()
+            DedicatedThread.start("axon-infer-\(index)", stackSize: DedicatedThread.computeStackSize) { [self] in self.work() }
         }
     }
 

@@ -1,5 +1,6 @@
 import AxonHTTP
 import AxonStore
+import AxonSupport
 import Foundation
 import Logging
 import ModelKit
@@ -22,6 +23,8 @@ public struct Daemon: Sendable {
     /// The training queue (`max_training_jobs` at once).
     public let jobs: JobScheduler
     private let logger: Logger
+    /// Opened by `triggerGracefulShutdown()`.
+    private let shutdownRequested = Latch()
 
     /// A daemon for `configuration`, logging through `logger`, recording into `metrics` and
     /// notifying systemd through `notifier` (read from the process environment by default).
@@ -50,17 +53,7 @@ public struct Daemon: Sendable {
         // The events, not the scheduler: it holds the training metrics, which would hold it back.
         let events = jobs.events
         recorder?.training.observeEvents(open: { events.openStreams }, dropped: { events.droppedEvents })
-        let report = SystemdReadinessReporter(notifier: notifier, configuration: configuration).report
-        readiness = Readiness(onChange: { phase in
-            report(phase)
-            // Queued jobs would never run in this process: their waiters hear so now. On a
-            // thread of its own: their records are written (fsync) before the waiters are told.
-            if phase == .draining {
-                let thread = Thread { jobs.beginDrain() }
-                thread.name = "axon-drain-jobs"
-                thread.start()
-            }
-        })
+        readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
     }
 
     /// The daemon's routes. Later features register theirs here.
@@ -92,6 +85,11 @@ public struct Daemon: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT, then drains within the drain timeout and returns.
+    ///
+    /// Every long-lived part is a `Service` of one `ServiceGroup`, listed in start order and
+    /// stopped in reverse: the HTTP server drains first, then the store stops watching, the
+    /// inference pool answers what it holds, the event streams' heartbeat ends, the job records
+    /// are handed on, and the watchdog stops last.
     public func run() async throws {
         // ModelKit's products are small: OpenBLAS threads would cost more than they save.
         BLAS.setThreadCount(1)
@@ -106,38 +104,59 @@ public struct Daemon: Sendable {
             // Before the port is bound: the jobs of the previous run are listed from the first request.
             jobs.restore(stateDirectory: configuration.stateDirectory)
         }
-        // At graceful shutdown the records are handed to the next run; jobs still training
-        // then are listed by it as interrupted.
-        defer { jobs.close() }
-        // After the HTTP drain, which already ended the streams' bodies: the heartbeat stops.
-        defer { jobs.events.close() }
+        let serviceGroup = ServiceGroup(configuration: groupConfiguration())
+        try await serviceGroup.run()
+    }
+
+    /// Drains and stops a running daemon as SIGTERM does (for embedding and tests).
+    public func triggerGracefulShutdown() {
+        shutdownRequested.open()
+    }
+
+    private func groupConfiguration() -> ServiceGroupConfiguration {
         let context = makeContext()
-        // After the drain: predictions still queued for the pool are answered, then its threads end.
-        defer { context.shutdown() }
         let server = HTTPServer(
             configuration: configuration.http, router: makeRouter(context: context), logger: logger,
             metrics: Self.recorder(metrics)?.http)
-        try server.start()
-        let service = HTTPServerService(
-            server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger)
-        notifier.status("listening on \(configuration.http.host):\(server.port ?? configuration.http.port)")
-        // The store marks the daemon ready (and so sends READY=1) once every model has loaded,
-        // which happens after the port is bound; listed first, it stops last.
-        let storeService = ModelStoreService(
-            store: store, readiness: readiness, watchInterval: configuration.watchInterval, logger: logger)
+        let listening = Latch()
+        let (jobs, notifier, host) = (self.jobs, self.notifier, configuration.http.host)
+        let http = HTTPServerService(
+            server: server, readiness: readiness, drainTimeout: configuration.drainTimeout, logger: logger,
+            onListening: { _ in
+                notifier.status("listening on \(host):\(server.port ?? 0)")
+                listening.open()
+            },
+            // Queued jobs would never run in this process: their waiters hear so now. On a
+            // thread of its own: their records are written (fsync) before the waiters are told.
+            onDrain: { DedicatedThread.start("axon-drain-jobs") { jobs.beginDrain() } })
+        // The store marks the daemon ready (and so sends READY=1) once every model has loaded
+        // and the port is bound.
+        let store = ModelStoreService(
+            store: self.store, readiness: readiness, watchInterval: configuration.watchInterval, logger: logger,
+            listening: { await listening.wait() })
         let watchdog = SystemdWatchdog(notifier: notifier, logger: logger)
-        defer { watchdog?.stop() }
-        var group = ServiceGroupConfiguration(services: [storeService, service], logger: logger)
+        let services: [any Service] = [
+            ShutdownStep(name: "axon-stop-watchdog") { watchdog?.stop() },
+            // At graceful shutdown the records are handed to the next run; jobs still training
+            // then are listed by it as interrupted.
+            ShutdownStep(name: "axon-close-jobs") { jobs.close() },
+            // After the HTTP drain, which already ended the streams' bodies: the heartbeat stops.
+            ShutdownStep(name: "axon-close-events") { jobs.events.close() },
+            // After the drain: predictions still queued for the pool are answered, then its threads end.
+            ShutdownStep(name: "axon-stop-inference") { context.shutdown() },
+            store,
+            http,
+        ]
+        // SIGTERM and SIGINT drain. ServiceGroup registers its signal sources, and awaits their
+        // registration, before it starts any service, so no signal finds the default action
+        // once the port is bound.
+        let request = ServiceGroupConfiguration.ServiceConfiguration(
+            service: ShutdownRequest(latch: shutdownRequested), successTerminationBehavior: .gracefullyShutdownGroup)
+        var group = ServiceGroupConfiguration(
+            services: [request] + services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Cancellation is the fallback if the drain itself hangs past its own deadline.
         group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(5)
-        let serviceGroup = ServiceGroup(configuration: group)
-        // Signals are caught by the shim's process-wide handler rather than ServiceGroup's
-        // Dispatch sources: those register asynchronously and, under load, a SIGTERM could
-        // still meet the default action and kill the process instead of draining it.
-        let watcher = try ShutdownSignalWatcher(signals: [SIGTERM, SIGINT], logger: logger) {
-            await serviceGroup.triggerGracefulShutdown()
-        }
-        defer { watcher.stop() }
-        try await serviceGroup.run()
+        return group
     }
 }

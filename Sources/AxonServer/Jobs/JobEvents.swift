@@ -1,3 +1,4 @@
+import AxonSupport
 import AxonHTTP
 import Foundation
 import Synchronization
@@ -245,9 +246,7 @@ public final class JobEvents: Sendable {
             return !state.heartbeatRunning
         }
         if startHeartbeat {
-            let thread = Thread { [self] in self.beat() }
-            thread.name = "axon-events"
-            thread.start()
+            DedicatedThread.start("axon-events") { [self] in self.beat() }
         }
     }
 

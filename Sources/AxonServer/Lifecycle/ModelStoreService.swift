@@ -15,18 +15,25 @@ public struct ModelStoreService: Service {
     /// How often to rescan for versions other processes wrote; nil never rescans.
     public let watchInterval: Duration?
     private let logger: Logger
+    private let listening: @Sendable () async -> Void
 
-    /// A service for `store`.
-    public init(store: ModelStore, readiness: Readiness, watchInterval: Duration?, logger: Logger) {
+    /// A service for `store`. `listening` returns once the port is bound: readiness never
+    /// precedes it, whichever finishes first.
+    public init(
+        store: ModelStore, readiness: Readiness, watchInterval: Duration?, logger: Logger,
+        listening: @escaping @Sendable () async -> Void = {}
+    ) {
         self.store = store
         self.readiness = readiness
         self.watchInterval = watchInterval
         self.logger = logger
+        self.listening = listening
     }
 
     /// Loads, marks ready, then watches (or waits) until graceful shutdown or cancellation.
     public func run() async throws {
         await store.load()
+        await listening()
         readiness.markReady()
         guard let interval = watchInterval else {
             try? await gracefulShutdown()

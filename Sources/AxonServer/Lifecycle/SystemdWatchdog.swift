@@ -1,3 +1,4 @@
+import AxonSupport
 import AxonHTTP
 import Foundation
 import Logging
@@ -20,7 +21,7 @@ public final class SystemdWatchdog: Sendable {
         let (seconds, attoseconds) = (interval / 2).components
         let period = Double(seconds) + Double(attoseconds) / 1e18
         logger.info("systemd watchdog enabled", metadata: ["watchdog.period_s": "\(period)"])
-        let thread = Thread { [self] in
+        DedicatedThread.start("axon-watchdog") { [self] in
             notifier.watchdog()
             var next = Date().addingTimeInterval(period)
             while running.load(ordering: .acquiring) {
@@ -32,8 +33,6 @@ public final class SystemdWatchdog: Sendable {
                 next = Date().addingTimeInterval(period)
             }
         }
-        thread.name = "axon-watchdog"
-        thread.start()
     }
 
     /// Stops the heartbeats (within 100 ms).

@@ -1,3 +1,4 @@
+import AxonSupport
 import Foundation
 import Synchronization
 
@@ -84,7 +85,7 @@ public final class LogOutput: Sendable {
     private func startFlusher() {
         let (seconds, attoseconds) = flushInterval.components
         let interval = Double(seconds) + Double(attoseconds) * 1e-18
-        let thread = Thread { [weak self] in
+        DedicatedThread.start("axon-log-flush") { [weak self] in
             while true {
                 Thread.sleep(forTimeInterval: interval)
                 // Strong only while flushing, so the output can go away between rounds.
@@ -92,8 +93,6 @@ public final class LogOutput: Sendable {
                 output.flush()
             }
         }
-        thread.name = "axon-log-flush"
-        thread.start()
     }
 
     // Each batch holds whole lines; a short write continues where it stopped.
