@@ -30,15 +30,14 @@ function yScale(values) {
   let lo = Math.min(...finite), hi = Math.max(...finite);
   if (!finite.length) { lo = 0; hi = 1; }
   if (lo > 0 && hi / lo >= 10) {
-    const a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
-    const ticks = [];
-    for (let e = a; e <= b; e++) {
-      for (const m of b - a <= 2 ? [1, 2, 5] : [1]) {
-        const t = m * 10 ** e;
-        if (t >= 10 ** a && t <= 10 ** b) ticks.push(t);
-      }
-    }
-    return {log: true, lo: 10 ** a, hi: 10 ** b, ticks, map: (v) => (Math.log10(v) - a) / (b - a || 1)};
+    // Bounds on the 1-2-5 steps around the data; ticks at the decades (and 2, 5 when few).
+    const steps = [];
+    for (let e = Math.floor(Math.log10(lo)) - 1; e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) steps.push(m * 10 ** e);
+    const bottom = Math.max(...steps.filter((s) => s <= lo)), top = Math.min(...steps.filter((s) => s >= hi));
+    const a = Math.log10(bottom), b = Math.log10(top);
+    const decades = b - a <= 2.5;
+    const ticks = steps.filter((s) => s >= bottom * 0.999 && s <= top * 1.001 && (decades || Number.isInteger(Math.log10(s))));
+    return {log: true, lo: bottom, hi: top, ticks, map: (v) => (Math.log10(v) - a) / (b - a || 1)};
   }
   const top = hi > 0 ? hi * 1.08 : 1;
   const ticks = linearTicks(0, top, 5);

@@ -78,6 +78,11 @@ export function number(x, digits = 4) {
   return Number(x.toPrecision(digits)).toString();
 }
 
+/** A score in 0...1 with a fixed number of decimals (1.000, 0.987). */
+export function score(x, digits = 3) {
+  return x == null ? '–' : x.toFixed(digits);
+}
+
 export function percent(x, digits = 1) {
   return x == null ? '–' : `${(x * 100).toFixed(digits)}%`;
 }

@@ -29,8 +29,13 @@ function settingValue(settings, key) {
 export function settingsTable(settings) {
   const why = settings.why || {};
   const rows = SETTINGS.filter(([key]) => key in settings).map(([key, label]) =>
-    [label, h('span', {class: 'mono'}, settingValue(settings, key)), why[key] ? h('span', {class: 'why'}, why[key]) : h('span', {class: 'given'}, 'as requested')]);
+    [label, h('span', {class: 'mono'}, settingValue(settings, key)), h('span', {class: 'why'}, why[key] || '–')]);
   return table(['Setting', 'Value', 'Why'], rows, {class: 'compact settings'});
+}
+
+/** How long the job trained: the measured seconds once it has them, else from its timestamps. */
+export function took(job) {
+  return job.metrics && job.metrics.training_seconds != null ? job.metrics.training_seconds : between(job.started_at, job.finished_at);
 }
 
 function point(entry) {
@@ -55,7 +60,7 @@ class JobView {
   mount() {
     const job = this.job;
     const model = h('a', {href: `#/models/${encodeURIComponent(job.model)}`}, job.model);
-    const subtitle = [this.status, ' ', job.kind === 'train' ? 'training ' : `${job.kind} `, model, ` on ${integer(job.rows)} rows · submitted `, ago(job.created_at)];
+    const subtitle = [this.status, ' ', job.kind === 'train' ? 'training ' : `${job.kind} `, model, ` on ${integer(job.rows)} training rows · submitted `, ago(job.created_at)];
     this.main.replaceChildren(h('div', {class: 'page'},
       pageHead(job.id, subtitle, this.cancel),
       h('div', {class: 'columns wide-left'},
@@ -77,11 +82,11 @@ class JobView {
     const share = finished && job.status === 'succeeded' ? 1 : Math.min(1, done / Math.max(1, epochs));
     this.progress.firstChild.style.width = `${(share * 100).toFixed(1)}%`;
     const last = this.chart.points[this.chart.points.length - 1] || {};
-    const elapsed = between(job.started_at, job.finished_at);
+    const elapsed = took(job);
     this.stats.replaceChildren(facts([
       ['Epoch', `${integer(done)} of ${integer(epochs)}`],
-      ['Train loss', number(last.train, 4)],
-      ['Validation loss', last.validation != null ? number(last.validation, 4) : 'no split'],
+      ['Train loss', number(last.train, 3)],
+      ['Validation loss', last.validation != null ? number(last.validation, 3) : 'no split'],
       ['Speed', rate(live.samples_per_second ?? job.samples_per_second)],
       finished ? ['Took', duration(elapsed)] : ['Time left', duration(live.eta_seconds ?? job.eta_seconds)],
       job.stop_reason ? ['Stopped', job.stop_reason.replace(/_/g, ' ')] : null,

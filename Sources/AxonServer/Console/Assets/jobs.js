@@ -2,23 +2,27 @@
 // the progress of running jobs current and reloads the list when a job starts or ends.
 
 import {get, follow} from './api.js';
-import {h, svg, badge, number, integer, duration, between, ago, pageHead} from './dom.js';
+import {h, svg, badge, number, integer, duration, ago, pageHead} from './dom.js';
 import {headline} from './models.js';
+import {took} from './job.js';
 
 const LIMIT = 50;
 
 function sparkline(history) {
   const values = history.map((e) => e.train_loss).filter((v) => Number.isFinite(v) && v > 0);
-  const el = svg('svg', {class: 'sparkline', viewBox: '0 0 120 28', 'aria-hidden': 'true'});
+  const el = svg('svg', {class: 'sparkline', viewBox: '0 0 100 28', 'aria-hidden': 'true'});
   if (values.length < 2) return el;
   const logs = values.map(Math.log10);
   const lo = Math.min(...logs), hi = Math.max(...logs), span = hi - lo || 1;
-  const d = logs.map((v, i) => `${i ? 'L' : 'M'}${((i / (logs.length - 1)) * 118 + 1).toFixed(1)},${(26 - ((v - lo) / span) * 24).toFixed(1)}`).join('');
+  const d = logs.map((v, i) => `${i ? 'L' : 'M'}${((i / (logs.length - 1)) * 98 + 1).toFixed(1)},${(26 - ((v - lo) / span) * 24).toFixed(1)}`).join('');
   el.append(svg('path', {d}));
   return el;
 }
 
-function progressCell(epoch, epochs) {
+function progressCell(epoch, epochs, job) {
+  if (job && ['succeeded', 'failed', 'cancelled'].includes(job.status)) {
+    return h('span', {class: 'progress-cell'}, `${integer(epoch)} epochs`, job.stop_reason === 'early_stopped' ? h('span', {class: 'muted'}, 'early stop') : null);
+  }
   const bar = h('span', {class: 'progress small'}, h('span', {class: 'progress-fill'}));
   bar.firstChild.style.width = `${Math.min(100, (epoch / Math.max(1, epochs)) * 100).toFixed(1)}%`;
   return h('span', {class: 'progress-cell'}, bar, h('span', {class: 'muted'}, `${integer(epoch)} / ${integer(epochs)}`));
@@ -38,17 +42,17 @@ function row(job) {
   const last = history[history.length - 1];
   const cells = {
     status: h('td', null, badge(job.status)),
-    progress: h('td', null, progressCell(job.epoch, job.epochs)),
-    loss: h('td', {class: 'num'}, last ? number(last.train_loss, 3) : '–'),
+    progress: h('td', null, progressCell(job.epoch, job.epochs, job)),
+    loss: h('span', {class: 'num'}, last ? number(last.train_loss, 3) : '–'),
   };
   const tr = h('tr', {dataset: {job: job.id}},
     h('td', null, h('a', {href: `#/jobs/${encodeURIComponent(job.id)}`, class: 'strong mono'}, job.id)),
     h('td', null, h('a', {href: `#/models/${encodeURIComponent(job.model)}`}, job.model)),
     cells.status, cells.progress,
-    h('td', null, sparkline(history)), cells.loss,
+    h('td', null, h('span', {class: 'loss-cell'}, sparkline(history), cells.loss)),
     h('td', null, outcome(job)),
     h('td', null, ago(job.created_at)),
-    h('td', {class: 'num'}, duration(between(job.started_at, job.finished_at))));
+    h('td', {class: 'num'}, duration(took(job))));
   return {tr, cells};
 }
 
@@ -65,7 +69,7 @@ async function draw(main, signal) {
       h('a', {class: 'button primary', href: '#/train'}, 'Train from a CSV')));
   } else {
     page.append(h('section', {class: 'card flush'}, h('table', {class: 'list', id: 'jobs-table'},
-      h('thead', null, h('tr', null, ['Job', 'Model', 'Status', 'Epochs', 'Loss curve', 'Loss', 'Result', 'Submitted', 'Took']
+      h('thead', null, h('tr', null, ['Job', 'Model', 'Status', 'Epochs', 'Training loss', 'Result', 'Submitted', 'Took']
         .map((t) => h('th', null, t)))),
       h('tbody', null, [...rows.values()].map((r) => r.tr)))));
   }

@@ -3,7 +3,7 @@
 // versions (with rollback).
 
 import {api, get} from './api.js';
-import {h, card, badge, facts, table, errorBox, number, percent, integer, duration, ago, pageHead} from './dom.js';
+import {h, card, badge, facts, table, errorBox, number, score, percent, integer, duration, ago, pageHead} from './dom.js';
 import {headline} from './models.js';
 import {settingsTable} from './job.js';
 
@@ -12,12 +12,11 @@ const MATRIX_CLASSES = 30;
 
 function tiles(metrics) {
   if (!metrics) return null;
-  const stop = metrics.stop_reason ? ` (${metrics.stop_reason.replace(/_/g, ' ')})` : '';
   const list = metrics.accuracy != null
-    ? [['Accuracy', percent(metrics.accuracy, 2)], ['Macro F1', number(metrics.macro_f1, 3)],
-      ['Macro precision', number(metrics.macro_precision, 3)], ['Macro recall', number(metrics.macro_recall, 3)]]
+    ? [['Accuracy', percent(metrics.accuracy, 2)], ['Macro F1', score(metrics.macro_f1)],
+      ['Macro precision', score(metrics.macro_precision)], ['Macro recall', score(metrics.macro_recall)]]
     : [['RMSE', number(metrics.rmse, 4)], ['MAE', number(metrics.mae, 4)], ['R²', number(metrics.r2, 4)], ['MSE', number(metrics.mse, 4)]];
-  list.push(['Loss', number(metrics.loss, 4)], ['Epochs', `${integer(metrics.epochs)}${stop}`]);
+  list.push(['Loss', number(metrics.loss, 4)], ['Epochs', integer(metrics.epochs)]);
   return h('div', {class: 'tiles', id: 'model-metrics'}, list.map(([label, value]) =>
     h('div', {class: 'tile', dataset: {metric: label.toLowerCase()}}, h('div', {class: 'tile-label'}, label), h('div', {class: 'tile-value'}, value))));
 }
@@ -30,7 +29,7 @@ function evaluatedOn(metrics) {
 function heatmap(metrics) {
   const classes = metrics.classes.slice(0, MATRIX_CLASSES);
   const matrix = metrics.confusion_matrix;
-  const head = h('tr', null, h('th', {class: 'corner'}, 'actual ↓ predicted →'), classes.map((c) => h('th', {class: 'col', title: c}, c)));
+  const head = h('tr', null, h('th', {class: 'corner'}, 'true ↓', h('br'), 'predicted →'), classes.map((c) => h('th', {class: 'col', title: c}, c)));
   const rows = classes.map((label, i) => {
     const total = matrix[i].reduce((a, b) => a + b, 0) || 1;
     return h('tr', null, h('th', {class: 'row', title: label}, label), classes.map((_, j) => {
@@ -44,7 +43,7 @@ function heatmap(metrics) {
     }));
   });
   const perClass = table(['Class', 'Precision', 'Recall', 'F1'],
-    classes.map((c, i) => [c, number(metrics.precision[i], 3), number(metrics.recall[i], 3), number(metrics.f1[i], 3)]), {class: 'compact'});
+    classes.map((c, i) => [c, score(metrics.precision[i]), score(metrics.recall[i]), score(metrics.f1[i])]), {class: 'compact'});
   return card('Confusion matrix', {id: 'confusion'},
     h('table', {class: 'heatmap'}, h('thead', null, head), h('tbody', null, rows)),
     metrics.classes.length > MATRIX_CLASSES ? h('p', {class: 'muted'}, `First ${MATRIX_CLASSES} of ${metrics.classes.length} classes.`) : null,
@@ -116,7 +115,7 @@ function versions(detail, reload, signal) {
     }, `Serve v${v.version}`);
     return [`v${v.version}`, ago(v.created_at), v.parent_version ? `v${v.parent_version}` : '–', best ? `${best.text} ${best.label}` : '–', action];
   });
-  return card('Versions', {id: 'versions'}, message, table(['Version', 'Created', 'Continued from', 'Quality', ''], rows, {class: 'compact'}));
+  return card('Versions', {id: 'versions'}, message, table(['Version', 'Created', 'Continued from', 'Quality', ''], rows, {class: 'compact nowrap'}));
 }
 
 async function remove(name, main) {
@@ -137,7 +136,8 @@ export async function render(main, {params: [name], signal}) {
   const predict = h('a', {class: 'button primary', href: `#/predict?model=${encodeURIComponent(name)}`, id: 'predict-link'}, 'Predict');
   const del = h('button', {type: 'button', class: 'danger', onclick: () => remove(name, main)}, 'Delete');
   const subtitle = [badge(detail.task), ` version ${detail.version} of ${detail.versions.length} kept · trained `, ago(detail.created_at),
-    m && m.training_seconds != null ? ` in ${duration(m.training_seconds)}` : ''];
+    m && m.training_seconds != null ? ` in ${duration(m.training_seconds)}` : '',
+    m && m.stop_reason ? `, ${m.stop_reason.replace(/_/g, ' ')}` : ''];
   main.replaceChildren(h('div', {class: 'page'},
     pageHead(name, subtitle, predict, del),
     tiles(m),

@@ -50,24 +50,24 @@ function previewTable(info, target) {
   const index = info.header.indexOf(target);
   const mark = (i) => (i === index ? {class: 'target-col'} : null);
   return h('table', {class: 'compact preview', id: 'train-preview'},
-    h('thead', null, h('tr', null, info.header.map((c, i) => h('th', mark(i), c, i === index ? h('span', {class: 'target-tag'}, 'target') : null)))),
+    h('thead', null, h('tr', null, info.header.map((c, i) => h('th', mark(i), i === index ? h('span', {class: 'target-tag'}, 'target') : null, c)))),
     h('tbody', null, info.preview.map((r) => h('tr', null, r.map((c, i) => h('td', mark(i), c))))));
 }
 
 export async function render(main, {signal}) {
   document.title = 'Train · Axon';
   const file = h('input', {type: 'file', id: 'train-file', accept: '.csv,text/csv', required: true});
-  const summary = h('div', {class: 'file-summary'}, h('p', {class: 'muted'}, 'A CSV with a header row: one column is the target, the others are the inputs. Text columns are one-hot encoded and empty cells imputed.'));
+  const summary = h('div', {class: 'file-summary'}, h('p', {class: 'muted'}, 'A CSV with a header row: one column is the target, the others are the inputs. Text columns are one-hot encoded, empty cells imputed.'));
   const preview = h('div', {class: 'preview-wrap'});
   const name = h('input', {type: 'text', id: 'train-model', required: true, maxlength: 64, pattern: '[A-Za-z0-9_\\-][A-Za-z0-9._\\-]{0,63}', placeholder: 'iris', autocomplete: 'off'});
   const target = h('select', {id: 'train-target', required: true, disabled: true}, h('option', {value: ''}, 'choose a CSV first'));
-  const task = select('train-task', [['', 'auto (from the target)'], ['classification', 'classification'], ['regression', 'regression']]);
+  const task = select('train-task', [['', 'auto'], ['classification', 'classification'], ['regression', 'regression']]);
   const epochs = h('input', {type: 'number', id: 'train-epochs', min: 1, step: 1, placeholder: 'auto'});
   const split = h('input', {type: 'number', id: 'train-validation', min: 0, max: 0.9, step: 0.05, placeholder: 'auto'});
   const rate = h('input', {type: 'number', id: 'train-rate', min: 0, step: 'any', placeholder: 'auto'});
   const batch = h('input', {type: 'number', id: 'train-batch', min: 1, step: 1, placeholder: 'auto'});
   const patience = h('input', {type: 'number', id: 'train-patience', min: 0, step: 1, placeholder: 'auto'});
-  const normalize = select('train-normalize', [['', 'auto (standard)'], ['standard', 'standard'], ['min_max', 'min-max'], ['none', 'none']]);
+  const normalize = select('train-normalize', [['', 'auto'], ['standard', 'standard'], ['min_max', 'min-max'], ['none', 'none']]);
   const seed = h('input', {type: 'number', id: 'train-seed', min: 0, step: 1, placeholder: 'auto'});
   const submit = h('button', {type: 'submit', class: 'primary', id: 'train-submit', disabled: true}, 'Start training');
   const message = h('div', {id: 'train-message'});
@@ -88,23 +88,23 @@ export async function render(main, {signal}) {
   });
   target.addEventListener('change', () => info && preview.replaceChildren(previewTable(info, target.value)));
 
-  const form = h('form', {id: 'train-form', novalidate: false},
-    h('div', {class: 'columns'},
-      h('div', {class: 'column'}, card('Data', null, field('CSV file', file), summary, preview)),
-      h('div', {class: 'column'}, card('Model', null,
-        h('div', {class: 'form-grid'},
-          field('Model name', name, 'Letters, digits, . _ -; an existing model gets a new version.'),
-          field('Target column', target),
-          field('Task', task),
-          field('Epochs', epochs, 'At most; early stopping usually ends sooner.'),
-          field('Validation split', split, 'Share of rows held out, 0 to 0.9.'),
-          field('Learning rate', rate),
-          field('Batch size', batch),
-          field('Early-stopping patience', patience, 'Epochs without improvement; 0 turns it off.'),
-          field('Normalize inputs', normalize),
-          field('Seed', seed)),
-        h('p', {class: 'muted small'}, 'Blank settings are chosen from the data; the job page lists every setting and why.'),
-        h('div', {class: 'actions'}, submit), message))));
+  const form = h('form', {id: 'train-form'},
+    card('Data', null, h('div', {class: 'data-row'}, field('CSV file', file), summary), preview),
+    card('Settings', null,
+      h('div', {class: 'form-grid five'},
+        field('Model name', name, 'A new version if it exists'),
+        field('Target column', target, 'What to predict'),
+        field('Task', task),
+        field('Epochs', epochs, 'At most: early stopping ends sooner'),
+        field('Validation split', split, 'Share held out, 0 to 0.9'),
+        field('Learning rate', rate),
+        field('Batch size', batch),
+        field('Early-stopping patience', patience, 'Epochs; 0 turns it off'),
+        field('Normalize inputs', normalize),
+        field('Seed', seed, 'Same seed, same model')),
+      h('div', {class: 'form-foot'},
+        h('p', {class: 'muted small'}, 'Blank settings are chosen from the data; the job page lists every setting and why.'), submit),
+      message));
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -122,6 +122,7 @@ export async function render(main, {signal}) {
     } catch (error) {
       if (signal.aborted) return;
       message.replaceChildren(errorBox(error, error.hint));
+      message.scrollIntoView({block: 'nearest'});
       submit.disabled = false;
     }
   });
