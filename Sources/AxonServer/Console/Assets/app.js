@@ -36,7 +36,9 @@ async function show() {
   const main = document.getElementById('main');
   const match = routes.map(([pattern, render, nav]) => [path.match(pattern), render, nav]).find(([m]) => m);
   for (const link of document.querySelectorAll('[data-nav]')) {
-    link.classList.toggle('active', Boolean(match) && link.dataset.nav === match[2]);
+    const active = Boolean(match) && link.dataset.nav === match[2];
+    link.classList.toggle('active', active);
+    if (active) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
   }
   if (!match) {
     main.replaceChildren(errorBox({code: 'not_found', message: `the console has no page ${path}`}));

@@ -51,8 +51,7 @@ function row(job) {
     cells.status, cells.progress,
     h('td', null, h('span', {class: 'loss-cell'}, sparkline(history), cells.loss)),
     h('td', null, outcome(job)),
-    h('td', null, ago(job.created_at)),
-    h('td', {class: 'num'}, duration(took(job))));
+    h('td', {class: 'when'}, ago(job.created_at), job.started_at ? h('span', {class: 'muted small'}, `${job.finished_at ? 'took' : 'running for'} ${duration(took(job))}`) : null));
   return {tr, cells};
 }
 
@@ -69,7 +68,7 @@ async function draw(main, signal) {
       h('a', {class: 'button primary', href: '#/train'}, 'Train from a CSV')));
   } else {
     page.append(h('section', {class: 'card flush'}, h('table', {class: 'list', id: 'jobs-table'},
-      h('thead', null, h('tr', null, ['Job', 'Model', 'Status', 'Epochs', 'Training loss', 'Result', 'Submitted', 'Took']
+      h('thead', null, h('tr', null, ['Job', 'Model', 'Status', 'Epochs', 'Training loss', 'Result', 'Submitted']
         .map((t) => h('th', null, t)))),
       h('tbody', null, [...rows.values()].map((r) => r.tr)))));
   }

@@ -51,11 +51,17 @@ function heatmap(metrics) {
     perClass);
 }
 
-function regression(metrics) {
-  return card('Regression metrics', {id: 'regression'}, facts([
-    ['RMSE', number(metrics.rmse, 5)], ['MAE', number(metrics.mae, 5)], ['R²', number(metrics.r2, 5)], ['MSE', number(metrics.mse, 5)],
-    ['Loss', number(metrics.loss, 5)],
-  ]), h('p', {class: 'muted small'}, `In the units of the target; R² is 1 for a perfect fit and 0 for predicting the mean. ${evaluatedOn(metrics)}`));
+function regression(metrics, detail) {
+  const rows = [
+    ['RMSE', number(metrics.rmse, 5), 'root mean squared error: the typical miss, in the target\'s units'],
+    ['MAE', number(metrics.mae, 5), 'mean absolute error, in the target\'s units'],
+    ['R²', number(metrics.r2, 5), 'share of the target\'s variance explained: 1 is a perfect fit, 0 predicting the mean'],
+    ['MSE', number(metrics.mse, 5), 'mean squared error'],
+    ['Loss', number(metrics.loss, 5), `the model's loss (${detail.architecture.loss}) on the same rows`],
+  ];
+  return card('Regression metrics', {id: 'regression'},
+    table(['Metric', 'Value', 'Meaning'], rows.map(([k, v, why]) => [k, h('span', {class: 'mono'}, v), h('span', {class: 'why'}, why)]), {class: 'compact'}),
+    h('p', {class: 'muted small'}, evaluatedOn(metrics)));
 }
 
 function architecture(detail) {
@@ -143,7 +149,7 @@ export async function render(main, {params: [name], signal}) {
     tiles(m),
     h('div', {class: 'columns'},
       h('div', {class: 'column'},
-        m && m.confusion_matrix ? heatmap(m) : m ? regression(m) : card('Metrics', null, h('p', {class: 'muted'}, 'This version has no stored metrics.')),
+        m && m.confusion_matrix ? heatmap(m) : m ? regression(m, detail) : card('Metrics', null, h('p', {class: 'muted'}, 'This version has no stored metrics.')),
         versions(detail, reload, signal)),
       h('div', {class: 'column'},
         architecture(detail),

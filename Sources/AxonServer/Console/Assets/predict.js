@@ -83,10 +83,10 @@ export async function render(main, {query, signal}) {
     try {
       detail = await get(`/models/${encodeURIComponent(pick.value)}`, {signal});
       const columns = columnsOf(detail);
-      about.replaceChildren(
+      about.replaceChildren(h('div', null,
         h('p', null, badge(detail.task), ' ', columns ? `${columns.length} columns, in this order: ` : `${detail.input.shape[1]} numbers per row.`,
           columns ? h('span', {class: 'mono'}, columns.join(', ')) : null),
-        detail.output.classes ? h('p', {class: 'muted small'}, `Classes: ${detail.output.classes.join(', ')}`) : null);
+        detail.output.classes ? h('p', {class: 'muted small'}, `Classes: ${detail.output.classes.join(', ')}`) : null));
     } catch (error) {
       about.replaceChildren(errorBox(error, error.hint));
     }
