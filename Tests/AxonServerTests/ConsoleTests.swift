@@ -149,13 +149,18 @@ struct ConsoleTests {
         }
     }
 
-    @Test("with tokens the console's files need none, while the API it calls still does")
+    @Test("with tokens the console's files need none, while the API it calls still does; CORS applies as on every route")
     func openFilesClosedAPI() async throws {
         try await withDaemon({
             $0.http.access.readToken = "console-read-0123456789"
             $0.http.access.adminToken = "console-admin-0123456789"
+            $0.http.cors.enabled = true
+            $0.http.cors.allowedOrigins = ["https://ops.example"]
         }) { port in
-            #expect(try await get(port, "/ui").status == 200)
+            let page = try await get(port, "/ui", headers: [("Origin", "https://ops.example")])
+            #expect(page.status == 200)
+            #expect(page.header("Access-Control-Allow-Origin") == "https://ops.example")
+            #expect(try await get(port, "/ui", headers: [("Origin", "https://evil.example")]).header("Access-Control-Allow-Origin") == nil)
             #expect(try await get(port, "/ui/assets/\(ConsoleAssets.embedded.version)/api.js").status == 200)
             expectError(try await get(port, "/models"), 401, "missing_token")
             // An unknown console path is no route: it asks for a token like any other.
