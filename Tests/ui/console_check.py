@@ -32,6 +32,7 @@ import tempfile
 import urllib.request
 
 from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support import expected_conditions
 
 from console_support import ADMIN_TOKEN, READ_TOKEN, Console, Daemon, Failed, browser, check, http
 
@@ -139,7 +140,7 @@ def live_and_cancel(c, base, digits):
     c.go(f"/jobs/{job['id']}")
     c.wait(lambda: c.find("#cancel-job") and c.find("#cancel-job").is_displayed(), "Cancel is offered while the job runs")
     c.find("#cancel-job").click()
-    c.driver.switch_to.alert.accept()
+    c.wait(lambda: expected_conditions.alert_is_present()(c.driver), "Cancel asks for confirmation").accept()
     c.wait(lambda: c.find(".page[data-status=cancelled]"), "the job shows as cancelled")
     check(http("GET", f"{base}/jobs/{job['id']}")[0] == 404, "the cancelled job's record is gone")
 
