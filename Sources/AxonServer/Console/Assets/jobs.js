@@ -6,7 +6,8 @@ import {h, svg, badge, number, integer, duration, ago, pageHead} from './dom.js'
 import {headline} from './models.js';
 import {took} from './job.js';
 
-const LIMIT = 50;
+// Each job carries its whole loss curve (up to jobs.history_points epochs), so the page asks for few.
+const LIMIT = 25;
 
 function sparkline(history) {
   const values = history.map((e) => e.train_loss).filter((v) => Number.isFinite(v) && v > 0);
