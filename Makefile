@@ -41,6 +41,7 @@ test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) clients-check
+	$(MAKE) ui-check
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz
@@ -338,3 +339,25 @@ manifests-check:
 	kubectl kustomize deploy/kserve > $(MANIFESTS_DIR)/kserve.yaml
 	$(MANIFESTS_VENV)/bin/python scripts/manifests/validate.py $(MANIFESTS_DIR)/kubernetes.yaml $(MANIFESTS_DIR)/kserve.yaml \
 	  deploy/kserve/inferenceservice.yaml deploy/kubernetes/secret.example.yaml
+
+# --- Web console (issue 15): a real browser against a live axond ------------------------------
+.PHONY: ui-check
+# Debian's chromium and its driver (fonts-liberation so screenshots do not depend on what else
+# is installed), Selenium from PyPI in a venv of its own.
+APT_UI := chromium chromium-driver fonts-liberation python3-venv
+UI_VENV ?= .build/ui-venv
+UI_DEADLINE ?= 300
+UI_SCREENSHOTS ?= .build/ui-screenshots
+
+# Starts a debug axond on 127.0.0.1:0 with both tokens and a temporary state directory, and
+# drives /ui in headless chromium: token prompt, train iris through the form (refused with the
+# read token), the job's live curves, the model page, predict, a live job cancelled. Asserts on
+# the DOM and saves screenshots under UI_SCREENSHOTS (Tests/ui/console_check.py). SE_OFFLINE
+# keeps Selenium from looking for drivers online: the Debian ones are named explicitly.
+ui-check: deps-test
+	$(call apt_install,$(APT_UI))
+	$(SWIFT) build --product axond
+	@if ! $(UI_VENV)/bin/python -c 'import selenium' 2>/dev/null; then \
+	  python3 -m venv $(UI_VENV) && $(UI_VENV)/bin/pip install -q 'selenium==4.51.0'; fi
+	PYTHONDONTWRITEBYTECODE=1 SE_OFFLINE=true timeout -k 10 $$(( $(UI_DEADLINE) + 30 )) $(UI_VENV)/bin/python Tests/ui/console_check.py \
+	  --axond "$$($(SWIFT) build --show-bin-path)/axond" --screenshots $(UI_SCREENSHOTS) --deadline $(UI_DEADLINE)

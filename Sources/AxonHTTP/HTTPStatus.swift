@@ -17,6 +17,8 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let accepted = HTTPStatus(202)
     /// 204 No Content.
     public static let noContent = HTTPStatus(204)
+    /// 304 Not Modified: the client's cached copy is current (no body).
+    public static let notModified = HTTPStatus(304)
     /// 400 Bad Request: malformed or invalid input.
     public static let badRequest = HTTPStatus(400)
     /// 401 Unauthorized.

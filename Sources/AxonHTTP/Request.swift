@@ -9,7 +9,8 @@ public struct Request: Sendable {
     /// The raw query string after `?` (empty when absent).
     public let query: String
     /// The headers the server reads: Content-Type, Content-Length, Accept, Authorization, X-Request-Id,
-    /// Inference-Header-Content-Length, Last-Event-ID (and the CORS request headers when CORS is on).
+    /// Inference-Header-Content-Length, Last-Event-ID, If-None-Match (and the CORS request headers
+    /// when CORS is on).
     public let headers: HTTPHeaders
     /// The request body (empty when none was sent).
     public internal(set) var body: [UInt8]

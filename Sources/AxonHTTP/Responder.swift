@@ -41,10 +41,10 @@ final class Responder: Sendable {
 
     // Headers are only readable during the shim callback, so the ones Axon uses are copied here.
     // Inference-Header-Content-Length splits a KServe V2 binary-tensor body into JSON and bytes;
-    // Last-Event-ID resumes an event stream.
+    // Last-Event-ID resumes an event stream; If-None-Match revalidates the console's files.
     private static let baseHeaders = [
         "Content-Type", "Content-Length", "Accept", "Authorization", "X-Request-Id", "Inference-Header-Content-Length",
-        "Last-Event-ID",
+        "Last-Event-ID", "If-None-Match",
     ]
 
     /// What the headers decided for a request that announced a body, carried from `decide` to

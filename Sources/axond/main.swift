@@ -87,6 +87,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Request/predict duration histogram buckets, comma-separated seconds (metrics.duration_buckets_seconds).")
     var metricsDurationBuckets: String?
 
+    @Flag(inversion: .prefixedNo, help: "Serve the web console at /ui (ui.enabled).")
+    var ui: Bool?
+
     /// Only flags actually given override the file and the environment.
     var overrides: [ConfigurationOverride] {
         let given: [(String, String?, String)] = [
@@ -102,6 +105,7 @@ struct Serve: AsyncParsableCommand {
             ("metrics.duration_buckets_seconds", metricsDurationBuckets, "--metrics-duration-buckets"),
             ("debug_routes", enableDebugRoutes ? "true" : nil, "--enable-debug-routes"),
             ("read_only", readOnly ? "true" : nil, "--read-only"),
+            ("ui.enabled", ui.map { String($0) }, "--[no-]ui"),
         ]
         return given.compactMap { key, value, flag in value.map { ConfigurationOverride(key: key, value: $0, source: "flag \(flag)") } }
     }

@@ -371,6 +371,9 @@ extension ConfigurationKey {
                         configuration.metrics.durationBuckets = buckets
                     }
                 }),
+            .boolean(
+                "ui.enabled", "Whether the web console is served at /ui (it asks for a token and uses the API like any client).",
+                \.enableConsole),
         ]
     }
 }

@@ -76,6 +76,7 @@ public struct Daemon: Sendable {
             MetricsRoutes.register(on: &router, metrics: metrics)
         }
         APIRoutes.register(on: &router, context: context)
+        if configuration.enableConsole { ConsoleRoutes.register(on: &router) }
         return router
     }
 

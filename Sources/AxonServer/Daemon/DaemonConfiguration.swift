@@ -41,6 +41,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var logFormat: LogFormat = .text
     /// Instrumentation and `/metrics` (`metrics.*`).
     public var metrics = MetricsConfiguration()
+    /// Serves the web console at `/ui` (`ui.enabled`).
+    public var enableConsole = true
 
     /// The defaults: loopback:8080, state in ./var, 30 s drain, no debug routes.
     public init() {}
