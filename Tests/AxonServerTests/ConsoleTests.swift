@@ -1,3 +1,4 @@
+import AxonHTTP
 import Foundation
 import Testing
 import TestKit

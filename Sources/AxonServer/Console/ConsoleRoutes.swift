@@ -1,3 +1,4 @@
+import AxonHTTP
 import Foundation
 
 /// The web console: `GET /ui` is the page, `GET /ui/assets/{version}/{file}` its scripts,
