@@ -17,9 +17,11 @@ public enum DedicatedThread {
 
     /// `body`'s result, computed on a new thread while the calling task is suspended, so
     /// blocking work never holds one of the cooperative pool's few threads.
-    public static func run<T: Sendable>(_ name: String, _ body: @escaping @Sendable () -> T) async -> T {
+    public static func run<T: Sendable>(
+        _ name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> T
+    ) async -> T {
         await withCheckedContinuation { continuation in
-            start(name) { continuation.resume(returning: body()) }
+            start(name, stackSize: stackSize) { continuation.resume(returning: body()) }
         }
     }
 }

@@ -429,13 +429,9 @@ public final class JobScheduler: Sendable {
     }
 
     private func launch(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock, _ deletion: DeletionMark?) {
-        DedicatedThread.start("axon-train", stackSize: DedicatedThread.computeStackSize) { [self] in
-            let outcome = self.train(id, plan, flag, lock, deletion)
+        Task { [self] in
+            let outcome = await self.train(id, plan, flag, lock, deletion)
             self.finish(id, outcome)
-            // The job's data set, its copies and the trainer's workspaces were freed into this
-            // thread's malloc arena, which glibc keeps: without a trim, a daemon that trains and
-            // cancels all day creeps up in RSS (the soak saw +19% in ten minutes) though nothing leaks.
-            _ = glibcMallocTrim(0)
         }
     }
 
@@ -539,11 +535,11 @@ public final class JobScheduler: Sendable {
     /// Trains with the model's training lock held, and releases it once the result is installed.
     /// A job whose model was deleted meanwhile (`deletion` raised) fails with `model_deleted`,
     /// whatever else stopped it, unless it was cancelled first.
-    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock, _ deletion: DeletionMark?) -> Outcome {
+    private func train(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ lock: TrainingLock, _ deletion: DeletionMark?) async -> Outcome {
         defer { lock.unlock() }
         let outcome: Outcome
         do {
-            outcome = try trainThrowing(id, plan, flag, deletion)
+            outcome = try await trainAndInstall(id, plan, flag, deletion)
         } catch {
             outcome = failure(id, error)
         }
@@ -557,12 +553,46 @@ public final class JobScheduler: Sendable {
         }
     }
 
-    private func trainThrowing(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ deletion: DeletionMark?) throws -> Outcome {
-        let store = self.store
+    /// What a training thread hands back for the store to install.
+    private struct Fitted: Sendable {
+        let model: Model
+        let metadata: ModelMetadata
+        let optimizer: OptimizerState
+        let report: TrainingReport
+        let view: MetricsView
+    }
+
+    /// The job's path: the store reads a parent's optimizer state, one training thread fits the
+    /// model, and the store installs it; the task awaits each step, and no thread blocks on another.
+    private func trainAndInstall(_ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ deletion: DeletionMark?) async throws -> Outcome {
         var optimizerState: OptimizerState?
         if let parent = plan.parentVersion {
-            optimizerState = try waitForTask { try await store.optimizerState(name: plan.name, version: parent) }
+            optimizerState = try await store.optimizerState(name: plan.name, version: parent)
         }
+        let parentState = optimizerState
+        let result = await DedicatedThread.run("axon-train", stackSize: DedicatedThread.computeStackSize) { [self] in
+            let result = Result { () throws -> Fitted? in try self.fit(id, plan, flag, deletion, parentState) }
+            // The job's data set copies and the trainer's workspaces were freed into this
+            // thread's malloc arena, which glibc keeps: without a trim, a daemon that trains and
+            // cancels all day creeps up in RSS (the soak saw +19% in ten minutes) though nothing leaks.
+            _ = glibcMallocTrim(0)
+            return result
+        }
+        guard let fitted = try result.get() else { return .cancelled(nil) }
+        if flag.raised.load(ordering: .acquiring) { return .cancelled(fitted.report) }
+        let stored = try await store.install(
+            name: plan.name, model: fitted.model, metadata: fitted.metadata, optimizerState: fitted.optimizer, mark: deletion)
+        // A first job's model exists only now: its loss series appear with it (see TrainingMetrics).
+        if let last = fitted.report.history.last {
+            self.metrics?.recordLosses(model: plan.name, trainLoss: last.trainLoss, validationLoss: last.validationLoss)
+        }
+        return .installed(stored, fitted.report, fitted.view)
+    }
+
+    /// Fits the plan's model on the calling (training) thread; nil when it was cancelled.
+    private func fit(
+        _ id: String, _ plan: TrainingPlan, _ flag: CancelFlag, _ deletion: DeletionMark?, _ optimizerState: OptimizerState?
+    ) throws -> Fitted? {
         let trainer = try Trainer(model: plan.start, configuration: plan.configuration, optimizerState: optimizerState)
         trainer.historyCapacity = historyPoints
         var training = plan.dataset
@@ -608,7 +638,7 @@ public final class JobScheduler: Sendable {
                     events.publish(job: id) { JobEvents.epoch(published, point) }
                 }
             })
-        if report.stopReason == .cancelled { return .cancelled(report) }
+        if report.stopReason == .cancelled { return nil }
         let model = trainer.model
         let evaluated = validation ?? training
         let evaluation = try model.evaluate(evaluated)
@@ -625,19 +655,10 @@ public final class JobScheduler: Sendable {
         let metadata = ModelMetadata(
             training: plan.configuration, metrics: metrics, parentVersion: plan.parentVersion, annotations: annotations,
             preprocessing: plan.preprocessing)
-        if flag.raised.load(ordering: .acquiring) { return .cancelled(report) }
-        let optimizer = trainer.optimizerState
-        beforeInstall.withLock { $0 }?(plan.name)
-        let stored = try waitForTask {
-            try await store.install(name: plan.name, model: model, metadata: metadata, optimizerState: optimizer, mark: deletion)
-        }
-        // A first job's model exists only now: its loss series appear with it (see TrainingMetrics).
-        if let last = report.history.last {
-            self.metrics?.recordLosses(model: plan.name, trainLoss: last.trainLoss, validationLoss: last.validationLoss)
-        }
         var view = MetricsView(metrics, classes: model.configuration.classLabels)
         view.rows = evaluated.count
-        return .installed(stored, report, view)
+        beforeInstall.withLock { $0 }?(plan.name)
+        return Fitted(model: model, metadata: metadata, optimizer: trainer.optimizerState, report: report, view: view)
     }
 
     private func failure(_ id: String, _ error: any Error) -> Outcome {
