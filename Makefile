@@ -286,7 +286,7 @@ soak: deps
 APT_IMAGE := mmdebstrap umoci binutils
 APT_IMAGE_CHECK := $(APT_IMAGE) podman runc python3
 IMAGE_DIR ?= .build/image
-IMAGE_VERSION := $(shell sed -n 's/.*current = "\(.*\)"/\1/p' Sources/AxonServer/Version.swift)
+IMAGE_VERSION := $(shell sed -n 's/.*current = "\(.*\)"/\1/p' Sources/AxonAPI/AxonVersion.swift)
 IMAGE_COMMIT = $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 # auto: podman run when it can start the image here, else unshare + chroot of its root filesystem.
 IMAGE_RUNNER ?= auto

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "axond", targets: ["axond"]),
         .executable(name: "axon-bench", targets: ["axon-bench"]),
         .library(name: "AxonServer", targets: ["AxonServer"]),
+        .library(name: "AxonAPI", targets: ["AxonAPI"]),
         .library(name: "ModelKit", targets: ["ModelKit"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
@@ -34,10 +35,13 @@ let package = Package(
         .target(name: "CModelKit"),
         .target(name: "ModelKit", dependencies: ["CBLAS", "CModelKit"]),
         .target(name: "Checkpoint", dependencies: ["ModelKit"]),
+        // The API's wire types (requests, responses, events, the error envelope), shared by the
+        // server and its clients; Foundation only.
+        .target(name: "AxonAPI"),
         .target(
             name: "AxonServer",
             dependencies: [
-                "CHTTPShim", "Checkpoint", "ModelKit",
+                "AxonAPI", "CHTTPShim", "Checkpoint", "ModelKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -66,10 +70,11 @@ let package = Package(
         // Subprocesses, temporary directories and failures, shared by the test targets.
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit", "StressFixture", "TestKit"]),
+        .testTarget(name: "AxonAPITests", dependencies: ["AxonAPI"]),
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
-                "AxonServer", "CHTTPShim", "TestKit",
+                "AxonAPI", "AxonServer", "CHTTPShim", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

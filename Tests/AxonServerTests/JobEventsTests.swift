@@ -1,3 +1,4 @@
+import AxonAPI
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import AxonAPI
 import Checkpoint
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import AxonAPI
 import Foundation
 import ModelKit
 
@@ -160,11 +161,6 @@ struct JobOutcomeError: HTTPResponseError {
     var headers: HTTPHeaders { ["Location": "/jobs/\(job.id)"] }
 }
 
-/// `GET /jobs`.
-struct JobList: Encodable, Sendable {
-    var jobs: [JobSnapshot]
-}
-
 extension Request {
     /// Whether the body is declared as CSV.
     var isCSV: Bool {
@@ -231,7 +227,7 @@ enum ModelRoutes {
             // Deletes win: its queued jobs fail now, running ones at their next step.
             context.jobs.failJobsOfDeletedModels()
             context.jobs.events.publishModel(name, change: "deleted", version: nil)
-            return try Response.json(Deleted(model: name, deleted: true))
+            return try Response.json(ModelDeleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in
             let name = try request.parameters.require("name")
@@ -274,10 +270,5 @@ enum ModelRoutes {
         } catch {
             throw APIError(status: .unprocessableContent, code: "invalid_input", message: DataErrorText.describe(error, field: "inputs"))
         }
-    }
-
-    struct Deleted: Encodable, Sendable {
-        var model: String
-        var deleted: Bool
     }
 }

@@ -1,3 +1,4 @@
+import AxonAPI
 import ModelKit
 
 /// Status and metadata in the TF-Serving and KServe V2 shapes, so their clients (tritonclient,

@@ -1,3 +1,4 @@
+import AxonAPI
 import Foundation
 import Synchronization
 
@@ -24,12 +25,7 @@ public final class JobEvents: Sendable {
         let data: [UInt8]
         let final: Bool
 
-        var bytes: [UInt8] {
-            var out = Array("id: \(id)\nevent: \(name)\ndata: ".utf8)
-            out += data
-            out += Array("\n\n".utf8)
-            return out
-        }
+        var bytes: [UInt8] { ServerSentEvent.encode(id: id, name: name, data: data) }
     }
 
     private final class Subscriber: Sendable {
@@ -77,15 +73,15 @@ public final class JobEvents: Sendable {
     static func epochID(_ epoch: Int) -> Int { 3 + epoch }
 
     static func queued(_ job: JobSnapshot) -> Event {
-        Event(id: queuedID, name: "queued", data: encode(Stage(job, status: .queued)), final: false)
+        Event(id: queuedID, name: "queued", data: encode(JobStage(job, status: .queued)), final: false)
     }
 
     static func started(_ job: JobSnapshot) -> Event {
-        Event(id: startedID, name: "started", data: encode(Stage(job, status: .running)), final: false)
+        Event(id: startedID, name: "started", data: encode(JobStage(job, status: .running)), final: false)
     }
 
     static func epoch(_ job: JobSnapshot, _ epoch: JobSnapshot.Epoch) -> Event {
-        Event(id: epochID(epoch.epoch), name: "epoch", data: encode(Progress(job, epoch)), final: false)
+        Event(id: epochID(epoch.epoch), name: "epoch", data: encode(JobProgress(job, epoch)), final: false)
     }
 
     static func final(_ job: JobSnapshot) -> Event {
@@ -109,55 +105,9 @@ public final class JobEvents: Sendable {
         return events
     }
 
-    /// A job's stage: who, where and, when waiting, for what.
-    struct Stage: Encodable {
-        let job: String
-        let model: String
-        let status: String
-        let epochs: Int
-        let rows: Int
-        let waitingFor: String?
-        /// The stage as it was then (`status`), also when replayed from a later record.
-        init(_ snapshot: JobSnapshot, status: JobStatus) {
-            job = snapshot.id
-            model = snapshot.model
-            self.status = status.rawValue
-            epochs = snapshot.epochs
-            rows = snapshot.rows
-            waitingFor = status == .queued ? snapshot.waitingFor : nil
-        }
-        enum CodingKeys: String, CodingKey { case job, model, status, epochs, rows, waitingFor = "waiting_for" }
-    }
-
-    /// One finished epoch.
-    struct Progress: Encodable {
-        let job: String
-        let epoch: Int
-        let epochs: Int
-        let trainLoss: Double?
-        let validationLoss: Double?
-        let samplesPerSecond: Double?
-        let etaSeconds: Double?
-        init(_ snapshot: JobSnapshot, _ point: JobSnapshot.Epoch) {
-            job = snapshot.id
-            epoch = point.epoch
-            epochs = snapshot.epochs
-            trainLoss = point.trainLoss
-            validationLoss = point.validationLoss
-            samplesPerSecond = point.samplesPerSecond
-            etaSeconds = snapshot.etaSeconds
-        }
-        enum CodingKeys: String, CodingKey {
-            case job, epoch, epochs, trainLoss = "train_loss", validationLoss = "validation_loss"
-            case samplesPerSecond = "samples_per_second", etaSeconds = "eta_seconds"
-        }
-    }
-
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every value here is finite (the job record keeps no NaN): encoding cannot fail.
-        return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
+        (try? APIJSON.encode(value)) ?? Array("{}".utf8)
     }
 
     // MARK: publishing
@@ -191,16 +141,11 @@ public final class JobEvents: Sendable {
     /// Sends a model change (`installed`, `rolled_back`, `deleted`) to `/events`.
     func publishModel(_ name: String, change: String, version: UInt64?) {
         guard hasListeners else { return }
-        struct Change: Encodable {
-            let model: String
-            let change: String
-            let version: UInt64?
-        }
-        let data = Self.encode(Change(model: name, change: change, version: version))
+        let data = Self.encode(ModelChange(model: name, change: change, version: version))
         let targets = state.withLock { state in state.subscribers.values.filter { $0.job == nil } }
         var gone: [ObjectIdentifier] = []
         // No id: a model change is not part of any job's sequence, and resuming skips nothing.
-        let bytes = Array("event: model\ndata: ".utf8) + data + Array("\n\n".utf8)
+        let bytes = ServerSentEvent.encode(id: nil, name: JobEventName.model.rawValue, data: data)
         for subscriber in targets where subscriber.stream.write(bytes) == .closed { gone.append(ObjectIdentifier(subscriber)) }
         remove(gone)
     }

@@ -1,3 +1,4 @@
+import AxonAPI
 import Checkpoint
 import Dispatch
 import Foundation
