@@ -174,10 +174,12 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/axon
 
-# Binary, unit (its paths rewritten for PREFIX), README; the config only when none exists, so
-# a reinstall never overwrites local settings (the shipped defaults go next to it instead).
+# Binaries (axond and the axon client), unit (its paths rewritten for PREFIX), README; the
+# config only when none exists, so a reinstall never overwrites local settings (the shipped
+# defaults go next to it instead).
 install: build
 	install -Dm755 .build/release/axond $(DESTDIR)$(BINDIR)/axond
+	install -Dm755 .build/release/axon $(DESTDIR)$(BINDIR)/axon
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/local/bin/axond|$(BINDIR)/axond|g' -e 's|/usr/local/share/doc/axon|$(DOCDIR)|g' \
 	  deploy/axond.service > $(DESTDIR)$(UNITDIR)/axond.service
@@ -188,7 +190,7 @@ install: build
 	@echo "installed; as root: systemctl daemon-reload && systemctl enable --now axond"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/axond $(DESTDIR)$(UNITDIR)/axond.service $(DESTDIR)$(DOCDIR)/README.md \
+	rm -f $(DESTDIR)$(BINDIR)/axond $(DESTDIR)$(BINDIR)/axon $(DESTDIR)$(UNITDIR)/axond.service $(DESTDIR)$(DOCDIR)/README.md \
 	  $(DESTDIR)$(SYSCONFDIR)/axon/axond.json.default
 
 # systemd-analyze verify on the unit with ExecStart pointing at the built binary; any message

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "axond", targets: ["axond"]),
+        .executable(name: "axon", targets: ["axon"]),
         .executable(name: "axon-bench", targets: ["axon-bench"]),
         .library(name: "AxonServer", targets: ["AxonServer"]),
         .library(name: "AxonAPI", targets: ["AxonAPI"]),
@@ -55,6 +56,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The command-line client: a client of the HTTP API only.
+        .executableTarget(
+            name: "axon",
+            dependencies: [
+                "AxonAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "axon-bench",
             dependencies: [
@@ -71,6 +80,8 @@ let package = Package(
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit", "StressFixture", "TestKit"]),
         .testTarget(name: "AxonAPITests", dependencies: ["AxonAPI"]),
+        // Runs the built axon against the built axond (both subprocesses).
+        .testTarget(name: "AxonCLITests", dependencies: ["axon", "AxonAPI", "TestKit"]),
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
