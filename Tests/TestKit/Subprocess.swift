@@ -21,6 +21,11 @@ public final class Subprocess: @unchecked Sendable {
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], mergingStandardError: Bool = true,
         standardErrorFile: String? = nil
     ) throws {
+        // Tests start processes from several threads: a child spawned between another's pipe()
+        // and its FD_CLOEXEC would inherit that pipe's write end, and the pipe would never reach
+        // end of output while the child lives (Glibc's module does not export pipe2).
+        Self.spawning.lock()
+        defer { Self.spawning.unlock() }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw TestFailure("pipe failed: errno \(errno)") }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -53,6 +58,8 @@ public final class Subprocess: @unchecked Sendable {
         pid = child
         output = fds[0]
     }
+
+    private static let spawning = NSLock()
 
     deinit {
         if finished == nil {
