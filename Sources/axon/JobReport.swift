@@ -29,8 +29,10 @@ enum JobReport {
     static func lines(_ job: JobSnapshot) -> [String] {
         let metrics = job.metrics ?? MetricsView()
         var head = "model \(job.model) version \(job.version.map(String.init) ?? "?") trained"
-        if let epochs = metrics.epochs { head += ": \(epochs) epochs" }
-        if let reason = metrics.stopReason { head += " (\(reason.replacingOccurrences(of: "_", with: " ")))" }
+        // The job's own epochs; a continued model's metrics count its earlier versions' too.
+        head += ": \(job.epoch) epochs"
+        if let total = metrics.epochs, total != job.epoch { head += " (\(total) in all)" }
+        if let reason = metrics.stopReason { head += ", \(reason.replacingOccurrences(of: "_", with: " "))" }
         if let seconds = metrics.trainingSeconds { head += " in \(Format.duration(seconds))" }
         if let rate = metrics.samplesPerSecond ?? job.samplesPerSecond { head += ", \(Format.rate(rate))" }
         var rows: [[String]] = []

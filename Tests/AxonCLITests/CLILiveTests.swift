@@ -18,7 +18,7 @@ struct CLILiveTests {
         #expect(lines.contains { $0.contains("started: 150 training rows, 30 epochs") }, "\(run)")
         #expect(lines.contains { $0.hasPrefix("epoch  1/30  loss ") }, "\(run)")
         #expect(lines.contains { $0.hasPrefix("epoch 30/30  loss ") }, "\(run)")
-        #expect(lines.contains { $0.hasPrefix("model iris version 1 trained: 30 epochs (completed)") }, "\(run)")
+        #expect(lines.contains { $0.hasPrefix("model iris version 1 trained: 30 epochs, completed") }, "\(run)")
         let accuracy = try #require(lines.first { $0.hasPrefix("  accuracy") }?.split(separator: " ").last.flatMap { Double($0) }, "\(run)")
         #expect(accuracy > 0.6)
         #expect(!run.stdout.contains("\r"), "no carriage returns when stdout is not a terminal")
@@ -138,10 +138,14 @@ struct CLILiveTests {
         #expect(try await daemon.stop() == 0)
     }
 
-    @Test("rollback serves an earlier version again; an unknown version exits 5")
-    func rollback() async throws {
+    @Test("train --continue makes version 2 from version 1 and counts its own epochs; rollback serves version 1 again; an unknown version exits 5")
+    func continueAndRollback() async throws {
         let daemon = try await LiveDaemon.start()
-        for _ in 0 ..< 2 { #expect(try await axon(Self.iris + ["--epochs", "3", "--json"], url: daemon.url).status == 0) }
+        #expect(try await axon(Self.iris + ["--epochs", "3", "--json"], url: daemon.url).status == 0)
+        let continued = try await axon(Self.iris + ["--epochs", "4", "--continue"], url: daemon.url)
+        #expect(continued.status == 0, "\(continued)")
+        #expect(continued.lines.contains { $0.hasPrefix("epoch 1/4  loss ") } && continued.lines.contains { $0.hasPrefix("epoch 4/4  loss ") }, "\(continued)")
+        #expect(continued.lines.contains { $0.hasPrefix("model iris version 2 trained: 4 epochs (7 in all), completed") }, "\(continued)")
         let rolled = try await axon(["rollback", "iris", "1"], url: daemon.url)
         #expect(rolled.status == 0 && rolled.stdout == "model iris now serves version 1\n", "\(rolled)")
         let list = try APIJSON.decode(ModelList.self, from: Array(try await axon(["models", "--json"], url: daemon.url).stdout.utf8))

@@ -31,7 +31,7 @@ struct CLITerminalTests {
         let last = try #require(output.range(of: "\repoch ", options: .backwards))
         #expect(!output[first.lowerBound ..< last.lowerBound].contains("\n"), "redraws stay on one line")
         #expect(output[last.upperBound...].range(of: #"^400/400 \[#{10,30}\] loss "#, options: .regularExpression) != nil, "a full bar: \(output.debugDescription)")
-        #expect(output.contains("model iris version 1 trained: 400 epochs (completed)"), "\(output.debugDescription)")
+        #expect(output.contains("model iris version 1 trained: 400 epochs, completed"), "\(output.debugDescription)")
         #expect(try await daemon.stop() == 0)
     }
 }

@@ -34,16 +34,18 @@ final class LiveDaemon: @unchecked Sendable {
             ["serve", "--port", "0", "--state-dir", directory.path, "--log-level", "notice", "--no-access-log"],
             environment: environment)
         var port: Int?
+        var loaded = false
         var lines: [String] = []
-        for _ in 0 ..< 50 {
+        // The two lines come in either order: the listener and the store start side by side.
+        for _ in 0 ..< 50 where port == nil || !loaded {
             guard let line = try process.readLine(timeout: .seconds(60)) else { break }
             lines.append(line)
             if let range = line.range(of: #"http\.address=127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
                 port = Int(line[range].split(separator: ":").last ?? "")
             }
-            if port != nil, line.contains("models loaded") { break }
+            loaded = loaded || line.contains("models loaded")
         }
-        guard let port, lines.last?.contains("models loaded") == true else {
+        guard let port, loaded else {
             directory.remove()
             throw TestFailure("axond did not start: \(lines.joined(separator: "\n"))")
         }
