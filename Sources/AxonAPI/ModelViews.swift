@@ -89,9 +89,13 @@ public struct ArchitectureView: Codable, Sendable, Equatable {
 public struct TrainingView: Codable, Sendable, Equatable {
     /// The optimizer and its rates.
     public struct Optimizer: Codable, Sendable, Equatable {
+        /// `sgd`, `adam` or `adamw`.
         public var name: String
+        /// The initial learning rate.
         public var learningRate: Float
+        /// SGD momentum.
         public var momentum: Float?
+        /// AdamW decoupled weight decay.
         public var weightDecay: Float?
         enum CodingKeys: String, CodingKey { case name, momentum, learningRate = "learning_rate", weightDecay = "weight_decay" }
 
@@ -106,8 +110,11 @@ public struct TrainingView: Codable, Sendable, Equatable {
 
     /// The early-stopping rule.
     public struct Stopping: Codable, Sendable, Equatable {
+        /// Epochs without improvement before stopping.
         public var patience: Int
+        /// The smallest change that counts as an improvement.
         public var minDelta: Float
+        /// Whether the best epoch's weights are kept.
         public var restoreBestWeights: Bool
         enum CodingKeys: String, CodingKey { case patience, minDelta = "min_delta", restoreBestWeights = "restore_best_weights" }
 
@@ -119,16 +126,27 @@ public struct TrainingView: Codable, Sendable, Equatable {
         }
     }
 
+    /// Epochs requested.
     public var epochs: Int
+    /// Rows per optimizer step.
     public var batchSize: Int
+    /// Seed of the initial weights and the shuffles.
     public var seed: UInt64
+    /// The optimizer and its rates.
     public var optimizer: Optimizer
+    /// L1 penalty.
     public var l1: Float
+    /// L2 penalty.
     public var l2: Float
+    /// Dropout rate of the hidden layers.
     public var dropout: Float
+    /// Fraction of the rows held out for validation.
     public var validationSplit: Double
+    /// The early-stopping rule; nil when off.
     public var earlyStopping: Stopping?
+    /// Input scaling: `standard`, `min_max` or `none`.
     public var normalize: String
+    /// Whether regression targets are standardized.
     public var normalizeTargets: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -158,12 +176,15 @@ public struct TrainingView: Codable, Sendable, Equatable {
 
 /// One entry of `GET /models/{name}/versions`.
 public struct VersionView: Codable, Sendable, Equatable {
+    /// The version number.
     public var version: UInt64
     /// Whether this version serves.
     public var current: Bool
+    /// When it was trained (ISO 8601).
     public var createdAt: String?
     /// The version it continued from.
     public var parentVersion: UInt64?
+    /// Its training metrics.
     public var metrics: MetricsView?
 
     enum CodingKeys: String, CodingKey { case version, current, metrics, createdAt = "created_at", parentVersion = "parent_version" }
@@ -180,8 +201,11 @@ public struct VersionView: Codable, Sendable, Equatable {
 
 /// `GET /models/{name}/versions`.
 public struct VersionList: Codable, Sendable, Equatable {
+    /// The model's name.
     public var model: String
+    /// The version that serves.
     public var currentVersion: UInt64
+    /// Every retained version.
     public var versions: [VersionView]
     enum CodingKeys: String, CodingKey { case model, versions, currentVersion = "current_version" }
 
@@ -195,20 +219,35 @@ public struct VersionList: Codable, Sendable, Equatable {
 
 /// `GET /models/{name}`: everything about the serving version.
 public struct ModelDetail: Codable, Sendable, Equatable {
+    /// The model's name.
     public var name: String
+    /// The version described (the one that serves).
     public var version: UInt64
+    /// The version that serves.
     public var currentVersion: UInt64
+    /// `classification` or `regression`.
     public var task: String
+    /// When this version was trained (ISO 8601).
     public var createdAt: String
+    /// The version it continued from.
     public var parentVersion: UInt64?
+    /// Weights and biases.
     public var parameterCount: Int
+    /// Layers, activations and loss.
     public var architecture: ArchitectureView
+    /// The input tensor.
     public var input: TensorSchema
+    /// The output tensor, with a classifier's class names.
     public var output: TensorSchema
+    /// Every retained version.
     public var versions: [VersionView]
+    /// The training settings, in the request's field names.
     public var training: TrainingView?
+    /// Every setting the run used and why each default was chosen.
     public var settings: ResolvedSettings?
+    /// The metrics of this version.
     public var metrics: MetricsView?
+    /// How columns become inputs (models trained from tables).
     public var preprocessing: PreprocessingView?
 
     enum CodingKeys: String, CodingKey {
@@ -253,11 +292,17 @@ public struct PreprocessingView: Codable, Sendable, Equatable {
         public var kind: String
         /// `[first, end)` of the column in the encoded input row.
         public var inputs: [Int]
+        /// The value a missing numeric cell is replaced with.
         public var imputed: Float?
+        /// The first `shownCategories` categories, in encoding order.
         public var categories: [String]?
+        /// How many categories the column encodes.
         public var categoryCount: Int?
+        /// Whether a missing cell has a category of its own.
         public var missingCategory: Bool?
+        /// Missing cells seen in training.
         public var missingCount: Int
+        /// The scaler applied after imputation (numeric columns).
         public var scaler: Scaler?
 
         enum CodingKeys: String, CodingKey {
@@ -284,10 +329,15 @@ public struct PreprocessingView: Codable, Sendable, Equatable {
 
     /// `standard`: `(x - mean) / std`; `min_max`: `(x - min) / range`.
     public struct Scaler: Codable, Sendable, Equatable {
+        /// `standard` or `min_max`.
         public var kind: String
+        /// Standard: the mean subtracted.
         public var mean: Float?
+        /// Standard: the deviation divided by.
         public var std: Float?
+        /// Min-max: the minimum subtracted.
         public var min: Float?
+        /// Min-max: the range divided by.
         public var range: Float?
 
         /// A scaler from its fields.
@@ -305,7 +355,9 @@ public struct PreprocessingView: Codable, Sendable, Equatable {
 
     /// `impute` or `refuse`.
     public var missingValues: String
+    /// Width of an encoded input row.
     public var encodedWidth: Int
+    /// The input columns, in order.
     public var columns: [Column]
 
     enum CodingKeys: String, CodingKey {
@@ -323,8 +375,11 @@ public struct PreprocessingView: Codable, Sendable, Equatable {
 
 /// `POST /models/{name}/evaluate`.
 public struct EvaluationView: Codable, Sendable, Equatable {
+    /// The model's name.
     public var model: String
+    /// The version evaluated.
     public var version: UInt64
+    /// The metrics on the rows sent.
     public var metrics: MetricsView
 
     /// An evaluation from its fields.
@@ -337,7 +392,9 @@ public struct EvaluationView: Codable, Sendable, Equatable {
 
 /// `DELETE /models/{name}`.
 public struct ModelDeleted: Codable, Sendable, Equatable {
+    /// The model's name.
     public var model: String
+    /// Always true.
     public var deleted: Bool
 
     /// An answer from its fields.
