@@ -1,7 +1,8 @@
-/// The JSON shapes of the management routes (snake_case keys throughout).
-///
-/// The server builds them from its stored models (AxonServer's `ModelViews+Store.swift`);
-/// clients such as `axon` decode them.
+// The JSON shapes of the management routes (snake_case keys throughout). The server builds
+// them from its stored models (AxonServer's `ModelViews+Store.swift`); clients such as `axon`
+// decode them.
+
+/// One entry of `GET /models`, and the answer of a rollback: a model and the version that serves.
 public struct ModelSummary: Codable, Sendable, Equatable {
     /// The model's name.
     public var name: String
@@ -82,95 +83,6 @@ public struct ArchitectureView: Codable, Sendable, Equatable {
         self.layers = layers
         self.activations = activations
         self.loss = loss
-    }
-}
-
-/// The training settings of a version, in the request's own field names.
-public struct TrainingView: Codable, Sendable, Equatable {
-    /// The optimizer and its rates.
-    public struct Optimizer: Codable, Sendable, Equatable {
-        /// `sgd`, `adam` or `adamw`.
-        public var name: String
-        /// The initial learning rate.
-        public var learningRate: Float
-        /// SGD momentum.
-        public var momentum: Float?
-        /// AdamW decoupled weight decay.
-        public var weightDecay: Float?
-        enum CodingKeys: String, CodingKey { case name, momentum, learningRate = "learning_rate", weightDecay = "weight_decay" }
-
-        /// An optimizer from its fields.
-        public init(name: String, learningRate: Float, momentum: Float? = nil, weightDecay: Float? = nil) {
-            self.name = name
-            self.learningRate = learningRate
-            self.momentum = momentum
-            self.weightDecay = weightDecay
-        }
-    }
-
-    /// The early-stopping rule.
-    public struct Stopping: Codable, Sendable, Equatable {
-        /// Epochs without improvement before stopping.
-        public var patience: Int
-        /// The smallest change that counts as an improvement.
-        public var minDelta: Float
-        /// Whether the best epoch's weights are kept.
-        public var restoreBestWeights: Bool
-        enum CodingKeys: String, CodingKey { case patience, minDelta = "min_delta", restoreBestWeights = "restore_best_weights" }
-
-        /// A rule from its fields.
-        public init(patience: Int, minDelta: Float, restoreBestWeights: Bool) {
-            self.patience = patience
-            self.minDelta = minDelta
-            self.restoreBestWeights = restoreBestWeights
-        }
-    }
-
-    /// Epochs requested.
-    public var epochs: Int
-    /// Rows per optimizer step.
-    public var batchSize: Int
-    /// Seed of the initial weights and the shuffles.
-    public var seed: UInt64
-    /// The optimizer and its rates.
-    public var optimizer: Optimizer
-    /// L1 penalty.
-    public var l1: Float
-    /// L2 penalty.
-    public var l2: Float
-    /// Dropout rate of the hidden layers.
-    public var dropout: Float
-    /// Fraction of the rows held out for validation.
-    public var validationSplit: Double
-    /// The early-stopping rule; nil when off.
-    public var earlyStopping: Stopping?
-    /// Input scaling: `standard`, `min_max` or `none`.
-    public var normalize: String
-    /// Whether regression targets are standardized.
-    public var normalizeTargets: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case epochs, seed, optimizer, l1, l2, dropout, normalize
-        case batchSize = "batch_size", validationSplit = "validation_split", earlyStopping = "early_stopping"
-        case normalizeTargets = "normalize_targets"
-    }
-
-    /// Settings from their fields.
-    public init(
-        epochs: Int, batchSize: Int, seed: UInt64, optimizer: Optimizer, l1: Float, l2: Float, dropout: Float,
-        validationSplit: Double, earlyStopping: Stopping?, normalize: String, normalizeTargets: Bool
-    ) {
-        self.epochs = epochs
-        self.batchSize = batchSize
-        self.seed = seed
-        self.optimizer = optimizer
-        self.l1 = l1
-        self.l2 = l2
-        self.dropout = dropout
-        self.validationSplit = validationSplit
-        self.earlyStopping = earlyStopping
-        self.normalize = normalize
-        self.normalizeTargets = normalizeTargets
     }
 }
 
@@ -277,99 +189,6 @@ public struct ModelDetail: Codable, Sendable, Equatable {
         self.settings = settings
         self.metrics = metrics
         self.preprocessing = preprocessing
-    }
-}
-
-/// How a model turns its columns into inputs: each column's kind, the categories it one-hot
-/// encodes (the first `shownCategories`), the value imputed for a missing cell, and the scaler
-/// applied to a numeric column afterwards.
-public struct PreprocessingView: Codable, Sendable, Equatable {
-    /// One input column.
-    public struct Column: Codable, Sendable, Equatable {
-        /// The column's name (a CSV header cell or a JSON key); nil for unnamed columns.
-        public var name: String?
-        /// `numeric` or `categorical`.
-        public var kind: String
-        /// `[first, end)` of the column in the encoded input row.
-        public var inputs: [Int]
-        /// The value a missing numeric cell is replaced with.
-        public var imputed: Float?
-        /// The first `shownCategories` categories, in encoding order.
-        public var categories: [String]?
-        /// How many categories the column encodes.
-        public var categoryCount: Int?
-        /// Whether a missing cell has a category of its own.
-        public var missingCategory: Bool?
-        /// Missing cells seen in training.
-        public var missingCount: Int
-        /// The scaler applied after imputation (numeric columns).
-        public var scaler: Scaler?
-
-        enum CodingKeys: String, CodingKey {
-            case name, kind, inputs, imputed, categories, scaler
-            case categoryCount = "category_count", missingCategory = "missing_category", missingCount = "missing_count"
-        }
-
-        /// A column from its fields.
-        public init(
-            name: String?, kind: String, inputs: [Int], imputed: Float? = nil, categories: [String]? = nil,
-            categoryCount: Int? = nil, missingCategory: Bool? = nil, missingCount: Int, scaler: Scaler? = nil
-        ) {
-            self.name = name
-            self.kind = kind
-            self.inputs = inputs
-            self.imputed = imputed
-            self.categories = categories
-            self.categoryCount = categoryCount
-            self.missingCategory = missingCategory
-            self.missingCount = missingCount
-            self.scaler = scaler
-        }
-    }
-
-    /// `standard`: `(x - mean) / std`; `min_max`: `(x - min) / range`.
-    public struct Scaler: Codable, Sendable, Equatable {
-        /// `standard` or `min_max`.
-        public var kind: String
-        /// Standard: the mean subtracted.
-        public var mean: Float?
-        /// Standard: the deviation divided by.
-        public var std: Float?
-        /// Min-max: the minimum subtracted.
-        public var min: Float?
-        /// Min-max: the range divided by.
-        public var range: Float?
-
-        /// A scaler from its fields.
-        public init(kind: String, mean: Float? = nil, std: Float? = nil, min: Float? = nil, range: Float? = nil) {
-            self.kind = kind
-            self.mean = mean
-            self.std = std
-            self.min = min
-            self.range = range
-        }
-    }
-
-    /// Categories listed per column; `category_count` tells how many there are.
-    public static let shownCategories = 20
-
-    /// `impute` or `refuse`.
-    public var missingValues: String
-    /// Width of an encoded input row.
-    public var encodedWidth: Int
-    /// The input columns, in order.
-    public var columns: [Column]
-
-    enum CodingKeys: String, CodingKey {
-        case columns
-        case missingValues = "missing_values", encodedWidth = "encoded_width"
-    }
-
-    /// A view from its fields.
-    public init(missingValues: String, encodedWidth: Int, columns: [Column]) {
-        self.missingValues = missingValues
-        self.encodedWidth = encodedWidth
-        self.columns = columns
     }
 }
 
