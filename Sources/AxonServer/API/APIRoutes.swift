@@ -53,8 +53,11 @@ enum TrainingRoutes {
         }
         router.get("/jobs/{id}/events") { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
-            return Response.eventStream(try context.jobs.events.open(following: job, after: try lastEventID(request)))
+            let after = try lastEventID(request)
+            guard let stream = try context.jobs.events.open(following: id, after: after, snapshot: { context.jobs.job(id) }) else {
+                throw jobNotFound(id, context: context)
+            }
+            return Response.eventStream(stream)
         }
         router.get("/events") { _ in
             Response.eventStream(try context.jobs.events.openAll())

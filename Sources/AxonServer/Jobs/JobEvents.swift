@@ -32,9 +32,12 @@ public final class JobEvents: Sendable {
         let stream: EventStream
         /// The job it follows; nil for `/events`.
         let job: String?
-        init(stream: EventStream, job: String?) {
+        /// The last id its backlog held: a live event up to it is already in the stream.
+        let covered: Int
+        init(stream: EventStream, job: String?, covered: Int = 0) {
             self.stream = stream
             self.job = job
+            self.covered = covered
         }
     }
 
@@ -124,7 +127,7 @@ public final class JobEvents: Sendable {
         let event = make()
         let bytes = event.bytes
         var gone: [ObjectIdentifier] = []
-        for subscriber in targets {
+        for subscriber in targets where subscriber.job == nil || event.id > subscriber.covered {
             switch subscriber.stream.write(bytes, force: event.final) {
             case .written:
                 if event.final, subscriber.job != nil {
@@ -152,18 +155,36 @@ public final class JobEvents: Sendable {
 
     // MARK: subscribing
 
-    /// Opens a stream following `job`: its backlog after `lastEventID`, then live events; a
-    /// finished job's stream holds its final event and ends. 503 past `events.max_streams`.
-    func open(following job: JobSnapshot, after lastEventID: Int) throws(APIError) -> EventStream {
+    /// Opens a stream following job `id`: its backlog after `lastEventID`, then live events; a
+    /// finished job's stream holds its final event and ends. nil when `snapshot` does not know
+    /// the job; 503 past `events.max_streams`.
+    ///
+    /// The stream counts as a listener before `snapshot` reads the job's record, and the record
+    /// is read and the stream registered under the lock `publish` takes: an event the record
+    /// does not hold yet reaches the stream live, one it holds is not sent twice, so none is
+    /// lost between the two (a job that ended in between would leave the stream open forever).
+    func open(following id: String, after lastEventID: Int, snapshot: () -> JobSnapshot?) throws(APIError) -> EventStream? {
+        listening.add(1, ordering: .sequentiallyConsistent)
+        var registered = false
+        defer { if !registered { listening.subtract(1, ordering: .relaxed) } }
         let stream = EventStream(capacity: streamBufferBytes)
-        let backlog = Self.backlog(job, after: lastEventID)
-        for event in backlog { stream.write(event.bytes, force: true) }
-        if job.status.isFinished {
-            stream.finish()
-            return stream
+        let (found, startHeartbeat) = try state.withLock { (state) throws(APIError) -> (Bool, Bool) in
+            guard let job = snapshot() else { return (false, false) }
+            let backlog = Self.backlog(job, after: lastEventID)
+            for event in backlog { stream.write(event.bytes, force: true) }
+            if job.status.isFinished {
+                stream.finish()
+                return (true, false)
+            }
+            try admit(&state)
+            let subscriber = Subscriber(stream: stream, job: id, covered: backlog.last?.id ?? lastEventID)
+            state.subscribers[ObjectIdentifier(subscriber)] = subscriber
+            registered = true
+            defer { state.heartbeatRunning = true }
+            return (true, !state.heartbeatRunning)
         }
-        try register(Subscriber(stream: stream, job: job.id))
-        return stream
+        if startHeartbeat { startBeating() }
+        return found ? stream : nil
     }
 
     /// Opens a stream of every job's events and the models' changes, from now on.
@@ -176,30 +197,36 @@ public final class JobEvents: Sendable {
 
     private func register(_ subscriber: Subscriber) throws(APIError) {
         let startHeartbeat = try state.withLock { (state) throws(APIError) -> Bool in
-            guard !state.closed else { throw APIError.draining }
-            guard state.subscribers.count < maxStreams else {
-                throw APIError(
-                    status: .serviceUnavailable, code: "too_many_streams",
-                    message: "\(state.subscribers.count) event streams are open, events.max_streams is \(maxStreams); retry later",
-                    headers: ["Retry-After": "5"])
-            }
+            try admit(&state)
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
-            listening.store(state.subscribers.count, ordering: .relaxed)
+            listening.add(1, ordering: .relaxed)
             defer { state.heartbeatRunning = true }
             return !state.heartbeatRunning
         }
-        if startHeartbeat {
-            let thread = Thread { [self] in self.beat() }
-            thread.name = "axon-events"
-            thread.start()
+        if startHeartbeat { startBeating() }
+    }
+
+    /// 503 while draining or when `events.max_streams` streams are open.
+    private func admit(_ state: inout State) throws(APIError) {
+        guard !state.closed else { throw APIError.draining }
+        guard state.subscribers.count < maxStreams else {
+            throw APIError(
+                status: .serviceUnavailable, code: "too_many_streams",
+                message: "\(state.subscribers.count) event streams are open, events.max_streams is \(maxStreams); retry later",
+                headers: ["Retry-After": "5"])
         }
+    }
+
+    private func startBeating() {
+        let thread = Thread { [self] in self.beat() }
+        thread.name = "axon-events"
+        thread.start()
     }
 
     private func remove(_ ids: [ObjectIdentifier]) {
         guard !ids.isEmpty else { return }
         state.withLock { state in
-            for id in ids { state.subscribers[id] = nil }
-            listening.store(state.subscribers.count, ordering: .relaxed)
+            for id in ids where state.subscribers.removeValue(forKey: id) != nil { listening.subtract(1, ordering: .relaxed) }
         }
     }
 
@@ -222,9 +249,9 @@ public final class JobEvents: Sendable {
         let subscribers = state.withLock { state -> [Subscriber] in
             state.closed = true
             defer { state.subscribers = [:] }
+            listening.subtract(state.subscribers.count, ordering: .relaxed)
             return Array(state.subscribers.values)
         }
-        listening.store(0, ordering: .relaxed)
         for subscriber in subscribers { subscriber.stream.finish() }
         wake.lock()
         wake.broadcast()
