@@ -51,10 +51,13 @@ struct HTTPClient {
     func send(
         _ method: String, _ path: String, query: [(String, String)] = [], body: RequestBody = .none
     ) throws(CLIError) -> HTTPResponse {
+        // Opened first: a file that cannot be read is said so whether or not the server is up.
+        var file: BodyFile?
+        if case .file(let path, _) = body { file = try BodyFile(path) }
         let connection = try Connection(host: server.host, port: server.port, timeout: Self.connectTimeout)
         let reader = ResponseReader(connection: connection)
         do throws(CLIError) {
-            try write(method, path + URLText.query(query), body: body, accept: "application/json", extra: [], to: connection)
+            try write(method, path + URLText.query(query), body: body, file: file, accept: "application/json", extra: [], to: connection)
         } catch {
             // A server that refuses early (401, 413) answers and closes while the body is still
             // being sent: its answer says more than the broken pipe.
@@ -72,7 +75,7 @@ struct HTTPClient {
     func stream(_ path: String, headers: [(String, String)]) throws(CLIError) -> ResponseStream {
         let connection = try Connection(host: server.host, port: server.port, timeout: Self.connectTimeout)
         let reader = ResponseReader(connection: connection)
-        try write("GET", path, body: .none, accept: "text/event-stream", extra: headers, to: connection)
+        try write("GET", path, body: .none, file: nil, accept: "text/event-stream", extra: headers, to: connection)
         let head = try reader.head()
         guard (200 ..< 300).contains(head.status) else {
             throw CLIError.from(HTTPResponse(status: head.status, headers: head.headers, body: try reader.body(head)))
@@ -81,54 +84,59 @@ struct HTTPClient {
     }
 
     private func write(
-        _ method: String, _ target: String, body: RequestBody, accept: String, extra: [(String, String)], to connection: Connection
+        _ method: String, _ target: String, body: RequestBody, file: BodyFile?, accept: String, extra: [(String, String)],
+        to connection: Connection
     ) throws(CLIError) {
         var head = "\(method) \(server.basePath)\(target) HTTP/1.1\r\nHost: \(server.hostHeader)\r\n"
         head += "User-Agent: axon/\(AxonVersion.current)\r\nAccept: \(accept)\r\nConnection: close\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         for (name, value) in extra { head += "\(name): \(value)\r\n" }
-        var file: (descriptor: Int32, size: Int)?
         switch body {
         case .none:
             if method != "GET" { head += "Content-Length: 0\r\n" }
         case .bytes(let bytes, let type):
             head += "Content-Type: \(type)\r\nContent-Length: \(bytes.count)\r\n"
-        case .file(let path, let type):
-            file = try Self.open(path)
-            head += "Content-Type: \(type)\r\nContent-Length: \(file!.size)\r\n"
+        case .file(_, let type):
+            head += "Content-Type: \(type)\r\nContent-Length: \(file?.size ?? 0)\r\n"
         }
-        defer { if let file { close(file.descriptor) } }
         head += "\r\n"
         try connection.write(Array(head.utf8)[...], timeout: Self.readTimeout)
-        switch body {
-        case .none: break
-        case .bytes(let bytes, _):
-            try connection.write(bytes[...], timeout: Self.readTimeout)
-        case .file(let path, _):
-            try Self.copy(file!, path: path, to: connection)
-        }
+        if case .bytes(let bytes, _) = body { try connection.write(bytes[...], timeout: Self.readTimeout) }
+        try file?.send(to: connection, timeout: Self.readTimeout)
     }
+}
 
-    /// Opens a regular file for reading, with its size.
-    private static func open(_ path: String) throws(CLIError) -> (descriptor: Int32, size: Int) {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+/// A regular file sent as a request body, read as it is sent.
+final class BodyFile {
+    let path: String
+    let size: Int
+    private let descriptor: Int32
+
+    init(_ path: String) throws(CLIError) {
+        self.path = path
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable("cannot read \(path): \(String(cString: strerror(errno)).lowercased())") }
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             close(descriptor)
             throw .unreadable("cannot read \(path): not a regular file (use - to read standard input)")
         }
-        return (descriptor, Int(info.st_size))
+        size = Int(info.st_size)
     }
 
-    private static func copy(_ file: (descriptor: Int32, size: Int), path: String, to connection: Connection) throws(CLIError) {
-        var left = file.size
+    deinit {
+        close(descriptor)
+    }
+
+    /// Copies the file to `connection` in 64 KiB pieces.
+    func send(to connection: Connection, timeout: Double) throws(CLIError) {
+        var left = size
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while left > 0 {
-            let count = chunk.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, min($0.count, left)) }
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, min($0.count, left)) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw .unreadable("cannot read \(path): it ended or failed while being sent") }
-            try connection.write(chunk[..<count], timeout: readTimeout)
+            try connection.write(chunk[..<count], timeout: timeout)
             left -= count
         }
     }

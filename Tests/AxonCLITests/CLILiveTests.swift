@@ -69,8 +69,6 @@ struct CLILiveTests {
         #expect(diverged.stderr.contains("(diverged)"), "\(diverged)")
         #expect(diverged.lines.contains { $0.contains("started: 150 training rows") }, "\(diverged)")
 
-        let missing = try await axon(["train", "/nonexistent/rows.csv", "--model", "iris"], url: daemon.url)
-        #expect(missing.status == 66 && missing.stderr.contains("cannot read /nonexistent/rows.csv"), "\(missing)")
         #expect(try await daemon.stop() == 0)
     }
 
@@ -173,7 +171,7 @@ struct CLILiveTests {
         #expect(try await daemon.stop() == 0)
     }
 
-    @Test("a daemon that is not there: connection refused exits 3 with where axon looked; a bad URL exits 64")
+    @Test("a daemon that is not there: connection refused exits 3 with where axon looked; an unreadable file 66; a bad URL 64")
     func unreachable() async throws {
         let daemon = try await LiveDaemon.start()
         let url = daemon.url
@@ -181,6 +179,9 @@ struct CLILiveTests {
         let refused = try await axon(["models"], url: url)
         #expect(refused.status == 3, "\(refused)")
         #expect(refused.stderr.contains("cannot connect to 127.0.0.1:\(daemon.port): connection refused"), "\(refused)")
+        // The file is opened before connecting: its problem is the one reported.
+        let missing = try await axon(["train", "/nonexistent/rows.csv", "--model", "iris"], url: url)
+        #expect(missing.status == 66 && missing.stderr.contains("cannot read /nonexistent/rows.csv"), "\(missing)")
         let https = try await axon(["models"], url: "https://127.0.0.1:\(daemon.port)")
         #expect(https.status == 64 && https.stderr.contains("plain HTTP only"), "\(https)")
     }

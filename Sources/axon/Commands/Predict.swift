@@ -16,7 +16,7 @@ struct Predict: ParsableCommand {
     @Argument(help: "The model's name.")
     var model: String
 
-    @Argument(help: "Rows of comma-separated cells (e.g. 5.1,3.5,1.4,0.2).")
+    @Argument(help: "Rows of comma-separated cells (e.g. 5.1,3.5,1.4,0.2); put -- before rows starting with a minus sign.")
     var rows: [String] = []
 
     @Option(help: "A CSV file of rows (- for standard input).")
