@@ -175,10 +175,12 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/axon
 
-# Binary, unit (its paths rewritten for PREFIX), README and docs; the config only when none exists, so
-# a reinstall never overwrites local settings (the shipped defaults go next to it instead).
+# Binaries (axond and the axon client), unit (its paths rewritten for PREFIX), README and docs;
+# the config only when none exists, so a reinstall never overwrites local settings (the shipped
+# defaults go next to it instead).
 install: build
 	install -Dm755 .build/release/axond $(DESTDIR)$(BINDIR)/axond
+	install -Dm755 .build/release/axon $(DESTDIR)$(BINDIR)/axon
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/local/bin/axond|$(BINDIR)/axond|g' -e 's|/usr/local/share/doc/axon|$(DOCDIR)|g' \
 	  deploy/axond.service > $(DESTDIR)$(UNITDIR)/axond.service
@@ -190,7 +192,7 @@ install: build
 	@echo "installed; as root: systemctl daemon-reload && systemctl enable --now axond"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/axond $(DESTDIR)$(UNITDIR)/axond.service $(DESTDIR)$(DOCDIR)/README.md \
+	rm -f $(DESTDIR)$(BINDIR)/axond $(DESTDIR)$(BINDIR)/axon $(DESTDIR)$(UNITDIR)/axond.service $(DESTDIR)$(DOCDIR)/README.md \
 	  $(DESTDIR)$(SYSCONFDIR)/axon/axond.json.default
 	rm -rf $(DESTDIR)$(DOCDIR)/docs
 
@@ -289,7 +291,7 @@ soak: deps
 APT_IMAGE := mmdebstrap umoci binutils
 APT_IMAGE_CHECK := $(APT_IMAGE) podman runc python3
 IMAGE_DIR ?= .build/image
-IMAGE_VERSION := $(shell sed -n 's/.*current = "\(.*\)"/\1/p' Sources/AxonServer/Version.swift)
+IMAGE_VERSION := $(shell sed -n 's/.*current = "\(.*\)"/\1/p' Sources/AxonAPI/AxonVersion.swift)
 IMAGE_COMMIT = $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 # auto: podman run when it can start the image here, else unshare + chroot of its root filesystem.
 IMAGE_RUNNER ?= auto

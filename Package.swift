@@ -6,8 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "axond", targets: ["axond"]),
+        .executable(name: "axon", targets: ["axon"]),
         .executable(name: "axon-bench", targets: ["axon-bench"]),
         .library(name: "AxonServer", targets: ["AxonServer"]),
+        .library(name: "AxonAPI", targets: ["AxonAPI"]),
         .library(name: "AxonHTTP", targets: ["AxonHTTP"]),
         .library(name: "AxonStore", targets: ["AxonStore"]),
         .library(name: "ModelKit", targets: ["ModelKit"]),
@@ -36,6 +38,9 @@ let package = Package(
         .target(name: "CModelKit"),
         .target(name: "ModelKit", dependencies: ["CBLAS", "CModelKit"]),
         .target(name: "Checkpoint", dependencies: ["ModelKit"]),
+        // The API's wire types (requests, responses, events, the error envelope), shared by the
+        // server and its clients; Foundation only.
+        .target(name: "AxonAPI"),
         // Small utilities the layers above share: a pthread-mutex box, a parallel map, excerpts.
         .target(name: "AxonSupport"),
         // The model store: checkpoints on disk, the served versions in memory, the training lock.
@@ -49,7 +54,7 @@ let package = Package(
         .target(
             name: "AxonHTTP",
             dependencies: [
-                "AxonSupport", "CHTTPShim",
+                "AxonAPI", "AxonSupport", "CHTTPShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -57,7 +62,7 @@ let package = Package(
         .target(
             name: "AxonServer",
             dependencies: [
-                "AxonHTTP", "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
+                "AxonAPI", "AxonHTTP", "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -70,6 +75,14 @@ let package = Package(
             name: "axond",
             dependencies: [
                 "AxonServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The command-line client: a client of the HTTP API only.
+        .executableTarget(
+            name: "axon",
+            dependencies: [
+                "AxonAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,10 +101,13 @@ let package = Package(
         // Subprocesses, temporary directories and failures, shared by the test targets.
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ModelKit", "StressFixture", "TestKit"]),
+        .testTarget(name: "AxonAPITests", dependencies: ["AxonAPI"]),
+        // Runs the built axon against the built axond (both subprocesses).
+        .testTarget(name: "AxonCLITests", dependencies: ["axon", "AxonAPI", "TestKit"]),
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
-                "AxonHTTP", "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
+                "AxonAPI", "AxonHTTP", "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,4 @@
+import AxonAPI
 import Foundation
 
 /// An error that knows its HTTP answer. The server's one error boundary asks every thrown error
@@ -105,33 +106,6 @@ public struct APIError: HTTPResponseError, Equatable, CustomStringConvertible {
     /// 500 with a generic message; the detail belongs in the log.
     public static let internalError = APIError(
         status: .internalServerError, code: "internal", message: "internal server error")
-}
-
-/// The JSON error envelope every error response uses: `{"error": {"code": "...", "message": "..."}}`.
-public struct ErrorEnvelope: Codable, Sendable, Equatable {
-    /// The error body.
-    public struct Body: Codable, Sendable, Equatable {
-        /// Machine-readable code.
-        public var code: String
-        /// Human-readable message.
-        public var message: String
-    }
-
-    /// The error.
-    public var error: Body
-
-    /// An envelope for `code` and `message`.
-    public init(code: String, message: String) {
-        error = Body(code: code, message: message)
-    }
-
-    /// The encoded envelope bytes.
-    public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Two String fields always encode; the fallback only satisfies the type checker.
-        return (try? Array(encoder.encode(self))) ?? Array(#"{"error":{"code":"internal","message":"internal server error"}}"#.utf8)
-    }
 }
 
 extension HTTPResponseError {

@@ -1,3 +1,4 @@
+import AxonAPI
 import AxonSupport
 import CHTTPShim
 import Foundation

@@ -1,3 +1,4 @@
+import AxonAPI
 import Foundation
 
 /// An HTTP response: status, headers and body bytes.
@@ -32,9 +33,7 @@ public struct Response: Sendable {
 
     /// A JSON response encoding `value` with sorted keys (stable bytes for clients and tests).
     public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: status, headers: ["Content-Type": jsonContentType], body: Array(try encoder.encode(value)))
+        Response(status: status, headers: ["Content-Type": jsonContentType], body: try APIJSON.encode(value))
     }
 
     // Shared (copy-on-write) so hot routes do not build a header list per response.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AxonAPI
 import AxonServer
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import AxonAPI
 @testable import AxonHTTP
 @testable import AxonStore
 import Checkpoint

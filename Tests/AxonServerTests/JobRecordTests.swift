@@ -1,3 +1,4 @@
+import AxonAPI
 @testable import AxonStore
 import Checkpoint
 import Foundation

@@ -1,3 +1,4 @@
+import AxonAPI
 @testable import AxonHTTP
 import Foundation
 import Testing

@@ -15,10 +15,17 @@ public final class Subprocess: @unchecked Sendable {
 
     /// Starts `executable` (looked up in PATH unless it contains a '/') with `arguments`;
     /// `environment` entries are added to the test's own environment. With
-    /// `mergingStandardError` false, stderr stays the test's own and only stdout is captured.
+    /// `mergingStandardError` false, stderr stays the test's own and only stdout is captured;
+    /// with `standardErrorFile`, stderr goes to that file instead (created or truncated).
     public init(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], mergingStandardError: Bool = true
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], mergingStandardError: Bool = true,
+        standardErrorFile: String? = nil
     ) throws {
+        // Tests start processes from several threads: a child spawned between another's pipe()
+        // and its FD_CLOEXEC would inherit that pipe's write end, and the pipe would never reach
+        // end of output while the child lives (Glibc's module does not export pipe2).
+        Self.spawning.lock()
+        defer { Self.spawning.unlock() }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw TestFailure("pipe failed: errno \(errno)") }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -26,7 +33,11 @@ public final class Subprocess: @unchecked Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        if mergingStandardError { posix_spawn_file_actions_adddup2(&actions, fds[1], 2) }
+        if let standardErrorFile {
+            posix_spawn_file_actions_addopen(&actions, 2, standardErrorFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else if mergingStandardError {
+            posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        }
         posix_spawn_file_actions_addclose(&actions, fds[0])
         posix_spawn_file_actions_addclose(&actions, fds[1])
         var merged = ProcessInfo.processInfo.environment
@@ -47,6 +58,8 @@ public final class Subprocess: @unchecked Sendable {
         pid = child
         output = fds[0]
     }
+
+    private static let spawning = NSLock()
 
     deinit {
         if finished == nil {

@@ -1,6 +1,7 @@
+import AxonAPI
 import AxonHTTP
-import AxonSupport
 import AxonStore
+import AxonSupport
 import Foundation
 import ModelKit
 
@@ -55,8 +56,11 @@ enum TrainingRoutes {
         }
         router.get("/jobs/{id}/events") { request in
             let id = try request.parameters.require("id")
-            guard let job = context.jobs.job(id) else { throw jobNotFound(id, context: context) }
-            return Response.eventStream(try context.jobs.events.open(following: job, after: try lastEventID(request)))
+            let after = try lastEventID(request)
+            guard let stream = try context.jobs.events.open(following: id, after: after, snapshot: { context.jobs.job(id) }) else {
+                throw jobNotFound(id, context: context)
+            }
+            return Response.eventStream(stream)
         }
         router.get("/events") { _ in
             Response.eventStream(try context.jobs.events.openAll())
@@ -162,11 +166,6 @@ struct JobOutcomeError: HTTPResponseError {
     var headers: HTTPHeaders { ["Location": "/jobs/\(job.id)"] }
 }
 
-/// `GET /jobs`.
-struct JobList: Encodable, Sendable {
-    var jobs: [JobSnapshot]
-}
-
 extension Request {
     /// Whether the body is declared as CSV.
     var isCSV: Bool {
@@ -231,7 +230,7 @@ enum ModelRoutes {
             // Deletes win: its queued jobs fail now, running ones at their next step.
             context.jobs.failJobsOfDeletedModels()
             context.jobs.events.publishModel(name, change: "deleted", version: nil)
-            return try Response.json(Deleted(model: name, deleted: true))
+            return try Response.json(ModelDeleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in
             let name = try request.parameters.require("name")
@@ -273,10 +272,5 @@ enum ModelRoutes {
         } catch {
             throw APIError(status: .unprocessableContent, code: "invalid_input", message: DataErrorText.describe(error, field: "inputs"))
         }
-    }
-
-    struct Deleted: Encodable, Sendable {
-        var model: String
-        var deleted: Bool
     }
 }

@@ -1,3 +1,4 @@
+import AxonAPI
 import AxonHTTP
 import AxonStore
 import ModelKit

@@ -1,5 +1,6 @@
-import AxonSupport
+import AxonAPI
 import AxonHTTP
+import AxonSupport
 import Foundation
 import Synchronization
 
@@ -26,21 +27,19 @@ public final class JobEvents: Sendable {
         let data: [UInt8]
         let final: Bool
 
-        var bytes: [UInt8] {
-            var out = Array("id: \(id)\nevent: \(name)\ndata: ".utf8)
-            out += data
-            out += Array("\n\n".utf8)
-            return out
-        }
+        var bytes: [UInt8] { ServerSentEvent.encode(id: id, name: name, data: data) }
     }
 
     private final class Subscriber: Sendable {
         let stream: EventStream
         /// The job it follows; nil for `/events`.
         let job: String?
-        init(stream: EventStream, job: String?) {
+        /// The last id its backlog held: a live event up to it is already in the stream.
+        let covered: Int
+        init(stream: EventStream, job: String?, covered: Int = 0) {
             self.stream = stream
             self.job = job
+            self.covered = covered
         }
     }
 
@@ -79,15 +78,15 @@ public final class JobEvents: Sendable {
     static func epochID(_ epoch: Int) -> Int { 3 + epoch }
 
     static func queued(_ job: JobSnapshot) -> Event {
-        Event(id: queuedID, name: "queued", data: encode(Stage(job, status: .queued)), final: false)
+        Event(id: queuedID, name: "queued", data: encode(JobStage(job, status: .queued)), final: false)
     }
 
     static func started(_ job: JobSnapshot) -> Event {
-        Event(id: startedID, name: "started", data: encode(Stage(job, status: .running)), final: false)
+        Event(id: startedID, name: "started", data: encode(JobStage(job, status: .running)), final: false)
     }
 
     static func epoch(_ job: JobSnapshot, _ epoch: JobSnapshot.Epoch) -> Event {
-        Event(id: epochID(epoch.epoch), name: "epoch", data: encode(Progress(job, epoch)), final: false)
+        Event(id: epochID(epoch.epoch), name: "epoch", data: encode(JobProgress(job, epoch)), final: false)
     }
 
     static func final(_ job: JobSnapshot) -> Event {
@@ -111,55 +110,9 @@ public final class JobEvents: Sendable {
         return events
     }
 
-    /// A job's stage: who, where and, when waiting, for what.
-    struct Stage: Encodable {
-        let job: String
-        let model: String
-        let status: String
-        let epochs: Int
-        let rows: Int
-        let waitingFor: String?
-        /// The stage as it was then (`status`), also when replayed from a later record.
-        init(_ snapshot: JobSnapshot, status: JobStatus) {
-            job = snapshot.id
-            model = snapshot.model
-            self.status = status.rawValue
-            epochs = snapshot.epochs
-            rows = snapshot.rows
-            waitingFor = status == .queued ? snapshot.waitingFor : nil
-        }
-        enum CodingKeys: String, CodingKey { case job, model, status, epochs, rows, waitingFor = "waiting_for" }
-    }
-
-    /// One finished epoch.
-    struct Progress: Encodable {
-        let job: String
-        let epoch: Int
-        let epochs: Int
-        let trainLoss: Double?
-        let validationLoss: Double?
-        let samplesPerSecond: Double?
-        let etaSeconds: Double?
-        init(_ snapshot: JobSnapshot, _ point: JobSnapshot.Epoch) {
-            job = snapshot.id
-            epoch = point.epoch
-            epochs = snapshot.epochs
-            trainLoss = point.trainLoss
-            validationLoss = point.validationLoss
-            samplesPerSecond = point.samplesPerSecond
-            etaSeconds = snapshot.etaSeconds
-        }
-        enum CodingKeys: String, CodingKey {
-            case job, epoch, epochs, trainLoss = "train_loss", validationLoss = "validation_loss"
-            case samplesPerSecond = "samples_per_second", etaSeconds = "eta_seconds"
-        }
-    }
-
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every value here is finite (the job record keeps no NaN): encoding cannot fail.
-        return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
+        (try? APIJSON.encode(value)) ?? Array("{}".utf8)
     }
 
     // MARK: publishing
@@ -176,7 +129,7 @@ public final class JobEvents: Sendable {
         let event = make()
         let bytes = event.bytes
         var gone: [ObjectIdentifier] = []
-        for subscriber in targets {
+        for subscriber in targets where subscriber.job == nil || event.id > subscriber.covered {
             switch subscriber.stream.write(bytes, force: event.final) {
             case .written:
                 if event.final, subscriber.job != nil {
@@ -193,34 +146,47 @@ public final class JobEvents: Sendable {
     /// Sends a model change (`installed`, `rolled_back`, `deleted`) to `/events`.
     func publishModel(_ name: String, change: String, version: UInt64?) {
         guard hasListeners else { return }
-        struct Change: Encodable {
-            let model: String
-            let change: String
-            let version: UInt64?
-        }
-        let data = Self.encode(Change(model: name, change: change, version: version))
+        let data = Self.encode(ModelChange(model: name, change: change, version: version))
         let targets = state.withLock { state in state.subscribers.values.filter { $0.job == nil } }
         var gone: [ObjectIdentifier] = []
         // No id: a model change is not part of any job's sequence, and resuming skips nothing.
-        let bytes = Array("event: model\ndata: ".utf8) + data + Array("\n\n".utf8)
+        let bytes = ServerSentEvent.encode(id: nil, name: JobEventName.model.rawValue, data: data)
         for subscriber in targets where subscriber.stream.write(bytes) == .closed { gone.append(ObjectIdentifier(subscriber)) }
         remove(gone)
     }
 
     // MARK: subscribing
 
-    /// Opens a stream following `job`: its backlog after `lastEventID`, then live events; a
-    /// finished job's stream holds its final event and ends. 503 past `events.max_streams`.
-    func open(following job: JobSnapshot, after lastEventID: Int) throws(APIError) -> EventStream {
+    /// Opens a stream following job `id`: its backlog after `lastEventID`, then live events; a
+    /// finished job's stream holds its final event and ends. nil when `snapshot` does not know
+    /// the job; 503 past `events.max_streams`.
+    ///
+    /// The stream counts as a listener before `snapshot` reads the job's record, and the record
+    /// is read and the stream registered under the lock `publish` takes: an event the record
+    /// does not hold yet reaches the stream live, one it holds is not sent twice, so none is
+    /// lost between the two (a job that ended in between would leave the stream open forever).
+    func open(following id: String, after lastEventID: Int, snapshot: () -> JobSnapshot?) throws(APIError) -> EventStream? {
+        listening.add(1, ordering: .sequentiallyConsistent)
+        var registered = false
+        defer { if !registered { listening.subtract(1, ordering: .relaxed) } }
         let stream = EventStream(capacity: streamBufferBytes)
-        let backlog = Self.backlog(job, after: lastEventID)
-        for event in backlog { stream.write(event.bytes, force: true) }
-        if job.status.isFinished {
-            stream.finish()
-            return stream
+        let (found, startHeartbeat) = try state.withLock { (state) throws(APIError) -> (Bool, Bool) in
+            guard let job = snapshot() else { return (false, false) }
+            let backlog = Self.backlog(job, after: lastEventID)
+            for event in backlog { stream.write(event.bytes, force: true) }
+            if job.status.isFinished {
+                stream.finish()
+                return (true, false)
+            }
+            try admit(&state)
+            let subscriber = Subscriber(stream: stream, job: id, covered: backlog.last?.id ?? lastEventID)
+            state.subscribers[ObjectIdentifier(subscriber)] = subscriber
+            registered = true
+            defer { state.heartbeatRunning = true }
+            return (true, !state.heartbeatRunning)
         }
-        try register(Subscriber(stream: stream, job: job.id))
-        return stream
+        if startHeartbeat { startBeating() }
+        return found ? stream : nil
     }
 
     /// Opens a stream of every job's events and the models' changes, from now on.
@@ -233,28 +199,34 @@ public final class JobEvents: Sendable {
 
     private func register(_ subscriber: Subscriber) throws(APIError) {
         let startHeartbeat = try state.withLock { (state) throws(APIError) -> Bool in
-            guard !state.closed else { throw APIError.draining }
-            guard state.subscribers.count < maxStreams else {
-                throw APIError(
-                    status: .serviceUnavailable, code: "too_many_streams",
-                    message: "\(state.subscribers.count) event streams are open, events.max_streams is \(maxStreams); retry later",
-                    headers: ["Retry-After": "5"])
-            }
+            try admit(&state)
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
-            listening.store(state.subscribers.count, ordering: .relaxed)
+            listening.add(1, ordering: .relaxed)
             defer { state.heartbeatRunning = true }
             return !state.heartbeatRunning
         }
-        if startHeartbeat {
-            DedicatedThread.start("axon-events") { [self] in self.beat() }
+        if startHeartbeat { startBeating() }
+    }
+
+    /// 503 while draining or when `events.max_streams` streams are open.
+    private func admit(_ state: inout State) throws(APIError) {
+        guard !state.closed else { throw APIError.draining }
+        guard state.subscribers.count < maxStreams else {
+            throw APIError(
+                status: .serviceUnavailable, code: "too_many_streams",
+                message: "\(state.subscribers.count) event streams are open, events.max_streams is \(maxStreams); retry later",
+                headers: ["Retry-After": "5"])
         }
+    }
+
+    private func startBeating() {
+        DedicatedThread.start("axon-events") { [self] in self.beat() }
     }
 
     private func remove(_ ids: [ObjectIdentifier]) {
         guard !ids.isEmpty else { return }
         state.withLock { state in
-            for id in ids { state.subscribers[id] = nil }
-            listening.store(state.subscribers.count, ordering: .relaxed)
+            for id in ids where state.subscribers.removeValue(forKey: id) != nil { listening.subtract(1, ordering: .relaxed) }
         }
     }
 
@@ -277,9 +249,9 @@ public final class JobEvents: Sendable {
         let subscribers = state.withLock { state -> [Subscriber] in
             state.closed = true
             defer { state.subscribers = [:] }
+            listening.subtract(state.subscribers.count, ordering: .relaxed)
             return Array(state.subscribers.values)
         }
-        listening.store(0, ordering: .relaxed)
         for subscriber in subscribers { subscriber.stream.finish() }
         wake.lock()
         wake.broadcast()

@@ -1,5 +1,6 @@
-import AxonSupport
+import AxonAPI
 import AxonStore
+import AxonSupport
 import Checkpoint
 import Dispatch
 import Foundation

@@ -1,6 +1,7 @@
-import AxonSupport
+import AxonAPI
 import AxonHTTP
 import AxonStore
+import AxonSupport
 import Checkpoint
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import AxonAPI
 import CHTTPShim
 import Foundation
 import Metrics

@@ -1,53 +1,13 @@
+import AxonAPI
 import Checkpoint
 import ModelKit
 
-/// Metrics as the API writes them: snake_case keys, and no NaN or Infinity anywhere (a value
-/// that is not finite, such as r2 on constant targets, is left out).
-struct MetricsView: Codable, Sendable, Equatable {
-    var loss: Double?
-    var trainLoss: Double?
-    var validationLoss: Double?
-    var epochs: Int?
-    var stopReason: String?
-    var samplesPerSecond: Double?
-    var trainingSeconds: Double?
-    var rows: Int?
-    var accuracy: Double?
-    var precision: [Double]?
-    var recall: [Double]?
-    var f1: [Double]?
-    var macroPrecision: Double?
-    var macroRecall: Double?
-    var macroF1: Double?
-    var confusionMatrix: [[Int]]?
-    var classes: [String]?
-    var mse: Double?
-    var rmse: Double?
-    var mae: Double?
-    var r2: Double?
+// Metrics views (AxonAPI) from ModelKit's figures, leaving out every value that is not finite.
 
-    enum CodingKeys: String, CodingKey {
-        case loss, epochs, rows, accuracy, precision, recall, f1, classes, mse, rmse, mae, r2
-        case trainLoss = "train_loss", validationLoss = "validation_loss", stopReason = "stop_reason"
-        case samplesPerSecond = "samples_per_second", trainingSeconds = "training_seconds"
-        case macroPrecision = "macro_precision", macroRecall = "macro_recall", macroF1 = "macro_f1"
-        case confusionMatrix = "confusion_matrix"
-    }
-
-    /// The same figures without the ones that grow with the classes (per-class arrays, the
-    /// confusion matrix and the class names).
-    var withoutPerClassDetail: MetricsView {
-        var view = self
-        view.precision = nil
-        view.recall = nil
-        view.f1 = nil
-        view.confusionMatrix = nil
-        view.classes = nil
-        return view
-    }
-
+extension MetricsView {
     /// The stored figures of a training run.
     init(_ metrics: ModelMetrics, classes: [String]) {
+        self.init()
         loss = finite(metrics.evaluationLoss)
         trainLoss = finite(metrics.trainLoss)
         validationLoss = finite(metrics.validationLoss)
@@ -60,6 +20,7 @@ struct MetricsView: Codable, Sendable, Equatable {
 
     /// An evaluation on `rows` labelled rows.
     init(_ evaluation: Evaluation, rows: Int, classes: [String]) {
+        self.init()
         loss = finite(evaluation.loss)
         self.rows = rows
         add(classification: evaluation.classification, regression: evaluation.regression, classes: classes)

@@ -1,7 +1,3 @@
-import AxonHTTP
-import Foundation
-import ModelKit
-
 /// The life of a training job.
 public enum JobStatus: String, Sendable, Codable, Equatable {
     /// Waiting for a training slot (`--max-training-jobs`) or its model's training lock.
@@ -35,6 +31,14 @@ public struct JobSnapshot: Sendable, Codable {
         enum CodingKeys: String, CodingKey {
             case epoch, trainLoss = "train_loss", validationLoss = "validation_loss", samplesPerSecond = "samples_per_second"
         }
+
+        /// An epoch from its figures.
+        public init(epoch: Int, trainLoss: Double?, validationLoss: Double?, samplesPerSecond: Double?) {
+            self.epoch = epoch
+            self.trainLoss = trainLoss
+            self.validationLoss = validationLoss
+            self.samplesPerSecond = samplesPerSecond
+        }
     }
 
     /// An error that ended the job.
@@ -43,11 +47,18 @@ public struct JobSnapshot: Sendable, Codable {
         public var code: String
         /// What went wrong.
         public var message: String
-        /// The status `?wait=true` answers with for this failure; not part of the JSON (a
-        /// restored record has none and is never waited for).
-        var status: HTTPStatus = .internalServerError
+        /// The HTTP status a request that waited for the job (`?wait=true`) is answered with;
+        /// not part of the JSON, so nil when decoded (a restored record is never waited for).
+        public var httpStatus: Int?
 
         enum CodingKeys: String, CodingKey { case code, message }
+
+        /// A failure with its code and message, and the status a waiting request gets.
+        public init(code: String, message: String, httpStatus: Int? = nil) {
+            self.code = code
+            self.message = message
+            self.httpStatus = httpStatus
+        }
     }
 
     /// The job id.
@@ -85,7 +96,7 @@ public struct JobSnapshot: Sendable, Codable {
     /// The version it continued from.
     public var parentVersion: UInt64?
     /// Metrics of the installed version on the validation split (or the training rows).
-    var metrics: MetricsView?
+    public var metrics: MetricsView?
     /// The error of a failed job.
     public var error: Failure?
     /// What a queued job waits for besides a slot: its model's training lock, and who holds it.
@@ -99,9 +110,32 @@ public struct JobSnapshot: Sendable, Codable {
         case stopReason = "stop_reason", restoredEpoch = "restored_epoch", samplesPerSecond = "samples_per_second"
         case etaSeconds = "eta_seconds", parentVersion = "parent_version", waitingFor = "waiting_for", settings
     }
+
+    /// A job as submitted; the rest is filled in as it runs.
+    public init(
+        id: String, model: String, kind: String, status: JobStatus, createdAt: String, epochs: Int, epoch: Int, rows: Int,
+        history: [Epoch], parentVersion: UInt64? = nil
+    ) {
+        self.id = id
+        self.model = model
+        self.kind = kind
+        self.status = status
+        self.createdAt = createdAt
+        self.epochs = epochs
+        self.epoch = epoch
+        self.rows = rows
+        self.history = history
+        self.parentVersion = parentVersion
+    }
 }
 
-extension Date {
-    /// ISO 8601 in UTC, to the second.
-    var iso8601: String { ISO8601Format() }
+/// `GET /jobs`: the most recent jobs first (`?limit=` of them).
+public struct JobList: Codable, Sendable {
+    /// The jobs.
+    public var jobs: [JobSnapshot]
+
+    /// A list of `jobs`.
+    public init(jobs: [JobSnapshot]) {
+        self.jobs = jobs
+    }
 }
