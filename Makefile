@@ -7,9 +7,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 STATE_DIR ?= ./var
 
-# Build and run need these; the test set-up adds the tools the live tests and benchmarks call.
+# Every Debian package the project uses, in one place. Build and run need APT_BUILD; the tests
+# add the tools the live tests and checks call (load, a real Prometheus, nginx for the replicas,
+# openssl for TLS, venvs for the Python clients, valgrind for instruction counts) and the browser
+# the console check drives; the image targets add their own.
 APT_BUILD := pkg-config libmicrohttpd-dev libopenblas-dev
-APT_TEST := $(APT_BUILD) curl wrk prometheus
+APT_UI := chromium chromium-driver fonts-liberation python3-venv
+APT_TEST := $(APT_BUILD) curl wrk prometheus openssl nginx python3-venv valgrind $(APT_UI)
+APT_IMAGE := mmdebstrap umoci binutils
+APT_IMAGE_CHECK := $(APT_IMAGE) podman runc python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps deps-test build run test sanitize clean
@@ -46,7 +52,7 @@ test: deps-test
 clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz
 
-# ---- fuzzing (checkpoint decoder and request decoders) and the state-directory load benchmark ----
+# ---- Fuzzing: the checkpoint decoder and the request decoders; the state-directory load benchmark ----
 # The checkpoint harness compiles Sources/Checkpoint directly with swiftc; the request-decoder
 # harness is the package Fuzz/Decoders, built in its own scratch path. Neither flag set ever
 # reaches the normal SwiftPM build.
@@ -108,7 +114,7 @@ bench-checkpoint:
 	  -o .build/bench/checkpoint-load
 	.build/bench/checkpoint-load $(BENCH_MODELS) $(BENCH_RUNS)
 
-# --- HTTP layer (issue 2) ---------------------------------------------------------------------
+# --- HTTP layer: sanitizers, throughput against plain C, drains; training speed -----------------
 .PHONY: bench-http drain-http
 
 # The live HTTP tests under AddressSanitizer, then ThreadSanitizer; each sanitizer keeps its own
@@ -135,7 +141,7 @@ drain-http: deps-test
 bench-train: deps
 	Benchmarks/train/run.sh
 
-# --- metrics and logs (issue 6) ---------------------------------------------------------------
+# --- Metrics and logs: a real Prometheus scrape, the cost of instrumentation ------------------
 .PHONY: prometheus-check bench-metrics
 
 # A real Prometheus server scrapes axond on loopback and must see every family (bounded, temp dir).
@@ -147,7 +153,7 @@ prometheus-check: deps-test
 bench-metrics: deps-test
 	Benchmarks/metrics/bench.sh
 
-# --- model store (issue 4) ---------------------------------------------------------------------
+# --- Model store: start-up with many models; predictions against the peers; the OpenAPI copies --
 .PHONY: bench-store
 # Release axond started RUNS times (default 7) on a state directory of MODELS (default 1000)
 # small models; prints process start -> /readyz 200 per run and the median.
@@ -164,11 +170,10 @@ bench-predict: deps-test
 openapi:
 	python3 scripts/openapi.py
 
-# --- Operations (issue 7): install, unit verification, replicas behind nginx ------------------
+# --- Operations: install, unit verification, replicas behind nginx -----------------------------
 .PHONY: install uninstall verify-unit replicas-check
 
 # The TLS test generates a certificate with openssl; replicas-check runs Debian's nginx.
-APT_TEST += openssl nginx
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
@@ -212,12 +217,11 @@ replicas-check: deps-test
 	$(SWIFT) build --product axond
 	REQUIRE_TRAINING=$(REQUIRE_TRAINING) deploy/replicas-check.sh
 
-# --- Client compatibility (issue 5): real tritonclient and TF-Serving REST against axond -------
+# --- Client compatibility: real tritonclient and TF-Serving REST against axond -----------------
 .PHONY: clients-check
 # The peers' venv already has tritonclient 2.73 with numpy; otherwise a venv of our own is made once.
 CLIENTS_VENV ?= $(shell /tmp/peers-venv/bin/python -c 'import tritonclient.http.aio, numpy' 2>/dev/null && echo /tmp/peers-venv || echo .build/clients-venv)
 CLIENTS_DEADLINE ?= 240
-APT_TEST += python3-venv
 
 # Starts a debug axond on a free loopback port with a temp state dir, trains iris and drives it
 # with tritonclient.http (+ aio) and urllib; any mismatch exits non-zero. The script stops the
@@ -229,7 +233,7 @@ clients-check: deps-test
 	PYTHONDONTWRITEBYTECODE=1 timeout -k 10 $$(( $(CLIENTS_DEADLINE) + 30 )) $(CLIENTS_VENV)/bin/python Tests/clients/triton_client_check.py \
 	  --axond "$$($(SWIFT) build --show-bin-path)/axond" --deadline $(CLIENTS_DEADLINE)
 
-# --- metrics: build commit and per-request cost (issue 6) ------------------------------------
+# --- Build commit stamp and the per-request cost of metrics ------------------------------------
 .PHONY: build-commit bench-metrics-cost
 
 # Writes the git commit into .build/axon-build-commit.h, which Sources/CHTTPShim/build_info.c
@@ -248,11 +252,10 @@ build test sanitize prometheus-check verify-unit replicas-check bench-metrics be
 
 # What metrics cost a POST /predict: callgrind instructions per request on vs --no-metrics, then
 # wall-clock rounds pinned and unpinned (Benchmarks/metrics/cost.sh; needs valgrind and wrk).
-APT_TEST += valgrind
 bench-metrics-cost: deps-test
 	Benchmarks/metrics/cost.sh
 
-# --- API contract (issues 5, 11): schemathesis against openapi.json on a live debug axond ------
+# --- API contract: schemathesis against openapi.json on a live debug axond ---------------------
 # Every check (positive_data_acceptance, use_after_free and ensure_resource_availability
 # included) in every phase; the stateful phase follows the links in openapi.yaml (train -> job
 # -> model -> predict, evaluate, continue, rollback, delete). The contract it holds: a request
@@ -270,7 +273,7 @@ api-check: deps-test
 	  python3 -m venv $(API_VENV) && $(API_VENV)/bin/pip install -q 'schemathesis==4.32.5'; fi
 	timeout -k 10 300 Tests/clients/api_fuzz.sh "$$($(SWIFT) build --show-bin-path)/axond" $(API_VENV)/bin/python
 
-# --- Robustness (issue 11): isolation and the soak -------------------------------------------
+# --- Robustness: isolation of cheap requests from large ones, and the soak ---------------------
 .PHONY: bench-isolation soak
 # Large predictions against /healthz and one-row /predict latency (Benchmarks/isolation/run.sh);
 # AXOND_OLD=<axond> adds an older build to compare against.
@@ -284,12 +287,10 @@ SOAK_SECONDS ?= 600
 soak: deps
 	Benchmarks/soak/run.sh $(SOAK_SECONDS)
 
-# --- Container image, Kubernetes and KServe (issue 16) -----------------------------------------
+# --- Container image, Kubernetes and KServe ----------------------------------------------------
 .PHONY: image image-axond image-check containerfile-check manifests-check
 # `make image` builds the runtime image from Debian packages alone (no registry needed); the
 # Containerfile builds the same image where base images can be pulled.
-APT_IMAGE := mmdebstrap umoci binutils
-APT_IMAGE_CHECK := $(APT_IMAGE) podman runc python3
 IMAGE_DIR ?= .build/image
 IMAGE_VERSION := $(shell sed -n 's/.*current = "\(.*\)"/\1/p' Sources/AxonAPI/AxonVersion.swift)
 IMAGE_COMMIT = $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
@@ -342,11 +343,10 @@ manifests-check:
 	$(MANIFESTS_VENV)/bin/python scripts/manifests/validate.py $(MANIFESTS_DIR)/kubernetes.yaml $(MANIFESTS_DIR)/kserve.yaml \
 	  deploy/kserve/inferenceservice.yaml deploy/kubernetes/secret.example.yaml
 
-# --- Web console (issue 15): a real browser against a live axond ------------------------------
+# --- Web console: a real browser against a live axond ------------------------------------------
 .PHONY: ui-check
 # Debian's chromium and its driver (fonts-liberation so screenshots do not depend on what else
 # is installed), Selenium from PyPI in a venv of its own.
-APT_UI := chromium chromium-driver fonts-liberation python3-venv
 UI_VENV ?= .build/ui-venv
 UI_DEADLINE ?= 300
 UI_SCREENSHOTS ?= .build/ui-screenshots
