@@ -1,6 +1,7 @@
 import AxonAPI
 @testable import AxonHTTP
 @testable import AxonStore
+import Checkpoint
 import Foundation
 import Testing
 
@@ -68,9 +69,15 @@ struct JobEventsTests {
         }
     }
 
-    func withEventsServer<T>(maxStreams: Int = 100, _ body: (Int, JobScheduler) async throws -> T) async throws -> T {
+    /// A live server over jobs with events; `lockedModel`'s training lock is held meanwhile, as
+    /// another replica training it would.
+    func withEventsServer<T>(
+        maxStreams: Int = 100, lockedModel: String? = nil, _ body: (Int, JobScheduler) async throws -> T
+    ) async throws -> T {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
+        let held = try lockedModel.map { try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName($0)) }
+        defer { held??.unlock() }
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
         let events = JobEvents(maxStreams: maxStreams, heartbeat: .milliseconds(200))
@@ -146,6 +153,25 @@ struct JobEventsTests {
             #expect(bad.status == 400 && bad.envelope?.code == "invalid_header" && bad.text.contains("Last-Event-ID"))
             let unknown = try await call(port, "GET", "/jobs/job-999-0/events")
             #expect(unknown.status == 404)
+        }
+    }
+
+    @Test("a job that starts waiting for its model's training lock sends its queued event again, with waiting_for")
+    func waitingForTheLockIsAnEvent() async throws {
+        try await withEventsServer(lockedModel: "m") { port, jobs in
+            // Open before the job exists, so it sees the first queued event live, then the update.
+            let reader = try await onThread { () throws -> EventReader in
+                let reader = try EventReader(port: port, path: "/events")
+                #expect(try reader.head().status == 200)
+                return reader
+            }
+            let id = try await submit(port, Self.job20)
+            let events = try await onThread { try reader.read(until: { event in event.data["waiting_for"] != nil }) }
+            #expect(events.map(\.name) == ["queued", "queued"], "\(events.map(\.name))")
+            #expect(events.first?.data["waiting_for"] == nil && events.map(\.id) == [1, 1])
+            #expect((events.last?.data["waiting_for"] as? String)?.contains(#"model "m""#) == true)
+            #expect(events.last?.data["job"] as? String == id)
+            _ = jobs.cancel(id)
         }
     }
 

@@ -26,6 +26,9 @@ public final class JobEvents: Sendable {
         let name: String
         let data: [UInt8]
         let final: Bool
+        /// Sent again under the same id to a stream that already has it: the job's queued
+        /// state changed (it began waiting for its model's training lock).
+        var update = false
 
         var bytes: [UInt8] { ServerSentEvent.encode(id: id, name: name, data: data) }
     }
@@ -81,6 +84,13 @@ public final class JobEvents: Sendable {
         Event(id: queuedID, name: "queued", data: encode(JobStage(job, status: .queued)), final: false)
     }
 
+    /// The queued event again, now with `waiting_for`: the job waits for its model's training lock.
+    static func waiting(_ job: JobSnapshot) -> Event {
+        var event = queued(job)
+        event.update = true
+        return event
+    }
+
     static func started(_ job: JobSnapshot) -> Event {
         Event(id: startedID, name: "started", data: encode(JobStage(job, status: .running)), final: false)
     }
@@ -129,7 +139,7 @@ public final class JobEvents: Sendable {
         let event = make()
         let bytes = event.bytes
         var gone: [ObjectIdentifier] = []
-        for subscriber in targets where subscriber.job == nil || event.id > subscriber.covered {
+        for subscriber in targets where subscriber.job == nil || event.id > subscriber.covered || (event.update && event.id == subscriber.covered) {
             switch subscriber.stream.write(bytes, force: event.final) {
             case .written:
                 if event.final, subscriber.job != nil {

@@ -52,6 +52,8 @@ public final class JobScheduler: Sendable {
         var launch: [(id: String, plan: TrainingPlan, flag: CancelFlag, lock: TrainingLock, deletion: DeletionMark?)] = []
         var failed: [(JobSnapshot, [CheckedContinuation<JobSnapshot, Never>])] = []
         var startPoller = false
+        /// Jobs that just began waiting for their model's training lock.
+        var waiting: [JobSnapshot] = []
     }
 
     private struct State {
@@ -320,7 +322,10 @@ public final class JobScheduler: Sendable {
                         "training job waits for the model's training lock",
                         metadata: ["job.id": "\(id)", "model.name": "\(plan.name)", "lock.holder": "\(holder ?? "unknown")"])
                 }
-                job.snapshot.waitingFor = "the training lock of model \"\(plan.name)\"" + (holder.map { ", held by \($0)" } ?? "")
+                let waiting = "the training lock of model \"\(plan.name)\"" + (holder.map { ", held by \($0)" } ?? "")
+                let changed = job.snapshot.waitingFor != waiting
+                job.snapshot.waitingFor = waiting
+                if changed { dispatch.waiting.append(job.snapshot) }
                 state.jobs[id] = job
                 if now - since >= lockTimeout {
                     logger.warning("training job gave up waiting for the model's training lock", metadata: ["job.id": "\(id)", "model.name": "\(plan.name)"])
@@ -401,6 +406,9 @@ public final class JobScheduler: Sendable {
             journal.load()?.saveNow(snapshot)
             for waiter in waiters { waiter.resume(returning: snapshot) }
             events.publish(job: snapshot.id) { JobEvents.final(snapshot) }
+        }
+        for snapshot in dispatch.waiting {
+            events.publish(job: snapshot.id) { JobEvents.waiting(snapshot) }
         }
         for start in dispatch.launch {
             // Before its thread exists, so no epoch can overtake it.
