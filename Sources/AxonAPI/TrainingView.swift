@@ -22,22 +22,7 @@ public struct TrainingView: Codable, Sendable, Equatable {
     }
 
     /// The early-stopping rule.
-    public struct Stopping: Codable, Sendable, Equatable {
-        /// Epochs without improvement before stopping.
-        public var patience: Int
-        /// The smallest change that counts as an improvement.
-        public var minDelta: Float
-        /// Whether the best epoch's weights are kept.
-        public var restoreBestWeights: Bool
-        enum CodingKeys: String, CodingKey { case patience, minDelta = "min_delta", restoreBestWeights = "restore_best_weights" }
-
-        /// A rule from its fields.
-        public init(patience: Int, minDelta: Float, restoreBestWeights: Bool) {
-            self.patience = patience
-            self.minDelta = minDelta
-            self.restoreBestWeights = restoreBestWeights
-        }
-    }
+    public typealias Stopping = EarlyStoppingView
 
     /// Epochs requested.
     public var epochs: Int
