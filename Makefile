@@ -48,7 +48,8 @@ test: deps-test
 	# One test at a time: the live tests' servers run in the test process and answer through its
 	# cooperative pool, which has one thread per core; tests running in parallel on a 2-core
 	# machine took those threads (blocking waits, sync tests) long enough for requests to time
-	# out. Serially the suite takes about as long (26 s against 15-24 s) and never starves.
+	# out. Serially the suite takes about as long (26 s against 15-24 s), and no test waits on
+	# threads another test holds.
 	$(SWIFT) test --skip-build --no-parallel
 	$(MAKE) clients-check
 	$(MAKE) ui-check
