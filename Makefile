@@ -43,13 +43,13 @@ run: build
 	mkdir -p $(STATE_DIR)
 	.build/release/axond serve --host $(HOST) --port $(PORT) --state-dir $(STATE_DIR)
 
+# The Swift tests run one at a time: the live tests' servers run in the test process and answer
+# through its cooperative pool, which has one thread per core; tests running in parallel on a
+# 2-core machine took those threads (blocking waits, sync tests) long enough for requests to time
+# out. Serially the suite takes about as long (26 s against 15-24 s), and no test waits on
+# threads another test holds.
 test: deps-test
 	$(SWIFT) build --build-tests
-	# One test at a time: the live tests' servers run in the test process and answer through its
-	# cooperative pool, which has one thread per core; tests running in parallel on a 2-core
-	# machine took those threads (blocking waits, sync tests) long enough for requests to time
-	# out. Serially the suite takes about as long (26 s against 15-24 s), and no test waits on
-	# threads another test holds.
 	$(SWIFT) test --skip-build --no-parallel
 	$(MAKE) clients-check
 	$(MAKE) ui-check
