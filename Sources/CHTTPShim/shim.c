@@ -46,8 +46,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1274,44 +1272,4 @@ int hs_server_destroy(hs_server *server) {
     if (!server->stopped) return -EBUSY;
     free_server(server);
     return 0;
-}
-
-/* ---------------------------------------------------------------- shutdown signals */
-
-static int signal_pipe[2] = {-1, -1};
-
-static void on_signal(int signo) {
-    int saved = errno;
-    unsigned char byte = (unsigned char)signo;
-    /* Non-blocking: if the pipe is full, a shutdown is already pending. */
-    ssize_t written = write(signal_pipe[1], &byte, 1);
-    (void)written;
-    errno = saved;
-}
-
-int hs_signals_install(const int *signals, size_t count) {
-    if (signals == NULL || count == 0) return -EINVAL;
-    if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return -errno;
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal;
-    action.sa_flags = SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    for (size_t i = 0; i < count; i++) {
-        if (signals[i] <= 0 || signals[i] > 255) return -EINVAL;
-        if (sigaction(signals[i], &action, NULL) != 0) return -errno;
-    }
-    return 0;
-}
-
-int hs_signals_wait(int timeout_ms) {
-    if (signal_pipe[0] < 0) return -EINVAL;
-    struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN, .revents = 0};
-    int ready = poll(&pfd, 1, timeout_ms);
-    if (ready < 0) return errno == EINTR ? 0 : -errno;
-    if (ready == 0) return 0;
-    unsigned char byte = 0;
-    ssize_t n = read(signal_pipe[0], &byte, 1);
-    if (n == 1) return byte;
-    return (n < 0 && errno != EAGAIN) ? -errno : 0;
 }

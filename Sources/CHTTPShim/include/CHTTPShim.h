@@ -233,16 +233,6 @@ uint64_t hs_server_open_streams(const hs_server *server);
  */
 int hs_respond(hs_request *request, hs_response *response);
 
-/**
- * Installs a handler for each of `signals` (e.g. SIGTERM, SIGINT) that only records the signal
- * for hs_signals_wait, through a pipe (async-signal-safe). Process-wide: unlike a mask it also
- * covers threads that already exist, so the default action can never kill the daemon before a
- * drain. Returns 0, -EINVAL, or the negative errno of pipe2/sigaction.
- */
-int hs_signals_install(const int *signals, size_t count);
-
-/** Waits up to `timeout_ms` for a recorded signal: returns its number, 0 on timeout, or a negative errno. */
-int hs_signals_wait(int timeout_ms);
 
 /** CLOCK_MONOTONIC in nanoseconds, the clock of hs_request_start_ns. */
 uint64_t hs_monotonic_ns(void);
