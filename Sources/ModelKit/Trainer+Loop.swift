@@ -100,7 +100,7 @@ extension Trainer {
                 while start < inputs.rows {
                     let rows = min(batchCapacity, inputs.rows - start)
                     inputBatch.update(from: inputValues.baseAddress! + start * inputs.columns, count: rows * inputs.columns)
-                    let logits = forward(rows: rows, training: false)
+                    let logits = forward(rows: 0 ..< rows, training: false)
                     total += lossAndGradient(
                         logits: logits, targets: targetValues.baseAddress! + start * targets.columns, gradient: nil,
                         rows: rows, outputs: targets.columns, loss: modelConfiguration.loss,

@@ -1,0 +1,62 @@
+import CModelKit
+
+/// What the calling thread tells every worker of one data-parallel step; read-only during it.
+struct ParallelStepArguments {
+    /// Rows in the batch.
+    var rows: Int
+    /// The optimizer step to apply.
+    var rule: UpdateRule
+}
+
+// The data-parallel training step. Every worker runs forward and backward on its consecutive
+// share of the batch's rows into a gradient buffer of its own. After a barrier each worker
+// owns a consecutive range of the parameters: it sums the workers' gradients there in worker
+// order, adds the penalties and applies the optimizer. Nothing depends on which thread is
+// faster, so a seed gives the same weights for a given thread count; other counts round the
+// sums differently and give slightly different ones.
+//
+// The row shares are whole rows of the trainer's own workspaces (activations, deltas, masks),
+// so the workers need no workspace of their own, only the gradient buffers.
+extension Trainer {
+    /// `step(rows:learningRate:)` on every worker of `team`.
+    func parallelStep(rows: Int, learningRate: Float, team: WorkerTeam) -> Double {
+        drawDropoutMasks(rows: rows)
+        parallelArguments.pointee = ParallelStepArguments(rows: rows, rule: nextUpdate(learningRate: learningRate))
+        team.run({ context, worker in
+            Unmanaged<Trainer>.fromOpaque(context!).takeUnretainedValue().runWorker(worker)
+        }, context: Unmanaged.passUnretained(self).toOpaque())
+        var loss: Double = 0
+        for worker in 0 ..< team.count { loss += workerLosses[worker] }
+        return loss
+    }
+
+    /// One worker's part of a step. Reads and writes only its rows, its gradient buffer and,
+    /// after the barrier, its parameter range (and the other buffers' gradients in that range).
+    private func runWorker(_ worker: Int) {
+        guard let team else { return }
+        let arguments = parallelArguments.pointee
+        let rows = team.share(of: arguments.rows, worker: worker)
+        workerLosses[worker] = rows.isEmpty
+            ? 0 : forwardAndBackward(rows: rows, batchRows: arguments.rows, into: workerGradients[worker])
+        team.barrier()
+
+        // 16 floats: one cache line.
+        let range = team.share(of: parameterCount, worker: worker, alignment: 16)
+        for other in workerGradients.dropFirst() {
+            mk_add_and_clear(gradients + range.lowerBound, other + range.lowerBound, range.count)
+        }
+        addPenalties(to: range)
+        if let maximum = configuration.regularization.gradientClipNorm {
+            workerSquares[worker] = sumOfSquares(range)
+            team.barrier()
+            var squares: Float = 0
+            for index in 0 ..< team.count { squares += workerSquares[index] }
+            let norm = squares.squareRoot()
+            if norm > maximum {
+                let scale = maximum / norm
+                for k in range { gradients[k] *= scale }
+            }
+        }
+        apply(arguments.rule, to: range)
+    }
+}
