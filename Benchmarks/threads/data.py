@@ -5,6 +5,8 @@ and DIR/NAME_std_test.csv: a header, then numeric rows whose last column is the 
   peers' synthetic set), 20,000 train / 5,000 test rows, seed 0.
 - digits: examples/digits.csv (scikit-learn's 8x8 digits), split 80/20 with seed 0 and
   standardized with the training split's statistics.
+- x2: y = x^2 for x = 0..9 (8 train / 2 test rows), the peers' smallest set: a step there is
+  almost all fixed cost, so it shows any per-step overhead.
 
     python3 Benchmarks/threads/data.py OUT_DIR
 """
@@ -48,6 +50,11 @@ def main():
     train_x, train_y, test_x, test_y = split_and_standardize(digits[:, :-1], digits[:, -1], 0.2, rng)
     write(os.path.join(out, "digits_std_train.csv"), train_x, train_y)
     write(os.path.join(out, "digits_std_test.csv"), test_x, test_y)
+
+    x = np.arange(10, dtype=np.float64).reshape(-1, 1)
+    train_x, train_y, test_x, test_y = split_and_standardize(x, x[:, 0] ** 2, 0.2, rng)
+    write(os.path.join(out, "x2_std_train.csv"), train_x, train_y)
+    write(os.path.join(out, "x2_std_test.csv"), test_x, test_y)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// Everything `axond serve` configures.
@@ -59,8 +64,13 @@ public struct InferenceConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// Bounds on request and model sizes. Each is a configuration key (`limits.<name>`).
+/// Bounds on request and model sizes. Each is a configuration key (`limits.<name>`), except
+/// the threads a training job may use (`training.threads`).
 public struct ServerLimits: Sendable, Equatable {
+    /// Threads each training job runs on (`training.threads`): every batch is split among
+    /// them. By default one per core but one, so that on two cores training leaves a core to
+    /// the HTTP polling thread.
+    public var trainingThreads = ServerLimits.defaultTrainingThreads
     /// Rows in one predict, evaluate or train request.
     public var maxRowsPerRequest = 1_000_000
     /// Features (input width) of a model.
@@ -100,4 +110,7 @@ public struct ServerLimits: Sendable, Equatable {
 
     /// The defaults above.
     public init() {}
+
+    /// One per online core but one, at least one.
+    public static var defaultTrainingThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1) }
 }

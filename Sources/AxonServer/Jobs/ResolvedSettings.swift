@@ -29,11 +29,14 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
     var earlyStopping: Stopping?
     var normalize: String
     var normalizeTargets: Bool
+    /// Threads each step ran on (`training.threads`); a seed gives the same weights again only
+    /// with the same count.
+    var threads: Int?
     /// Why each default was chosen, keyed by the request field; fields the request gave are absent.
     var why: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case task, layers, activation, loss, optimizer, epochs, steps, normalize, why, l2
+        case task, layers, activation, loss, optimizer, epochs, steps, normalize, why, l2, threads
         case learningRate = "learning_rate", learningRateSchedule = "learning_rate_schedule", batchSize = "batch_size", validationSplit = "validation_split"
         case earlyStopping = "early_stopping", normalizeTargets = "normalize_targets"
     }
@@ -70,6 +73,7 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
         }
         normalize = training.normalization.rawValue
         normalizeTargets = model.targetStandardizer != nil || training.normalizeTargets == true
+        threads = min(training.threads ?? 1, training.batchSize)
         self.why = why
     }
 

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Training on one and two cores, in one run: this checkout's axon-bench with 1 and 2
+# data-parallel threads (TrainingConfiguration.threads) and, for the choice between the two
+# designs, with 2 OpenBLAS threads instead; plus a baseline axon-bench (by default built from
+# BASE_REF) with 1 thread, to show the single-thread path did not get slower. The variants are
+# interleaved, so noise from other processes hits all of them alike; each run records the load
+# average, because a two-core figure means nothing while something else uses the second core.
+#
+#   Benchmarks/threads/run.sh                            # RUNS=5, BASE_REF=main
+#   BASE_BENCH=/path/to/axon-bench RUNS=7 Benchmarks/threads/run.sh
+#   DATASETS="wide" MODES="1 2" Benchmarks/threads/run.sh
+#
+# Data (Benchmarks/threads/data.py, numpy): wide (20,000 x 64, 10 classes) trained as
+# 64-512-512-10 at batch 64; digits (examples/digits.csv) as 64-128-64-10 at batch 32; x2
+# (8 rows) as 1-16-16-1, the single-thread overhead check.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+DATA="${DATA:-/tmp/axon-threads-data}"
+RUNS="${RUNS:-5}"
+DATASETS="${DATASETS:-wide digits x2}"
+MODES="${MODES:-1 2 blas2 base}"
+BASE_REF="${BASE_REF:-main}"
+
+[ -f "$DATA/x2_std_train.csv" ] || python3 "$here/data.py" "$DATA"
+
+(cd "$root" && swift build -c release --product axon-bench >&2)
+bench="$root/.build/release/axon-bench"
+if [[ " $MODES " == *" base "* && -z "${BASE_BENCH:-}" ]]; then
+    base_dir="$(mktemp -d /tmp/axon-threads-base.XXXXXX)"
+    trap 'rm -rf "$base_dir"' EXIT
+    echo "building the baseline axon-bench from $BASE_REF in $base_dir" >&2
+    (cd "$root" && git archive "$BASE_REF") | tar -x -C "$base_dir"
+    (cd "$base_dir" && swift build -c release --product axon-bench >&2)
+    BASE_BENCH="$base_dir/.build/release/axon-bench"
+fi
+
+results="$(mktemp /tmp/axon-bench-threads.XXXXXX.jsonl)"
+echo "raw results: $results" >&2
+
+arguments() {
+    case "$1" in
+        wide) echo "--dataset wide --arch 64-512-512-10 --epochs 3 --batch 64 --task classification" ;;
+        digits) echo "--dataset digits --arch 64-128-64-10 --epochs 50 --batch 32 --task classification" ;;
+        x2) echo "--dataset x2 --arch 1-16-16-1 --epochs 2000 --batch 32 --task regression" ;;
+        *) echo "unknown data set $1" >&2; exit 2 ;;
+    esac
+}
+
+for run in $(seq 1 "$RUNS"); do
+    for name in $DATASETS; do
+        for mode in $MODES; do
+            # Two threads on x2's 8 rows measure only hand-offs; its point is the 1-thread A/B.
+            [[ "$name" == x2 && "$mode" != 1 && "$mode" != base ]] && continue
+            case "$mode" in
+                1) command=("$bench" train --train-threads 1) ;;
+                2) command=("$bench" train --train-threads 2) ;;
+                blas2) command=("$bench" train --threads 2) ;;
+                base) command=("$BASE_BENCH" train) ;;
+            esac
+            echo "[run $run/$RUNS] $name $mode" >&2
+            load="$(cut -d' ' -f1 /proc/loadavg)"
+            # shellcheck disable=SC2046
+            line="$("${command[@]}" --data-dir "$DATA" $(arguments "$name"))"
+            echo "{\"mode\": \"$mode\", \"load_before\": $load, \"load_after\": $(cut -d' ' -f1 /proc/loadavg), ${line#\{}" >>"$results"
+        done
+    done
+done
+
+python3 "$here/summarize.py" "$results"
