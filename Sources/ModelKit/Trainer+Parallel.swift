@@ -6,6 +6,8 @@ struct ParallelStepArguments {
     var rows: Int
     /// The optimizer step to apply.
     var rule: UpdateRule
+    /// Only the loss of the batch, without dropout, gradients or update (the validation loss).
+    var evaluating = false
 }
 
 // The data-parallel training step. Every worker runs forward and backward on its consecutive
@@ -22,6 +24,18 @@ extension Trainer {
     func parallelStep(rows: Int, learningRate: Float, team: WorkerTeam) -> Double {
         drawDropoutMasks(rows: rows)
         parallelArguments.pointee = ParallelStepArguments(rows: rows, rule: nextUpdate(learningRate: learningRate))
+        return runWorkers(team)
+    }
+
+    /// The summed loss of the first `rows` rows of `inputBatch` against `targetBatch`, without
+    /// dropout, on every worker of `team`.
+    func parallelLoss(rows: Int, team: WorkerTeam) -> Double {
+        parallelArguments.pointee = ParallelStepArguments(rows: rows, rule: UpdateRule(kind: .sgd, learningRate: 0), evaluating: true)
+        return runWorkers(team)
+    }
+
+    /// Runs `runWorker` on every worker; returns their losses summed in worker order.
+    private func runWorkers(_ team: WorkerTeam) -> Double {
         team.run({ context, worker in
             Unmanaged<Trainer>.fromOpaque(context!).takeUnretainedValue().runWorker(worker)
         }, context: Unmanaged.passUnretained(self).toOpaque())
@@ -36,6 +50,10 @@ extension Trainer {
         guard let team else { return }
         let arguments = parallelArguments.pointee
         let rows = team.share(of: arguments.rows, worker: worker)
+        if arguments.evaluating {
+            workerLosses[worker] = rows.isEmpty ? 0 : evaluationLoss(rows: rows)
+            return
+        }
         workerLosses[worker] = rows.isEmpty
             ? 0 : forwardAndBackward(rows: rows, batchRows: arguments.rows, into: workerGradients[worker])
         team.barrier()
@@ -58,5 +76,14 @@ extension Trainer {
             }
         }
         apply(arguments.rule, to: range)
+    }
+
+    /// The summed loss of `rows` of the batch, forward only.
+    private func evaluationLoss(rows: Range<Int>) -> Double {
+        let logits = forward(rows: rows, training: false)
+        let outputs = layout.layers[layout.layers.count - 1].outputs
+        return lossAndGradient(
+            logits: logits, targets: targetBatch + rows.lowerBound * outputs, gradient: nil, rows: rows.count,
+            outputs: outputs, loss: modelConfiguration.loss, outputActivation: modelConfiguration.outputActivation)
     }
 }

@@ -106,14 +106,16 @@ struct Train: ParsableCommand {
         for repetition in 0 ..< repetitions {
             let trainer = try Trainer(
                 model: Model(configuration: configuration, seed: seed, initialization: initializationRule), configuration: training)
+            let cpuBefore = Self.processCPUSeconds()
             let report = try trainer.fit(trainSet)
+            let cpuSeconds = Self.processCPUSeconds() - cpuBefore
             let evaluation = try trainer.model.evaluate(testSet)
             var row: [(String, String)] = [
                 ("kind", json("train")), ("framework", json("axon")), ("dataset", json(dataset)),
                 ("task", json(isClassification ? "classification" : "regression")), ("arch", json(archText)),
                 ("epochs", "\(epochCount)"), ("batch", "\(batch)"), ("lr", "\(learningRate)"), ("threads", "\(threads)"), ("train_threads", "\(trainer.threads)"), ("initialization", json(initialization)),
                 ("n_train", "\(trainSet.count)"), ("n_test", "\(testSet.count)"), ("rep", "\(repetition)"),
-                ("train_wall_s", json(report.seconds)),
+                ("train_wall_s", json(report.seconds)), ("train_cpu_s", json(cpuSeconds)),
                 ("samples_per_s", json(Double(epochCount * trainSet.count) / report.seconds)),
                 ("final_train_loss", json(report.history.last?.trainLoss ?? .nan)),
                 ("test_loss", json(evaluation.loss)),
@@ -127,6 +129,15 @@ struct Train: ParsableCommand {
             }
             print("{" + row.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         }
+    }
+
+    /// User and system CPU time of the whole process so far: unlike the wall time, hardly
+    /// changed by other processes competing for the cores.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// FNV-1a over the weights' bit patterns: equal runs print equal fingerprints.

@@ -86,6 +86,18 @@ struct ParallelTrainingTests {
         #expect(try #require(parallelEvaluation.classification?.accuracy) >= 0.95)
     }
 
+    @Test("the validation loss on several threads is the one-thread loss, up to rounding")
+    func validationLoss() throws {
+        let data = try Self.teacherData(rows: 77, seed: 4)
+        let model = Model(configuration: Self.classifier, seed: 6)
+        let serial = try Trainer(model: model, configuration: TrainingConfiguration(batchSize: 16))
+        let parallel = try Trainer(model: model, configuration: TrainingConfiguration(batchSize: 16, threads: 3))
+        let expected = serial.meanLoss(inputs: data.inputs, targets: data.targets)
+        let got = parallel.meanLoss(inputs: data.inputs, targets: data.targets)
+        #expect(expected > 0.1)
+        #expect(abs(got - expected) <= 1e-6 * expected, "\(got) vs \(expected)")
+    }
+
     @Test("regression with mean squared error agrees too")
     func regression() throws {
         let configuration = try ModelConfiguration(layerSizes: [1, 16, 16, 1], hiddenActivation: .tanh, outputActivation: .identity, loss: .meanSquaredError)
