@@ -11,15 +11,16 @@
 #   DATASETS="wide" MODES="1 2" Benchmarks/threads/run.sh
 #
 # Data (Benchmarks/threads/data.py, numpy): wide (20,000 x 64, 10 classes) trained as
-# 64-512-512-10 at batch 64; digits (examples/digits.csv) as 64-128-64-10 at batch 32; x2
-# (8 rows) as 1-16-16-1, the single-thread overhead check.
+# 64-512-512-10 at batch 64; digits (examples/digits.csv) as 64-128-64-10 at batch 32;
+# synthetic (the wide rows as 64-128-64-10 at batch 32, Benchmarks/train's synthetic
+# settings); x2 (8 rows) as 1-16-16-1, the single-thread overhead check.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 DATA="${DATA:-/tmp/axon-threads-data}"
 RUNS="${RUNS:-5}"
-DATASETS="${DATASETS:-wide digits x2}"
+DATASETS="${DATASETS:-wide digits synthetic x2}"
 MODES="${MODES:-1 2 blas2 base}"
 BASE_REF="${BASE_REF:-main}"
 
@@ -43,6 +44,8 @@ arguments() {
     case "$1" in
         wide) echo "--dataset wide --arch 64-512-512-10 --epochs 3 --batch 64 --task classification" ;;
         digits) echo "--dataset digits --arch 64-128-64-10 --epochs 50 --batch 32 --task classification" ;;
+        # Benchmarks/train's synthetic settings (its network and batch) on the wide rows.
+        synthetic) echo "--dataset wide --arch 64-128-64-10 --epochs 3 --batch 32 --task classification" ;;
         x2) echo "--dataset x2 --arch 1-16-16-1 --epochs 2000 --batch 32 --task regression" ;;
         *) echo "unknown data set $1" >&2; exit 2 ;;
     esac
@@ -63,7 +66,7 @@ for run in $(seq 1 "$RUNS"); do
             load="$(cut -d' ' -f1 /proc/loadavg)"
             # shellcheck disable=SC2046
             line="$("${command[@]}" --data-dir "$DATA" $(arguments "$name"))"
-            echo "{\"mode\": \"$mode\", \"load_before\": $load, \"load_after\": $(cut -d' ' -f1 /proc/loadavg), ${line#\{}" >>"$results"
+            echo "{\"case\": \"$name\", \"mode\": \"$mode\", \"load_before\": $load, \"load_after\": $(cut -d' ' -f1 /proc/loadavg), ${line#\{}" >>"$results"
         done
     done
 done
