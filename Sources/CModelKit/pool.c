@@ -117,7 +117,7 @@ static void *worker_main(void *argument) {
             return NULL;
         }
         pool->task(pool->context, start.worker);
-        if (atomic_fetch_sub_explicit(&pool->unfinished, 1, memory_order_acq_rel) == 1) {
+        if (atomic_fetch_sub(&pool->unfinished, 1) == 1) {
             notify(pool);
         }
     }
