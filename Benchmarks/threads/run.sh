@@ -3,8 +3,10 @@
 # data-parallel threads (TrainingConfiguration.threads) and, for the choice between the two
 # designs, with 2 OpenBLAS threads instead; plus a baseline axon-bench (by default built from
 # BASE_REF) with 1 thread, to show the single-thread path did not get slower. The variants are
-# interleaved, so noise from other processes hits all of them alike; each run records the load
-# average, because a two-core figure means nothing while something else uses the second core.
+# interleaved, so noise from other processes hits all of them alike. Each run first waits (at
+# most QUIET_WAIT seconds) for the machine to be idle and records how much of the machine other
+# processes used while it ran (measure.py): a two-core figure means nothing while something
+# else uses the second core, so the summary also gives the medians of the quiet runs alone.
 #
 #   Benchmarks/threads/run.sh                            # RUNS=5, BASE_REF=main
 #   BASE_BENCH=/path/to/axon-bench RUNS=7 Benchmarks/threads/run.sh
@@ -23,6 +25,8 @@ RUNS="${RUNS:-5}"
 DATASETS="${DATASETS:-wide digits synthetic x2}"
 MODES="${MODES:-1 2 blas2 base}"
 BASE_REF="${BASE_REF:-main}"
+# Seconds each run may wait for the machine to be less than 10% busy (0: start at once).
+QUIET_WAIT="${QUIET_WAIT:-60}"
 
 [ -f "$DATA/x2_std_train.csv" ] || python3 "$here/data.py" "$DATA"
 
@@ -65,8 +69,8 @@ for run in $(seq 1 "$RUNS"); do
             echo "[run $run/$RUNS] $name $mode" >&2
             load="$(cut -d' ' -f1 /proc/loadavg)"
             # shellcheck disable=SC2046
-            line="$("${command[@]}" --data-dir "$DATA" $(arguments "$name"))"
-            echo "{\"case\": \"$name\", \"mode\": \"$mode\", \"load_before\": $load, \"load_after\": $(cut -d' ' -f1 /proc/loadavg), ${line#\{}" >>"$results"
+            line="$(python3 "$here/measure.py" --quiet-wait "$QUIET_WAIT" -- "${command[@]}" --data-dir "$DATA" $(arguments "$name"))"
+            echo "{\"case\": \"$name\", \"mode\": \"$mode\", \"load_before\": $load, ${line#\{}" >>"$results"
         done
     done
 done
