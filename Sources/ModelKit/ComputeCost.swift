@@ -88,7 +88,7 @@ extension ModelConfiguration {
         bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(rows, MemoryLayout<Int>.size))
         bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(5, parameterCount, float))
         // Every data-parallel worker but the first accumulates into a gradient buffer of its own.
-        let extraWorkers = Swift.max(Swift.min(training.threads ?? 1, batch) - 1, 0)
+        let extraWorkers = trainingThreads(for: training) - 1
         bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(extraWorkers, parameterCount, float))
         let hidden = layerSizes.dropFirst().dropLast().reduce(0) { ComputeCost.saturating($0, plus: $1) }
         let layerOutputs = ComputeCost.saturating(hidden, plus: outputCount)

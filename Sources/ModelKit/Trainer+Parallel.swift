@@ -1,5 +1,19 @@
 import CModelKit
 
+extension ModelConfiguration {
+    /// The threads `Trainer` runs a step of this network on: `training.threads`, but at most
+    /// one per row of a batch and one per `Trainer.minimumFlopsPerThread` of a step's work
+    /// (a forward and a backward pass over the batch), so a tiny network stays on one thread.
+    /// A function of the shapes alone: the same settings always get the same count.
+    public func trainingThreads(for training: TrainingConfiguration) -> Int {
+        let requested = Swift.max(training.threads ?? 1, 1)
+        guard requested > 1 else { return 1 }
+        let stepFlops = ComputeCost.saturating(3, training.batchSize, forwardFlopsPerRow)
+        let worthwhile = Swift.max(stepFlops / Trainer.minimumFlopsPerThread, 1)
+        return Swift.min(requested, training.batchSize, worthwhile)
+    }
+}
+
 /// What the calling thread tells every worker of one data-parallel step; read-only during it.
 struct ParallelStepArguments {
     /// Rows in the batch.

@@ -33,6 +33,11 @@ public final class Trainer {
     /// Most threads one trainer runs (`TrainingConfiguration.threads`).
     public static let maximumThreads = 256
 
+    /// Floating-point operations of a step below which another thread is not worth starting:
+    /// a hand-off costs microseconds when the threads spin and tens of them when one has to be
+    /// woken, about as long as a share of this size takes to compute (~15 µs at 70 GFLOP/s).
+    public static let minimumFlopsPerThread = 1 << 20
+
     let layout: ParameterLayout
     let batchCapacity: Int
     let parameterCount: Int
@@ -79,8 +84,7 @@ public final class Trainer {
         if let optimizerState {
             try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
         }
-        // More workers than rows would have nothing to do.
-        let workers = min(configuration.threads ?? 1, configuration.batchSize)
+        let workers = model.configuration.trainingThreads(for: configuration)
         team = workers > 1 ? try WorkerTeam(workers: workers) : nil
         self.configuration = configuration
         self.modelConfiguration = model.configuration
@@ -153,7 +157,7 @@ public final class Trainer {
         parallelArguments.deallocate()
     }
 
-    /// Threads each step runs on: `configuration.threads`, at most one per row of a batch.
+    /// Threads each step runs on (`ModelConfiguration.trainingThreads(for:)`).
     public var threads: Int { team?.count ?? 1 }
 
     /// An immutable snapshot of the current weights and normalizer, safe to share.

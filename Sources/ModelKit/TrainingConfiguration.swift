@@ -28,7 +28,10 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var normalizeTargets: Bool?
     /// Threads each training step runs on (nil: 1). Above 1 every batch is split among them
     /// (`Trainer+Parallel.swift`); the weights a seed gives then depend on the thread count.
-    /// Optional so that configurations stored before it existed decode, and encode, unchanged.
+    /// Each thread calls OpenBLAS: keep OpenBLAS itself at one thread (`BLAS.setThreadCount(1)`,
+    /// as axond does), or the threads queue for its thread team. A small network gets fewer
+    /// threads (`ModelConfiguration.trainingThreads(for:)`). Optional so that configurations
+    /// stored before it existed decode, and encode, unchanged.
     public var threads: Int?
 
     /// Creates a configuration; defaults match the peers' benchmark settings (Adam 1e-3, batch 32).

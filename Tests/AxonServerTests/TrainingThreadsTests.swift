@@ -8,6 +8,11 @@ import TestKit
 /// `training.threads`: the key, what a plan and a job do with it, and what they report.
 @Suite("training.threads")
 struct TrainingThreadsTests {
+    init() {
+        // As Daemon.run does: the training threads call OpenBLAS, which stays single-threaded.
+        BLAS.setThreadCount(1)
+    }
+
     func load(_ json: String?, environment: [String: String] = [:]) throws(ConfigurationError) -> DaemonConfiguration {
         try ConfigurationLoader.load(contents: json.map { Data($0.utf8) }, path: "test.json", environment: environment, overrides: [])
     }
@@ -47,7 +52,8 @@ struct TrainingThreadsTests {
         return try TrainingPlan.fresh(try TrainRequest.parse(json: Array(json.utf8), limits: limits), limits: limits)
     }
 
-    static let request = #"{"model":"t","inputs":[[0,1],[1,0],[1,1],[0,0],[2,1],[1,2]],"targets":[1,1,0,0,1,1],"batch_size":3,"epochs":5}"#
+    /// Wide enough for two threads at batch 3 (`Trainer.minimumFlopsPerThread`).
+    static let request = #"{"model":"t","inputs":[[0,1],[1,0],[1,1],[0,0],[2,1],[1,2]],"targets":[1,1,0,0,1,1],"layers":[2,512,512,2],"batch_size":3,"epochs":5}"#
 
     @Test("a plan runs on the configured threads; one thread stores nothing new")
     func planUsesTheKey() throws {

@@ -6,6 +6,12 @@ import Testing
 /// agreement with one thread, and the refusal of counts out of range.
 @Suite("Parallel training")
 struct ParallelTrainingTests {
+    init() {
+        // As axond does: each worker calls OpenBLAS, which must not hand the products to a
+        // thread team of its own (the workers would queue for it).
+        BLAS.setThreadCount(1)
+    }
+
     /// 3 classes of 8 features labelled by a fixed random linear teacher.
     static func teacherData(rows: Int, seed: UInt64) throws -> Dataset {
         let inputs = randomMatrix(rows: rows, columns: 8, seed: seed)
@@ -19,8 +25,9 @@ struct ParallelTrainingTests {
         return try Dataset(inputs: inputs, classLabels: labels, classCount: 3)
     }
 
+    /// Wide enough that a batch of 10 rows is worth 3 threads (`Trainer.minimumFlopsPerThread`).
     static let classifier = try! ModelConfiguration(
-        layerSizes: [8, 32, 16, 3], hiddenActivation: .relu, outputActivation: .softmax, loss: .softmaxCrossEntropy)
+        layerSizes: [8, 256, 256, 3], hiddenActivation: .relu, outputActivation: .softmax, loss: .softmaxCrossEntropy)
 
     func train(_ settings: TrainingConfiguration, data: Dataset, configuration: ModelConfiguration = classifier) throws -> (Trainer, TrainingReport) {
         let trainer = try Trainer(model: Model(configuration: configuration, seed: settings.seed), configuration: settings)
@@ -100,12 +107,13 @@ struct ParallelTrainingTests {
 
     @Test("regression with mean squared error agrees too")
     func regression() throws {
-        let configuration = try ModelConfiguration(layerSizes: [1, 16, 16, 1], hiddenActivation: .tanh, outputActivation: .identity, loss: .meanSquaredError)
+        let configuration = try ModelConfiguration(layerSizes: [1, 256, 256, 1], hiddenActivation: .tanh, outputActivation: .identity, loss: .meanSquaredError)
         let data = try Dataset(inputs: (0 ..< 40).map { [Float($0) / 40] }, targets: (0 ..< 40).map { [Float($0 * $0) / 1600] })
         var settings = TrainingConfiguration(epochs: 1, batchSize: 40, shuffle: false, seed: 2, optimizer: .sgd(learningRate: 0.1))
         let (serial, _) = try train(settings, data: data, configuration: configuration)
         settings.threads = 4
         let (parallel, _) = try train(settings, data: data, configuration: configuration)
+        #expect(parallel.threads == 4)
         let largest = zip(serial.model.parameters, parallel.model.parameters).map { abs($0 - $1) }.max() ?? 0
         #expect(largest <= 1e-6, "largest difference \(largest)")
         #expect(serial.model.parameters != Model(configuration: configuration, seed: 2).parameters)
@@ -122,13 +130,19 @@ struct ParallelTrainingTests {
         }
     }
 
-    @Test("no more workers than rows in a batch")
-    func cappedByBatch() throws {
-        let trainer = try Trainer(
-            model: Model(configuration: Self.classifier, seed: 0), configuration: TrainingConfiguration(batchSize: 2, threads: 8))
+    @Test("no more threads than rows in a batch, nor than the step's work is worth")
+    func cappedByBatchAndWork() throws {
+        let wide = try ModelConfiguration(layerSizes: [8, 1024, 1024, 3], outputActivation: .softmax, loss: .softmaxCrossEntropy)
+        let trainer = try Trainer(model: Model(configuration: wide, seed: 0), configuration: TrainingConfiguration(batchSize: 2, threads: 8))
         #expect(trainer.threads == 2)
-        let single = try Trainer(model: Model(configuration: Self.classifier, seed: 0), configuration: TrainingConfiguration())
+        let single = try Trainer(model: Model(configuration: wide, seed: 0), configuration: TrainingConfiguration())
         #expect(single.threads == 1)
+        // 1-16-16-1 at batch 32: 55 kFLOP a step, far less than one thread's worth.
+        let tiny = try ModelConfiguration(layerSizes: [1, 16, 16, 1], outputActivation: .identity, loss: .meanSquaredError)
+        #expect(tiny.trainingThreads(for: TrainingConfiguration(batchSize: 32, threads: 4)) == 1)
+        // The classifier at batch 10: 3 x 10 x 137,216 FLOP a step, worth three threads.
+        #expect(Self.classifier.trainingThreads(for: TrainingConfiguration(batchSize: 10, threads: 8)) == 3)
+        #expect(Self.classifier.trainingThreads(for: TrainingConfiguration(batchSize: 10, threads: 2)) == 2)
     }
 
     @Test("the cost model counts each extra worker's gradient buffer")

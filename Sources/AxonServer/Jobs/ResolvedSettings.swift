@@ -73,7 +73,7 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
         }
         normalize = training.normalization.rawValue
         normalizeTargets = model.targetStandardizer != nil || training.normalizeTargets == true
-        threads = min(training.threads ?? 1, training.batchSize)
+        threads = configuration.trainingThreads(for: training)
         self.why = why
     }
 
