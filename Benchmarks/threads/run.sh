@@ -11,6 +11,7 @@
 #   Benchmarks/threads/run.sh                            # RUNS=5, BASE_REF=main
 #   BASE_BENCH=/path/to/axon-bench RUNS=7 Benchmarks/threads/run.sh
 #   DATASETS="wide" MODES="1 2" Benchmarks/threads/run.sh
+#   RT=1 QUIET_WAIT=0 Benchmarks/threads/run.sh          # on a busy machine, see RT below
 #
 # Data (Benchmarks/threads/data.py, numpy): wide (20,000 x 64, 10 classes) trained as
 # 64-512-512-10 at batch 64; digits (examples/digits.csv) as 64-128-64-10 at batch 32;
@@ -27,6 +28,12 @@ MODES="${MODES:-1 2 blas2 base}"
 BASE_REF="${BASE_REF:-main}"
 # Seconds each run may wait for the machine to be less than 10% busy (0: start at once).
 QUIET_WAIT="${QUIET_WAIT:-60}"
+# RT=1 runs every variant under SCHED_FIFO (chrt -f 10, root or CAP_SYS_NICE): the benchmark's
+# threads then preempt whatever else runs, which approximates an idle machine when none can be
+# had. The kernel still keeps 5% of each second for the others (sched_rt_runtime_us).
+RT="${RT:-0}"
+priority=()
+[ "$RT" = 1 ] && priority=(chrt -f 10)
 
 [ -f "$DATA/x2_std_train.csv" ] || python3 "$here/data.py" "$DATA"
 
@@ -60,17 +67,20 @@ for run in $(seq 1 "$RUNS"); do
         for mode in $MODES; do
             # Two threads on x2's 8 rows measure only hand-offs; its point is the 1-thread A/B.
             [[ "$name" == x2 && "$mode" != 1 && "$mode" != base ]] && continue
+            # OpenBLAS starts a thread per core when it loads, and each spins (sched_yield) for
+            # about 0.1 s before it sleeps: on a short run that spinning takes a core from the
+            # training threads. Only the OpenBLAS-threads variant needs that team.
             case "$mode" in
-                1) command=("$bench" train --train-threads 1) ;;
-                2) command=("$bench" train --train-threads 2) ;;
+                1) command=(env OPENBLAS_NUM_THREADS=1 "$bench" train --train-threads 1) ;;
+                2) command=(env OPENBLAS_NUM_THREADS=1 "$bench" train --train-threads 2) ;;
                 blas2) command=("$bench" train --threads 2) ;;
-                base) command=("$BASE_BENCH" train) ;;
+                base) command=(env OPENBLAS_NUM_THREADS=1 "$BASE_BENCH" train) ;;
             esac
             echo "[run $run/$RUNS] $name $mode" >&2
             load="$(cut -d' ' -f1 /proc/loadavg)"
             # shellcheck disable=SC2046
-            line="$(python3 "$here/measure.py" --quiet-wait "$QUIET_WAIT" -- "${command[@]}" --data-dir "$DATA" $(arguments "$name"))"
-            echo "{\"case\": \"$name\", \"mode\": \"$mode\", \"load_before\": $load, ${line#\{}" >>"$results"
+            line="$(python3 "$here/measure.py" --quiet-wait "$QUIET_WAIT" -- "${priority[@]}" "${command[@]}" --data-dir "$DATA" $(arguments "$name"))"
+            echo "{\"case\": \"$name\", \"mode\": \"$mode\", \"rt\": $RT, \"load_before\": $load, ${line#\{}" >>"$results"
         done
     done
 done
