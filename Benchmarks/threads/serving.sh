@@ -68,20 +68,16 @@ probe() {  # $1: label, $2: threads, $3: job id or ""
     local line
     line="$(BODY_FILE="$OUT/predict_1.json" wrk -t1 -c1 -d"${DURATION}s" -s "$root/Benchmarks/isolation/probe.lua" \
         "$base/predict" | grep LUA_SUMMARY)"
-    local rate=null
+    local rate=None
     if [ -n "$3" ]; then
         # The job must still have been training when the probe ended, or the probe measured idle time.
         [ "$(job_status "$3")" = running ] || log "warning: the job was $(job_status "$3") when the probe ended; raise -e"
-        curl -sf -X DELETE "$base/jobs/$3" >/dev/null || true
-        for _ in $(seq 1 100); do
-            [ "$(job_status "$3")" = running ] || break
-            sleep 0.1
-        done
-        rate="$(curl -sf "$base/jobs/$3" | python3 -c '
+        # DELETE cancels the job and answers it as it ended (then forgets it).
+        rate="$(curl -sf -X DELETE "$base/jobs/$3" | python3 -c '
 import json, statistics, sys
 history = json.load(sys.stdin)["history"]
 rates = [e["samples_per_second"] for e in history if e.get("samples_per_second")]
-print(statistics.median(rates) if rates else "null")')"
+print(statistics.median(rates) if rates else None)')"
     fi
     echo "$line" | python3 -c "
 import json, sys
