@@ -1,13 +1,16 @@
 // CModelKit: the elementwise inner loops of a ModelKit training step, and the thread team of
 // its data-parallel form, in C.
 //
-// They exist because Swift cannot express two things these loops need: a square root that
+// The loops exist because Swift cannot express two things they need: a square root that
 // vectorizes (Swift's `squareRoot()` keeps libm's errno path and goes scalar), and per-function
 // CPU targets. On x86-64 each kernel is compiled twice (baseline SSE2 and x86-64-v3, i.e. AVX2+FMA)
-// and the dynamic loader picks one for the running CPU, so the build stays portable.
+// and the dynamic loader picks one for the running CPU, so the build stays portable. The team is
+// in C for waits that spin on C11 atomics with the CPU's pause hint before they sleep on a
+// condition variable: a step hands work over every few hundred microseconds, too often for
+// Foundation's threads and locks.
 //
 // All pointers are owned by the caller; `restrict` pointers must not overlap. Counts are
-// element counts. No function allocates, prints or fails.
+// element counts. No kernel allocates, prints or fails; the team's functions say how they do.
 #pragma once
 
 /// Adam/AdamW step over `count` parameters, then g = 0 (ready for the next accumulation):
