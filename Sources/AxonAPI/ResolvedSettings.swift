@@ -35,11 +35,14 @@ public struct ResolvedSettings: Sendable, Codable, Equatable {
     public var normalize: String
     /// Whether regression targets are standardized.
     public var normalizeTargets: Bool
+    /// Threads each step ran on (`training.threads`); a seed gives the same weights again only
+    /// with the same count.
+    public var threads: Int?
     /// Why each default was chosen, keyed by the request field; fields the request gave are absent.
     public var why: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case task, layers, activation, loss, optimizer, epochs, steps, normalize, why, l2
+        case task, layers, activation, loss, optimizer, epochs, steps, normalize, why, l2, threads
         case learningRate = "learning_rate", learningRateSchedule = "learning_rate_schedule", batchSize = "batch_size", validationSplit = "validation_split"
         case earlyStopping = "early_stopping", normalizeTargets = "normalize_targets"
     }

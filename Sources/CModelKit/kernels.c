@@ -104,3 +104,11 @@ void mk_dense_row(const float *restrict x, const float *restrict w, const float 
         }
     }
 }
+
+MK_CLONES
+void mk_add_and_clear(float *restrict sum, float *restrict addend, long count) {
+    for (long k = 0; k < count; k++) {
+        sum[k] += addend[k];
+        addend[k] = 0.0f;
+    }
+}

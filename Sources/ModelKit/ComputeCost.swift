@@ -73,7 +73,8 @@ extension ModelConfiguration {
     /// What training on `rows` rows with `training` holds at its peak and computes over every
     /// epoch, summed over all layers: the dataset (targets one column per output, so one-hot
     /// for a classifier) and its shuffled split, the normalized copy, the row order, the
-    /// parameters with their gradients, both optimizer moments and the best weights, and per
+    /// parameters with their gradients (one buffer per data-parallel worker), both optimizer
+    /// moments and the best weights, and per
     /// layer the activations and deltas of one batch (with dropout also its masks), plus the
     /// final evaluation's predictions and its `classes x classes` confusion matrix. The loss
     /// history is left out: `LossHistory` keeps a fixed number of points.
@@ -86,6 +87,9 @@ extension ModelConfiguration {
         var bytes = ComputeCost.saturating(3, rows, rowWidth, float)
         bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(rows, MemoryLayout<Int>.size))
         bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(5, parameterCount, float))
+        // Every data-parallel worker but the first accumulates into a gradient buffer of its own.
+        let extraWorkers = trainingThreads(for: training) - 1
+        bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(extraWorkers, parameterCount, float))
         let hidden = layerSizes.dropFirst().dropLast().reduce(0) { ComputeCost.saturating($0, plus: $1) }
         let layerOutputs = ComputeCost.saturating(hidden, plus: outputCount)
         // Activations and deltas of every layer; with dropout also its masks and masked copies.

@@ -113,20 +113,23 @@ func sumColumns(_ dz: UnsafePointer<Float>, into db: UnsafeMutablePointer<Float>
 }
 
 /// Sum of the loss over `rows` rows of logits `z` against `y`, and, when `gradient` is non-nil,
-/// the gradient of the *mean* loss with respect to the logits written there.
+/// the gradient of the *mean* loss with respect to the logits written there. The mean is over
+/// `batchRows` rows (by default `rows`): a worker that holds part of a batch passes the whole
+/// batch's row count, so the parts add up to the batch's gradient.
 ///
 /// Takes pre-activation outputs so that the output activation and the loss are differentiated
 /// together: softmax + cross-entropy and sigmoid + binary cross-entropy reduce to `(p - y) / R`,
 /// and their losses are computed from the logits with log-sum-exp, never from `log(p)`.
 func lossAndGradient(
     logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
-    rows: Int, outputs: Int, loss: Loss, outputActivation: Activation
+    rows: Int, batchRows: Int? = nil, outputs: Int, loss: Loss, outputActivation: Activation
 ) -> Double {
     var total: Double = 0
     let count = rows * outputs
+    let meanRows = batchRows ?? rows
     switch loss {
     case .softmaxCrossEntropy:
-        let inverseRows = 1 / Float(rows)
+        let inverseRows = 1 / Float(meanRows)
         for r in 0 ..< rows {
             let zr = z + r * outputs
             let yr = y + r * outputs
@@ -152,7 +155,7 @@ func lossAndGradient(
             total += Double(rowLoss)
         }
     case .binaryCrossEntropy:
-        let inverseRows = 1 / Float(rows)
+        let inverseRows = 1 / Float(meanRows)
         for k in 0 ..< count {
             let v = z[k]
             // max(v, 0) - v*y + log(1 + e^-|v|): exact for any logit magnitude.
@@ -161,7 +164,7 @@ func lossAndGradient(
         }
     case .meanSquaredError, .meanAbsoluteError, .huber:
         // Averaged over every element, as PyTorch's MSELoss / L1Loss / HuberLoss do.
-        let inverseCount = 1 / Float(count)
+        let inverseCount = 1 / Float(meanRows * outputs)
         var rowsTotal: Double = 0
         for k in 0 ..< count {
             let p = outputActivation == .sigmoid ? logistic(z[k]) : z[k]

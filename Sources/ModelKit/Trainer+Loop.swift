@@ -100,11 +100,16 @@ extension Trainer {
                 while start < inputs.rows {
                     let rows = min(batchCapacity, inputs.rows - start)
                     inputBatch.update(from: inputValues.baseAddress! + start * inputs.columns, count: rows * inputs.columns)
-                    let logits = forward(rows: rows, training: false)
-                    total += lossAndGradient(
-                        logits: logits, targets: targetValues.baseAddress! + start * targets.columns, gradient: nil,
-                        rows: rows, outputs: targets.columns, loss: modelConfiguration.loss,
-                        outputActivation: modelConfiguration.outputActivation)
+                    if let team {
+                        targetBatch.update(from: targetValues.baseAddress! + start * targets.columns, count: rows * targets.columns)
+                        total += parallelLoss(rows: rows, team: team)
+                    } else {
+                        let logits = forward(rows: 0 ..< rows, training: false)
+                        total += lossAndGradient(
+                            logits: logits, targets: targetValues.baseAddress! + start * targets.columns, gradient: nil,
+                            rows: rows, outputs: targets.columns, loss: modelConfiguration.loss,
+                            outputActivation: modelConfiguration.outputActivation)
+                    }
                     start += rows
                 }
             }

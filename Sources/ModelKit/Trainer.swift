@@ -8,6 +8,10 @@
 ///
 /// Warm start: `Trainer(model: snapshot, configuration: ..., optimizerState: saved)` continues
 /// from existing weights and optimizer state; calling `fit` again continues as well.
+///
+/// With `configuration.threads` above 1 each step is data-parallel (`Trainer+Parallel.swift`):
+/// the batch is split among a team of threads the trainer owns, and their gradients are summed
+/// in a fixed order, so a seed still gives the same weights for the same thread count.
 public final class Trainer {
     /// The settings of every `fit` call on this trainer.
     public let configuration: TrainingConfiguration
@@ -25,6 +29,14 @@ public final class Trainer {
 
     /// Largest `batchSize x widest layer` accepted: each per-layer workspace holds that many floats.
     public static let maximumWorkspace = 1 << 26
+
+    /// Most threads one trainer runs (`TrainingConfiguration.threads`).
+    public static let maximumThreads = 256
+
+    /// Floating-point operations of a step below which another thread is not worth starting:
+    /// a hand-off costs microseconds when the threads spin and tens of them when one has to be
+    /// woken, about as long as a share of this size takes to compute (~15 µs at 70 GFLOP/s).
+    public static let minimumFlopsPerThread = 1 << 20
 
     let layout: ParameterLayout
     let batchCapacity: Int
@@ -44,6 +56,16 @@ public final class Trainer {
     let dropped: [UnsafeMutablePointer<Float>]
     let inputBatch: UnsafeMutablePointer<Float>
     let targetBatch: UnsafeMutablePointer<Float>
+    /// The threads of a data-parallel step (nil: every step runs on the calling thread).
+    let team: WorkerTeam?
+    /// Per worker, where it accumulates its share of the gradient: `gradients` for worker 0,
+    /// a buffer of its own for each other.
+    let workerGradients: [UnsafeMutablePointer<Float>]
+    /// Per worker, the summed loss of its rows, and the squared norm of its parameter range.
+    let workerLosses: UnsafeMutablePointer<Double>
+    let workerSquares: UnsafeMutablePointer<Float>
+    /// What the calling thread tells the workers of the current step.
+    let parallelArguments: UnsafeMutablePointer<ParallelStepArguments>
     var generator: RandomGenerator
     var stepCount: Int
     var epochCount: Int
@@ -62,6 +84,8 @@ public final class Trainer {
         if let optimizerState {
             try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
         }
+        let workers = model.configuration.trainingThreads(for: configuration)
+        team = workers > 1 ? try WorkerTeam(workers: workers) : nil
         self.configuration = configuration
         self.modelConfiguration = model.configuration
         self.normalizer = model.normalizer
@@ -94,6 +118,13 @@ public final class Trainer {
         dropped = hiddenWidths.map(allocate)
         inputBatch = allocate(batchCapacity * model.configuration.inputCount)
         targetBatch = allocate(batchCapacity * model.configuration.outputCount)
+        workerGradients = [gradients] + (1 ..< workers).map { _ in allocate(count) }
+        workerLosses = .allocate(capacity: workers)
+        workerLosses.initialize(repeating: 0, count: workers)
+        workerSquares = .allocate(capacity: workers)
+        workerSquares.initialize(repeating: 0, count: workers)
+        parallelArguments = .allocate(capacity: 1)
+        parallelArguments.initialize(to: ParallelStepArguments(rows: 0, rule: UpdateRule(kind: configuration.optimizer.kind, learningRate: 0)))
 
         stepCount = optimizerState?.step ?? 0
         epochCount = optimizerState?.epoch ?? 0
@@ -117,11 +148,17 @@ public final class Trainer {
 
     deinit {
         for pointer in [parameters, gradients, firstMoment, secondMoment, inputBatch, targetBatch]
-            + activations + deltas + masks + dropped {
+            + activations + deltas + masks + dropped + workerGradients.dropFirst() {
             pointer.deallocate()
         }
         bestParameters?.deallocate()
+        workerLosses.deallocate()
+        workerSquares.deallocate()
+        parallelArguments.deallocate()
     }
+
+    /// Threads each step runs on (`ModelConfiguration.trainingThreads(for:)`).
+    public var threads: Int { team?.count ?? 1 }
 
     /// An immutable snapshot of the current weights and normalizer, safe to share.
     public var model: Model {

@@ -26,13 +26,21 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     /// network learns the targets as given). Optional so that configurations stored before it
     /// existed decode, and encode, unchanged.
     public var normalizeTargets: Bool?
+    /// Threads each training step runs on (nil: 1). Above 1 every batch is split among them
+    /// (`Trainer+Parallel.swift`); the weights a seed gives then depend on the thread count.
+    /// Each thread calls OpenBLAS: keep OpenBLAS itself at one thread (`BLAS.setThreadCount(1)`,
+    /// as axond does), or the threads queue for its thread team. A small network gets fewer
+    /// threads (`ModelConfiguration.trainingThreads(for:)`). Optional so that configurations
+    /// stored before it existed decode, and encode, unchanged.
+    public var threads: Int?
 
     /// Creates a configuration; defaults match the peers' benchmark settings (Adam 1e-3, batch 32).
     public init(
         epochs: Int = 10, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
         optimizer: OptimizerConfiguration = .adam(), schedule: LearningRateSchedule = .constant,
         regularization: Regularization = Regularization(), earlyStopping: EarlyStopping? = nil,
-        validationFraction: Double = 0, normalization: Normalizer.Kind = .none, normalizeTargets: Bool? = nil
+        validationFraction: Double = 0, normalization: Normalizer.Kind = .none, normalizeTargets: Bool? = nil,
+        threads: Int? = nil
     ) {
         self.epochs = epochs
         self.batchSize = batchSize
@@ -45,6 +53,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
         self.validationFraction = validationFraction
         self.normalization = normalization
         self.normalizeTargets = normalizeTargets
+        self.threads = threads
     }
 
     /// Throws the first setting that is out of range.
@@ -55,6 +64,9 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
         }
         if !(validationFraction >= 0 && validationFraction < 1) {
             throw .invalidHyperparameter(name: "validation_fraction", value: validationFraction, allowed: "[0, 1)")
+        }
+        if let threads, !(1 ... Trainer.maximumThreads).contains(threads) {
+            throw .invalidHyperparameter(name: "threads", value: Double(threads), allowed: "1...\(Trainer.maximumThreads)")
         }
         try optimizer.validate()
         try schedule.validate()

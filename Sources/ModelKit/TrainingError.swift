@@ -6,4 +6,6 @@ public enum TrainingError: Error, Equatable, Sendable {
     case optimizerStateMismatch(reason: String)
     /// The loss became NaN or infinite (learning rate too high, or unscaled inputs).
     case diverged(epoch: Int, step: Int)
+    /// The threads of a data-parallel step could not be started (`reason` is the system's).
+    case threadsUnavailable(requested: Int, reason: String)
 }

@@ -45,6 +45,9 @@ struct Train: ParsableCommand {
     @Option(help: "OpenBLAS threads (the peers are measured with 1).")
     var threads = 1
 
+    @Option(help: "Data-parallel training threads (TrainingConfiguration.threads).")
+    var trainThreads = 1
+
     @Option(name: .customLong("repeat"), help: "Train this many times (same seed) and report each run.")
     var repetitions = 1
 
@@ -97,22 +100,26 @@ struct Train: ParsableCommand {
             configuration = try ModelConfiguration(layerSizes: sizes, outputActivation: .identity, loss: .meanSquaredError)
         }
         let training = TrainingConfiguration(
-            epochs: epochCount, batchSize: batch, shuffle: true, seed: seed, optimizer: .adam(learningRate: learningRate))
+            epochs: epochCount, batchSize: batch, shuffle: true, seed: seed, optimizer: .adam(learningRate: learningRate),
+            threads: trainThreads == 1 ? nil : trainThreads)
 
         for repetition in 0 ..< repetitions {
             let trainer = try Trainer(
                 model: Model(configuration: configuration, seed: seed, initialization: initializationRule), configuration: training)
+            let cpuBefore = Self.processCPUSeconds()
             let report = try trainer.fit(trainSet)
+            let cpuSeconds = Self.processCPUSeconds() - cpuBefore
             let evaluation = try trainer.model.evaluate(testSet)
             var row: [(String, String)] = [
                 ("kind", json("train")), ("framework", json("axon")), ("dataset", json(dataset)),
                 ("task", json(isClassification ? "classification" : "regression")), ("arch", json(archText)),
-                ("epochs", "\(epochCount)"), ("batch", "\(batch)"), ("lr", "\(learningRate)"), ("threads", "\(threads)"), ("initialization", json(initialization)),
+                ("epochs", "\(epochCount)"), ("batch", "\(batch)"), ("lr", "\(learningRate)"), ("threads", "\(threads)"), ("train_threads", "\(trainer.threads)"), ("initialization", json(initialization)),
                 ("n_train", "\(trainSet.count)"), ("n_test", "\(testSet.count)"), ("rep", "\(repetition)"),
-                ("train_wall_s", json(report.seconds)),
+                ("train_wall_s", json(report.seconds)), ("train_cpu_s", json(cpuSeconds)),
                 ("samples_per_s", json(Double(epochCount * trainSet.count) / report.seconds)),
                 ("final_train_loss", json(report.history.last?.trainLoss ?? .nan)),
                 ("test_loss", json(evaluation.loss)),
+                ("weights_fnv1a", json(Self.fingerprint(trainer.model.parameters))),
             ]
             if let metrics = evaluation.classification {
                 row += [("test_accuracy", json(metrics.accuracy)), ("test_macro_f1", json(metrics.macroF1))]
@@ -122,6 +129,24 @@ struct Train: ParsableCommand {
             }
             print("{" + row.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         }
+    }
+
+    /// User and system CPU time of the whole process so far: unlike the wall time, hardly
+    /// changed by other processes competing for the cores.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// FNV-1a over the weights' bit patterns: equal runs print equal fingerprints.
+    static func fingerprint(_ values: [Float]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for value in values {
+            hash = (hash ^ UInt64(value.bitPattern)) &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
     }
 
     private func json(_ text: String) -> String { "\"\(text)\"" }

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "libmicrohttpd polling threads (http.threads; default: one per core but one, at least one).")
     var threads: String?
 
+    @Option(help: "Threads each training job splits its batches among (training.threads; default: one per core but one, at least one).")
+    var trainingThreads: String?
+
     @Option(help: "Largest request body in bytes (limits.max_body_bytes); larger ones get 413.")
     var maxBodyBytes: String?
 
@@ -98,7 +101,7 @@ struct Serve: AsyncParsableCommand {
             ("retain_versions", retainVersions, "--retain-versions"),
             ("watch_interval_seconds", watchInterval, "--watch-interval"),
             ("max_training_jobs", maxTrainingJobs, "--max-training-jobs"),
-            ("http.threads", threads, "--threads"), ("limits.max_body_bytes", maxBodyBytes, "--max-body-bytes"),
+            ("http.threads", threads, "--threads"), ("training.threads", trainingThreads, "--training-threads"), ("limits.max_body_bytes", maxBodyBytes, "--max-body-bytes"),
             ("drain_timeout_seconds", drainTimeout, "--drain-timeout"),
             ("http.connection_timeout_seconds", connectionTimeout, "--connection-timeout"),
             ("log.level", logLevel, "--log-level"), ("log.access", accessLog.map { String($0) }, "--[no-]access-log"),

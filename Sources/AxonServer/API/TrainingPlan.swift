@@ -498,6 +498,8 @@ struct TrainingPlan: Sendable {
         _ request: TrainRequest, base: TrainingConfiguration, rows: Int, limits: ServerLimits
     ) throws(APIError) -> TrainingConfiguration {
         var training = base
+        // The server's, never a stored run's: a continuation runs on this server's cores.
+        training.threads = limits.trainingThreads > 1 ? limits.trainingThreads : nil
         if let epochs = request.epochs { training.epochs = epochs }
         if let batchSize = request.batchSize { training.batchSize = batchSize }
         if let seed = request.seed { training.seed = seed }

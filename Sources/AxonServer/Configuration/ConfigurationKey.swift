@@ -1,6 +1,7 @@
 import AxonHTTP
 import Foundation
 import Logging
+import ModelKit
 
 #if canImport(Glibc)
 import Glibc
@@ -267,6 +268,15 @@ extension ConfigurationKey {
                     }
                 }),
             .integer("max_training_jobs", 1...256, "Training jobs that run at once; the others queue.", \.maxTrainingJobs),
+            ConfigurationKey(
+                "training.threads", .optionalInteger(1...Trainer.maximumThreads),
+                "Threads each training job splits its batches among; null is one per core but one (at least one), leaving a core to serving.",
+                get: { $0.limits.trainingThreads == ServerLimits.defaultTrainingThreads ? .null : .int($0.limits.trainingThreads) },
+                set: { configuration, value in
+                    if case .int(let n) = value { configuration.limits.trainingThreads = n } else {
+                        configuration.limits.trainingThreads = ServerLimits.defaultTrainingThreads
+                    }
+                }),
             .integer(
                 "jobs.retain", 1...1_000_000,
                 "Job records kept for GET /jobs, in memory and under <state_dir>/jobs; the oldest finished ones are removed first.",

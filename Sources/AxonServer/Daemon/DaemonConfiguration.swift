@@ -1,4 +1,9 @@
 import AxonHTTP
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// Everything `axond serve` configures.
@@ -62,8 +67,13 @@ public struct InferenceConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// Bounds on request and model sizes. Each is a configuration key (`limits.<name>`).
+/// Bounds on request and model sizes. Each is a configuration key (`limits.<name>`), except
+/// the threads a training job may use (`training.threads`).
 public struct ServerLimits: Sendable, Equatable {
+    /// Threads each training job runs on (`training.threads`): every batch is split among
+    /// them. By default one per core but one, so that on two cores training leaves a core to
+    /// the HTTP polling thread.
+    public var trainingThreads = ServerLimits.defaultTrainingThreads
     /// Rows in one predict, evaluate or train request.
     public var maxRowsPerRequest = 1_000_000
     /// Features (input width) of a model.
@@ -103,4 +113,7 @@ public struct ServerLimits: Sendable, Equatable {
 
     /// The defaults above.
     public init() {}
+
+    /// One per online core but one, at least one.
+    public static var defaultTrainingThreads: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1) }
 }

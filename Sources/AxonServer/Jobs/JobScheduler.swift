@@ -681,6 +681,11 @@ public final class JobScheduler: Sendable {
                 return .failed(code: "invalid_hyperparameter", message: "\(name) is \(value); allowed: \(allowed)", status: .unprocessableContent)
             case .optimizerStateMismatch(let reason):
                 return .failed(code: "optimizer_mismatch", message: "cannot continue training: \(reason)", status: .conflict)
+            case .threadsUnavailable(let requested, let reason):
+                logger.error("training threads unavailable", metadata: ["job.id": "\(id)", "threads": "\(requested)", "error": "\(reason)"])
+                return .failed(
+                    code: "threads_unavailable", message: "could not start \(requested) training threads: \(reason); lower training.threads",
+                    status: .serviceUnavailable)
             }
         }
         if let error = error as? DataError {

@@ -34,6 +34,7 @@ extension ResolvedSettings {
             },
             normalize: training.normalization.rawValue,
             normalizeTargets: model.targetStandardizer != nil || training.normalizeTargets == true, why: why)
+        threads = configuration.trainingThreads(for: training)
     }
 
     /// The reasons stored in a checkpoint's annotations.
