@@ -6,10 +6,15 @@ extension ModelConfiguration {
     /// (a forward and a backward pass over the batch), so a tiny network stays on one thread.
     /// A function of the shapes alone: the same settings always get the same count.
     public func trainingThreads(for training: TrainingConfiguration) -> Int {
+        trainingThreads(for: training, minimumFlopsPerThread: Trainer.minimumFlopsPerThread)
+    }
+
+    /// `trainingThreads(for:)` with another threshold; 0 or less: none.
+    func trainingThreads(for training: TrainingConfiguration, minimumFlopsPerThread: Int) -> Int {
         let requested = Swift.max(training.threads ?? 1, 1)
         guard requested > 1 else { return 1 }
         let stepFlops = ComputeCost.saturating(3, training.batchSize, forwardFlopsPerRow)
-        let worthwhile = Swift.max(stepFlops / Trainer.minimumFlopsPerThread, 1)
+        let worthwhile = minimumFlopsPerThread > 0 ? Swift.max(stepFlops / minimumFlopsPerThread, 1) : Int.max
         return Swift.min(requested, training.batchSize, worthwhile)
     }
 }

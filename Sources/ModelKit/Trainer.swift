@@ -73,7 +73,16 @@ public final class Trainer {
     var hasSecondMoment: Bool
 
     /// Prepares training of `model`, optionally continuing from saved optimizer state.
-    public init(model: Model, configuration: TrainingConfiguration, optimizerState: OptimizerState? = nil) throws(TrainingError) {
+    public convenience init(model: Model, configuration: TrainingConfiguration, optimizerState: OptimizerState? = nil) throws(TrainingError) {
+        try self.init(model: model, configuration: configuration, optimizerState: optimizerState,
+                      minimumFlopsPerThread: Self.minimumFlopsPerThread)
+    }
+
+    /// The trainer with another work threshold per thread (tests run the parallel step on
+    /// networks small enough to train quickly in a debug build).
+    init(
+        model: Model, configuration: TrainingConfiguration, optimizerState: OptimizerState?, minimumFlopsPerThread: Int
+    ) throws(TrainingError) {
         try configuration.validate()
         let workspace = configuration.batchSize.multipliedReportingOverflow(by: model.layout.maxWidth)
         guard !workspace.overflow, workspace.partialValue <= Self.maximumWorkspace else {
@@ -84,7 +93,7 @@ public final class Trainer {
         if let optimizerState {
             try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
         }
-        let workers = model.configuration.trainingThreads(for: configuration)
+        let workers = model.configuration.trainingThreads(for: configuration, minimumFlopsPerThread: minimumFlopsPerThread)
         team = workers > 1 ? try WorkerTeam(workers: workers) : nil
         self.configuration = configuration
         self.modelConfiguration = model.configuration
