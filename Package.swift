@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "axon-bench",
             dependencies: [
-                "ModelKit",
+                "AxonServer", "ModelKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
