@@ -3,7 +3,8 @@ import AxonServer
 import Foundation
 
 /// `axon-bench ingest`: how fast a training body (CSV or JSON) becomes rows in memory, through
-/// the same reader `POST /train` uses, fed in chunks as libmicrohttpd delivers an upload.
+/// the same reader `POST /train` uses, read from the file in chunks as libmicrohttpd delivers an
+/// upload (so the peak RSS is the rows' and the process's, never the whole body's).
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time parsing a training body into rows; print one JSON line per run with seconds, MB/s and peak RSS.")
@@ -21,23 +22,20 @@ struct Ingest: ParsableCommand {
     var runs = 1
 
     mutating func run() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
-        let bytes = [UInt8](data)
         let csv = !file.hasSuffix(".json")
+        let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let clock = ContinuousClock()
         for run in 0 ..< runs {
             var parsed: TrainingBodyProbe.Parsed?
             let cpuStart = Self.threadCPUSeconds()
             let elapsed = try clock.measure {
-                parsed = try bytes.withUnsafeBufferPointer {
-                    try TrainingBodyProbe.parse($0, csv: csv, target: target, chunkBytes: chunk)
-                }
+                parsed = try TrainingBodyProbe.parse(file: file, csv: csv, target: target, chunkBytes: chunk)
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let cpu = Self.threadCPUSeconds() - cpuStart
             let line: [String: Any] = [
                 "framework": "axon", "format": csv ? "csv" : "json", "run": run, "seconds": seconds, "cpu_seconds": cpu,
-                "mb_per_s": Double(bytes.count) / 1e6 / seconds, "bytes": bytes.count, "rows": parsed?.rows ?? 0,
+                "mb_per_s": Double(size) / 1e6 / seconds, "bytes": size, "rows": parsed?.rows ?? 0,
                 "columns": parsed?.columns ?? 0, "peak_rss_mb": Self.peakResidentMegabytes(),
             ]
             let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
@@ -52,7 +50,7 @@ struct Ingest: ParsableCommand {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    /// VmHWM of this process, in MB (the file itself is part of it: it is read whole first).
+    /// VmHWM of this process, in MB.
     static func peakResidentMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),

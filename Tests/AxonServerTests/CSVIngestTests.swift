@@ -213,3 +213,29 @@ struct CSVIngestTests {
         }
     }
 }
+
+/// `axon-bench ingest` reads files through the training readers, chunk by chunk.
+@Suite("training body probe")
+struct TrainingBodyProbeTests {
+    @Test func filesAreReadInChunks() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var csv = "a,b,label\n"
+        var json = #"{"inputs":["#
+        for k in 0 ..< 500 {
+            csv += "\(k),\(Double(k) / 3),\(k % 2)\n"
+            json += (k == 0 ? "" : ",") + "[\(k),\(Double(k) / 3)]"
+        }
+        json += #"],"targets":["# + (0 ..< 500).map { "\($0 % 2)" }.joined(separator: ",") + "]}"
+        let csvFile = directory.appendingPathComponent("body.csv")
+        let jsonFile = directory.appendingPathComponent("body.json")
+        try Data(csv.utf8).write(to: csvFile)
+        try Data(json.utf8).write(to: jsonFile)
+        let fromCSV = try TrainingBodyProbe.parse(file: csvFile.path, csv: true, target: "label", chunkBytes: 100)
+        #expect(fromCSV.rows == 500 && fromCSV.columns == 2 && !fromCSV.isTable)
+        let fromJSON = try TrainingBodyProbe.parse(file: jsonFile.path, csv: false, target: nil, chunkBytes: 33)
+        #expect(fromJSON.rows == 500 && fromJSON.columns == 2 && !fromJSON.isTable)
+        #expect(throws: (any Error).self) { try TrainingBodyProbe.parse(file: directory.path + "/missing", csv: true, target: nil, chunkBytes: 10) }
+    }
+}

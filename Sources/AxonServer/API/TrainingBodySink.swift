@@ -9,14 +9,23 @@ struct TrainingBodyReader {
     private var json: JSONTrainingReader?
 
     init(_ request: Request, limits: ServerLimits) throws(APIError) {
+        let declared = request.headers["Content-Length"].flatMap { Int($0) }
         if request.isCSV {
             let target = try train.apply(query: request.queryItems, csv: true, limits: limits)
-            let declared = request.headers["Content-Length"].flatMap { Int($0) }
             csv = CSVTrainingReader(target: target, limits: limits, expectedBytes: declared)
         } else {
             try request.requireJSON()
             _ = try train.apply(query: request.queryItems, csv: false, limits: limits)
-            json = JSONTrainingReader(limits: limits)
+            json = JSONTrainingReader(limits: limits, expectedBytes: declared)
+        }
+    }
+
+    /// A reader without a request (`TrainingBodyProbe`): CSV with `target`, or JSON.
+    init(csv: Bool, target: String?, limits: ServerLimits, expectedBytes: Int?) {
+        if csv {
+            self.csv = CSVTrainingReader(target: target, limits: limits, expectedBytes: expectedBytes)
+        } else {
+            json = JSONTrainingReader(limits: limits, expectedBytes: expectedBytes)
         }
     }
 

@@ -50,9 +50,29 @@ struct JSONRowsReader {
     /// Numbers of a flat `inputs` list (refused once it closes, naming its shape).
     var flat = 0
 
-    init(field: Field, limits: ServerLimits) {
+    /// The body's declared length: once `sampleRows` rows are in, storage for the rest is
+    /// reserved from their size, within the row budget.
+    private let expectedBytes: Int?
+    /// Body offset of the first row.
+    private var firstRow = -1
+
+    init(field: Field, limits: ServerLimits, expectedBytes: Int? = nil) {
         self.field = field
         self.limits = limits
+        self.expectedBytes = expectedBytes
+    }
+
+    private static let sampleRows = 64
+
+    /// Reserves the rows the rest of the body will likely hold (its declared length over the
+    /// bytes per row so far, plus a tenth), within the row budget: address space only until
+    /// the rows arrive, and the copies of growing by doubling saved for most bodies.
+    private mutating func reserve(at position: Int) {
+        guard let expectedBytes, let budget, firstRow >= 0, position > firstRow, expectedBytes > position, table == nil else { return }
+        let perRow = Double(position - firstRow) / Double(rows)
+        let estimate = Double(rows) + Double(expectedBytes - position) / perRow * 1.1 + 16
+        let capacity = min(budget.rows, Int(min(estimate, Double(Int32.max))))
+        values.reserveCapacity(capacity * max(width, 1))
     }
 
     private var path: String { "\(field.rawValue)[\(rows)]" }
@@ -232,6 +252,8 @@ struct JSONRowsReader {
 
     /// A new element begins: refused when one more row would cross a limit.
     private mutating func startRow(at offset: Int) throws(APIError) {
+        if rows == 0 { firstRow = offset }
+        if field == .inputs, rows == Self.sampleRows { reserve(at: offset) }
         if field == .inputs, rows > 0 {
             let budget = budget ?? RowBudget(width: max(width, names.count), limits: limits)
             guard rows < budget.rows else { throw budget.refusal(after: rows, place: path) }

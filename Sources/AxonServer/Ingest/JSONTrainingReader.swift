@@ -43,10 +43,14 @@ struct JSONTrainingReader {
     private var setting = ValueBoundary()
     private var rows: JSONRowsReader?
 
+    /// Content-Length, when known: the rows are reserved once their size per row is seen.
+    private let expectedBytes: Int?
+
     /// A reader for a training body; `allowingVersion` also takes the evaluate route's `version`.
-    init(limits: ServerLimits, allowingVersion: Bool = false) {
+    init(limits: ServerLimits, allowingVersion: Bool = false, expectedBytes: Int? = nil) {
         self.limits = limits
         self.allowingVersion = allowingVersion
+        self.expectedBytes = expectedBytes
     }
 
     @inline(__always)
@@ -239,7 +243,7 @@ struct JSONTrainingReader {
             guard limits.maxJSONDepth >= 3 else {
                 throw .limitExceeded(key: "limits.max_json_depth", limit: limits.maxJSONDepth, needed: 3, what: "the rows of \(key): their nesting")
             }
-            rows = JSONRowsReader(field: key == "inputs" ? .inputs : .targets, limits: limits)
+            rows = JSONRowsReader(field: key == "inputs" ? .inputs : .targets, limits: limits, expectedBytes: expectedBytes)
             state = .rows
             return 1
         }

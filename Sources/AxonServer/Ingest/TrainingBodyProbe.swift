@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Training bodies read exactly as `POST /train` reads them, without a server: for
 /// `axon-bench ingest`, which times the parse alone (body bytes to the rows in memory).
 public enum TrainingBodyProbe {
@@ -11,28 +15,32 @@ public enum TrainingBodyProbe {
         public var isTable: Bool
     }
 
-    /// Parses `body` (CSV when `csv`, else JSON) handed over in chunks of at most `chunkBytes`,
-    /// as libmicrohttpd hands a streamed upload to the training routes.
-    public static func parse(
-        _ body: UnsafeBufferPointer<UInt8>, csv: Bool, target: String?, chunkBytes: Int, limits: ServerLimits = ServerLimits()
-    ) throws -> Parsed {
-        var train = TrainRequest()
-        var chunks: [UnsafeBufferPointer<UInt8>] = []
-        var start = 0
-        while start < body.count {
-            let end = min(body.count, start + max(chunkBytes, 1))
-            chunks.append(UnsafeBufferPointer(rebasing: body[start ..< end]))
-            start = end
+    /// What went wrong reading the file itself.
+    public struct FileError: Error, CustomStringConvertible {
+        /// The path and the errno.
+        public var description: String
+    }
+
+    /// Parses the body in the file at `path` (CSV when `csv`, else JSON), read with `read(2)`
+    /// into one buffer of `chunkBytes` and handed over chunk by chunk, as libmicrohttpd hands a
+    /// streamed upload to the training routes: nothing but the rows and one chunk is held.
+    public static func parse(file path: String, csv: Bool, target: String?, chunkBytes: Int, limits: ServerLimits = ServerLimits()) throws -> Parsed {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileError(description: "\(path): errno \(errno)") }
+        defer { close(descriptor) }
+        var size = stat()
+        let expected = fstat(descriptor, &size) == 0 ? Int(size.st_size) : nil
+        var body = TrainingBodyReader(csv: csv, target: target, limits: limits, expectedBytes: expected)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(chunkBytes, 1))
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw FileError(description: "\(path): errno \(errno)") }
+            if count == 0 { break }
+            try body.consume(UnsafeBufferPointer(rebasing: buffer[0 ..< count]))
         }
-        if csv {
-            var reader = CSVTrainingReader(target: target, limits: limits, expectedBytes: body.count)
-            for chunk in chunks { try reader.consume(chunk) }
-            try reader.finish(into: &train)
-        } else {
-            var reader = JSONTrainingReader(limits: limits)
-            for chunk in chunks { try reader.consume(chunk) }
-            train = try reader.finish()
-        }
+        let train = try body.finish()
         let shape = train.inputShape ?? [0, 0]
         return Parsed(rows: shape.first ?? 0, columns: shape.count > 1 ? shape[1] : 0, isTable: train.table != nil)
     }
