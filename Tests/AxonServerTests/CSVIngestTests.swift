@@ -203,6 +203,22 @@ struct CSVIngestTests {
         #expect(Self.read(body, limits: rows).error?.contains("limits.max_rows_per_request") == true)
     }
 
+    @Test func labelsKeepTheirSpellingAndAreBoundedByTheClassLimit() {
+        // Numeric targets until a text one: then every target is a label, spelled as sent.
+        let mixed = Self.read("a,y\n1,1.0\n2,+1\n3,cat\n4,1.0\n")
+        #expect(mixed.targets == "\(TrainRequest.Targets.labels(["1.0", "+1", "cat", "1.0"]))", "\(mixed)")
+        var limits = ServerLimits()
+        limits.maxClasses = 5
+        var body = "a,y\n"
+        for k in 0 ..< 50 { body += "\(k),class\(k % 7)\n" }
+        let refused = Self.read(body, cuts: [64], limits: limits)
+        #expect(refused.error?.hasPrefix("413 limit_exceeded") == true && refused.error?.contains("limits.max_classes") == true, "\(refused)")
+        #expect(refused.error?.contains("CSV line 7") == true, "\(refused)")
+        var few = "a,y\n"
+        for k in 0 ..< 50 { few += "\(k),class\(k % 5)\n" }
+        #expect(Self.read(few, limits: limits).error == nil)
+    }
+
     @Test func aWideHeaderIsRefusedBeforeItEnds() {
         var limits = ServerLimits()
         limits.maxFeatures = 100

@@ -112,16 +112,55 @@ extension CSVTrainingReader {
     /// `number` is its value when the fast path already read it.
     mutating func targetCell(_ content: UnsafeBufferPointer<UInt8>, number: Float?) throws(APIError) {
         guard content.count <= limits.maxStringBytes else { throw tooLong(count: content.count) }
-        if content.contains(where: { $0 >= 0x80 }) { _ = try text(content) }
-        labelBytes.append(contentsOf: content)
-        labelEnds.append(labelBytes.count)
-        guard targetsNumeric else { return }
-        if let value = number ?? DecimalFloat.number(content), value.isFinite {
-            targetNumbers.append(value)
-        } else {
-            targetsNumeric = false
-            targetNumbers = []
+        if targetsNumeric {
+            if let value = number ?? DecimalFloat.number(content), value.isFinite {
+                // Bounded like the rows: the text kept for a later switch to labels.
+                guard labelBytes.count &+ content.count <= limits.maxJobBytes else {
+                    throw .limitExceeded(
+                        key: "limits.max_job_bytes", limit: limits.maxJobBytes, needed: labelBytes.count &+ content.count,
+                        what: "the targets' text read so far (up to \(place(column)))", unit: .bytes)
+                }
+                targetNumbers.append(value)
+                labelBytes.append(contentsOf: content)
+                labelEnds.append(labelBytes.count)
+                return
+            }
+            try startLabels()
         }
+        try addLabel(try text(content))
+    }
+
+    /// The first text target: every target so far becomes a label, spelled as sent.
+    private mutating func startLabels() throws(APIError) {
+        targetsNumeric = false
+        targetNumbers = []
+        rowClasses.reserveCapacity(labelEnds.count)
+        let bytes = labelBytes
+        var start = 0
+        for end in labelEnds {
+            // Numbers as sent: ASCII.
+            try addLabel(String(decoding: bytes[start ..< end], as: UTF8.self))
+            start = end
+        }
+        labelBytes = []
+        labelEnds = []
+    }
+
+    /// One row's label; refused once there are more distinct labels than a classifier may have
+    /// classes (`limits.max_classes`: the one-hot targets are rows x classes).
+    private mutating func addLabel(_ label: String) throws(APIError) {
+        if let known = classes[label] {
+            rowClasses.append(known)
+            return
+        }
+        guard classNames.count < limits.maxClasses else {
+            throw .limitExceeded(
+                key: "limits.max_classes", limit: limits.maxClasses, needed: classNames.count + 1,
+                what: "the targets as classes (at least; \(place(column)) is \(label.excerpt))")
+        }
+        classes[label] = Int32(classNames.count)
+        rowClasses.append(Int32(classNames.count))
+        classNames.append(label)
     }
 
     /// Ends the body: the last record may lack its line break. Fills `request`'s rows, column
@@ -149,17 +188,7 @@ extension CSVTrainingReader {
         if targetsNumeric {
             request.targets = .numbers(targetNumbers)
         } else {
-            var labels: [String] = []
-            labels.reserveCapacity(labelEnds.count)
-            labelBytes.withUnsafeBufferPointer { bytes in
-                var start = 0
-                for end in labelEnds {
-                    // Checked as UTF-8 when stored.
-                    labels.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< end]), as: UTF8.self))
-                    start = end
-                }
-            }
-            request.targets = .labels(labels)
+            request.targets = .labels(rowClasses.map { classNames[Int($0)] })
         }
     }
 }

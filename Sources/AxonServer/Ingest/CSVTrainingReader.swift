@@ -55,9 +55,15 @@ struct CSVTrainingReader {
     var table: TableBuilder?
     var targetNumbers: [Float] = []
     var targetsNumeric = true
-    /// Every target cell's text, back to back, and where each ends.
+    /// While every target is a number: each target cell's text, back to back, and where each
+    /// ends (a later text target makes them all labels, spelled as sent).
     var labelBytes: [UInt8] = []
     var labelEnds: [Int] = []
+    /// Once a target is text: the distinct labels (at most `limits.max_classes`) and each
+    /// row's, so a column of repeated labels costs 4 bytes a row.
+    var classes: [String: Int32] = [:]
+    var classNames: [String] = []
+    var rowClasses: [Int32] = []
 
     /// A reader for a body whose target column is `target` (default: the last).
     init(target: String?, limits: ServerLimits, expectedBytes: Int? = nil) {
@@ -290,7 +296,11 @@ struct CSVTrainingReader {
         let estimate = Double(rows) + Double(expectedBytes - position) / perRow * 1.1 + 16
         let capacity = min(budget.rows, Int(min(estimate, Double(Int32.max))))
         if table == nil { inputs.reserveCapacity(capacity * width) }
-        targetNumbers.reserveCapacity(capacity)
-        labelEnds.reserveCapacity(capacity)
+        if targetsNumeric {
+            targetNumbers.reserveCapacity(capacity)
+            labelEnds.reserveCapacity(capacity)
+        } else {
+            rowClasses.reserveCapacity(capacity)
+        }
     }
 }
