@@ -23,7 +23,6 @@ struct Ingest: ParsableCommand {
 
     mutating func run() throws {
         let csv = !file.hasSuffix(".json")
-        let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let clock = ContinuousClock()
         for run in 0 ..< runs {
             var parsed: TrainingBodyProbe.Parsed?
@@ -35,7 +34,7 @@ struct Ingest: ParsableCommand {
             let cpu = Self.threadCPUSeconds() - cpuStart
             let line: [String: Any] = [
                 "framework": "axon", "format": csv ? "csv" : "json", "run": run, "seconds": seconds, "cpu_seconds": cpu,
-                "mb_per_s": Double(size) / 1e6 / seconds, "bytes": size, "rows": parsed?.rows ?? 0,
+                "mb_per_s": Double(parsed?.bytes ?? 0) / 1e6 / seconds, "bytes": parsed?.bytes ?? 0, "rows": parsed?.rows ?? 0,
                 "columns": parsed?.columns ?? 0, "peak_rss_mb": Self.peakResidentMegabytes(),
             ]
             let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])

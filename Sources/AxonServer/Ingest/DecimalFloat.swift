@@ -17,9 +17,20 @@ enum DecimalFloat {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
         1e21, 1e22)
 
+    /// 10^0 ... 10^-22, each the double nearest (not exact: the division stays the reference).
+    private static let inversePowers: (Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double,
+                                       Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double) = (
+        1e-0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18,
+        1e-19, 1e-20, 1e-21, 1e-22)
+
     @inline(__always)
     private static func power(_ exponent: Int) -> Double {
         withUnsafeBytes(of: powers) { $0.load(fromByteOffset: exponent &* 8, as: Double.self) }
+    }
+
+    @inline(__always)
+    private static func inversePower(_ exponent: Int) -> Double {
+        withUnsafeBytes(of: inversePowers) { $0.load(fromByteOffset: exponent &* 8, as: Double.self) }
     }
 
     /// The number at the start of `bytes[start ..< end]` and where it stops, or nil when the
@@ -63,32 +74,57 @@ enum DecimalFloat {
         // Past 19 digits the mantissa wrapped: not exact.
         guard digits > 0, significant <= 19 else { return nil }
         if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") {
-            i &+= 1
-            var negativeExponent = false
-            if i < end, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
-                negativeExponent = bytes[i] == UInt8(ascii: "-")
-                i &+= 1
-            }
-            let exponentStart = i
-            var value = 0
-            while i < end {
-                let digit = bytes[i] &- UInt8(ascii: "0")
-                guard digit <= 9 else { break }
-                value = value &* 10 &+ Int(digit)
-                i &+= 1
-                // Far outside the fast range (and bounded, so `value` never overflows).
-                if i &- exponentStart > 6 { return nil }
-            }
-            guard i > exponentStart else { return nil }
-            exponent &+= negativeExponent ? -value : value
+            guard let (value, stop) = exponentPart(bytes, from: i &+ 1, to: end) else { return nil }
+            exponent &+= value
+            i = stop
         }
+        guard let value = exact(mantissa: mantissa, exponent: exponent, negative: negative) else { return nil }
+        return (value, i)
+    }
+
+    /// The exponent after an `e`: optional sign, then digits (at most 6: far outside the fast
+    /// range, and `value` never overflows). Nil without a digit.
+    @inline(__always)
+    static func exponentPart(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (value: Int, end: Int)? {
+        var i = start
+        var negative = false
+        if i < end, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i &+= 1
+        }
+        let digitsStart = i
+        var value = 0
+        while i < end {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit <= 9 else { break }
+            value = value &* 10 &+ Int(digit)
+            i &+= 1
+            if i &- digitsStart > 6 { return nil }
+        }
+        guard i > digitsStart else { return nil }
+        return (negative ? -value : value, i)
+    }
+
+    /// `mantissa × 10^exponent` as the correctly rounded Float, or nil outside the fast path.
+    @inline(__always)
+    static func exact(mantissa: UInt64, exponent: Int, negative: Bool) -> Float? {
         guard mantissa <= 1 << 53, exponent >= -22, exponent <= 22 else { return nil }
+        if exponent < 0 {
+            // A multiplication instead of the division: off from the exact quotient by under
+            // 4 units in the last place of the double (two roundings of 2^-53 each), so when
+            // the double lies more than 8 units from a Float midpoint, the exact quotient is
+            // on the same side of it and rounds to the same Float.
+            let near = Double(mantissa) * inversePower(-exponent)
+            if near.bitPattern & 0x1FFF_FFFF &- (0x1000_0000 &- 8) > 16 {
+                return negative ? -Float(near) : Float(near)
+            }
+        }
         let exact = Double(mantissa)
         var double = exponent < 0 ? exact / power(-exponent) : exact * power(exponent)
         // A double whose 29 bits below Float's precision read 1000...0 sits on a Float midpoint.
         guard double.bitPattern & 0x1FFF_FFFF != 0x1000_0000 else { return nil }
         if negative { double = -double }
-        return (Float(double), i)
+        return Float(double)
     }
 
     /// `token` (a whole field, without blanks or quotes) as a number, the way `Float(String)`

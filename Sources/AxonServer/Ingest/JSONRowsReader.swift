@@ -49,6 +49,8 @@ struct JSONRowsReader {
     var kind: Int?
     /// Numbers of a flat `inputs` list (refused once it closes, naming its shape).
     var flat = 0
+    /// `numericRun`'s buffer, kept between runs.
+    private var scratch: [Float] = []
 
     /// The body's declared length: once `sampleRows` rows are in, storage for the rest is
     /// reserved from their size, within the row budget.
@@ -82,17 +84,13 @@ struct JSONRowsReader {
     mutating func consume(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int, offset: Int) throws(APIError) -> (next: Int, cut: Bool) {
         var i = start
         while i < end, !isClosed {
+            if table == nil, position == .cell || position == .afterCell {
+                i = try numericRun(base, from: i, to: end)
+                guard i < end else { break }
+            }
             let byte = base[i]
             if JSONTrainingReader.isWhitespace(byte) {
                 i &+= 1
-                continue
-            }
-            if position == .cell, table == nil, let (value, stop) = DecimalFloat.parseJSON(base, from: i, to: end), stop < end,
-                !JSONTrainingReader.continuesScalar(base[stop]), stop &- i <= limits.maxNumberBytes
-            {
-                // The fast path: a number cell of a numeric row, read in place.
-                try numberCell(value)
-                i = stop
                 continue
             }
             if byte == UInt8(ascii: "\"") || JSONTrainingReader.continuesScalar(byte) {
@@ -115,6 +113,68 @@ struct JSONRowsReader {
         }
         return (i, false)
     }
+
+    /// The fast path: the cells of numeric rows, read in place, and the commas and closing
+    /// brackets between them. Returns where it stopped: at the end of the chunk, after a row's
+    /// `]`, or at anything else (a string, a number cut by the chunk's end or not on the fast
+    /// path), which the general path then reads. The loop keeps its state in locals and the
+    /// row's values in `scratch`, appended to `values` a row (or a run) at a time: outside it,
+    /// `values` holds every value read, as for the general path.
+    @inline(__always)
+    private mutating func numericRun(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int) throws(APIError) -> Int {
+        var pending = scratch
+        scratch = []
+        if pending.count < Self.scratchValues { pending = [Float](repeating: 0, count: Self.scratchValues) }
+        defer { scratch = pending }
+        return try pending.withUnsafeMutableBufferPointer { (buffer) throws(APIError) -> Int in
+            var i = start
+            var count = 0
+            var expecting = position == .cell
+            // Cells this row may still take: row 0 within limits.max_features, later rows within row 0's width.
+            let room = (rows == 0 ? limits.maxFeatures : width) &- cells
+            let longest = limits.maxNumberBytes
+            var ended = false
+            defer {
+                if !ended {
+                    if count > 0 { values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< count])) }
+                    cells &+= count
+                    position = expecting ? .cell : .afterCell
+                }
+            }
+            while i < end {
+                let byte = base[i]
+                if byte <= 0x20, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+                    i &+= 1
+                    continue
+                }
+                if !expecting {
+                    if byte == UInt8(ascii: ",") {
+                        expecting = true
+                        first = false
+                        i &+= 1
+                        continue
+                    }
+                    guard byte == UInt8(ascii: "]") else { return i }
+                    values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< count]))
+                    cells &+= count
+                    ended = true
+                    try endArrayRow()
+                    return i &+ 1
+                }
+                guard count < room, count < buffer.count, let (value, stop) = DecimalFloat.parseJSONWide(base, from: i, to: end),
+                    stop < end, stop &- i <= longest, !JSONTrainingReader.continuesScalar(base[stop])
+                else { return i }
+                buffer[count] = value
+                count &+= 1
+                expecting = false
+                i = stop
+            }
+            return i
+        }
+    }
+
+    /// Values `numericRun` gathers before appending them.
+    private static let scratchValues = 4096
 
     /// A token (string, number or literal) at body offset `at`.
     mutating func acceptToken(_ token: UnsafeBufferPointer<UInt8>, at offset: Int) throws(APIError) {

@@ -13,6 +13,8 @@ public enum TrainingBodyProbe {
         public var columns: Int
         /// Whether the rows became a table (text or missing cells) rather than a matrix.
         public var isTable: Bool
+        /// Body bytes read.
+        public var bytes: Int
     }
 
     /// What went wrong reading the file itself.
@@ -28,20 +30,22 @@ public enum TrainingBodyProbe {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileError(description: "\(path): errno \(errno)") }
         defer { close(descriptor) }
-        var size = stat()
-        let expected = fstat(descriptor, &size) == 0 ? Int(size.st_size) : nil
+        var status = stat()
+        let expected = fstat(descriptor, &status) == 0 ? Int(status.st_size) : nil
         var body = TrainingBodyReader(csv: csv, target: target, limits: limits, expectedBytes: expected)
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(chunkBytes, 1))
         defer { buffer.deallocate() }
+        var total = 0
         while true {
             let count = read(descriptor, buffer.baseAddress, buffer.count)
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else { throw FileError(description: "\(path): errno \(errno)") }
             if count == 0 { break }
+            total += count
             try body.consume(UnsafeBufferPointer(rebasing: buffer[0 ..< count]))
         }
         let train = try body.finish()
         let shape = train.inputShape ?? [0, 0]
-        return Parsed(rows: shape.first ?? 0, columns: shape.count > 1 ? shape[1] : 0, isTable: train.table != nil)
+        return Parsed(rows: shape.first ?? 0, columns: shape.count > 1 ? shape[1] : 0, isTable: train.table != nil, bytes: total)
     }
 }
