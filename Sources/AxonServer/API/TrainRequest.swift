@@ -65,7 +65,7 @@ struct TrainRequest: Sendable {
 
     /// Parses a whole JSON body; every field is type-checked and unknown fields are refused.
     /// `allowingVersion` accepts a positive integer `version` (the evaluate route's). The same
-    /// reader takes a streamed body chunk by chunk (`TrainingBodySink`).
+    /// reader takes a streamed body chunk by chunk (`TrainingBodyReader`).
     static func parse(json body: [UInt8], allowingVersion: Bool = false, limits: ServerLimits) throws(APIError) -> TrainRequest {
         var reader = JSONTrainingReader(limits: limits, allowingVersion: allowingVersion)
         try body.withUnsafeBufferPointer { (bytes) throws(APIError) in try reader.consume(bytes) }
@@ -312,7 +312,7 @@ struct TrainRequest: Sendable {
     // MARK: - CSV
 
     /// Reads a whole CSV body with a header row; `target` names the target column (default:
-    /// the last). The same reader takes a streamed body chunk by chunk (`TrainingBodySink`).
+    /// the last). The same reader takes a streamed body chunk by chunk (`TrainingBodyReader`).
     mutating func read(csv body: [UInt8], target: String?, limits: ServerLimits) throws(APIError) {
         var reader = CSVTrainingReader(target: target, limits: limits)
         try body.withUnsafeBufferPointer { (bytes) throws(APIError) in try reader.consume(bytes) }
