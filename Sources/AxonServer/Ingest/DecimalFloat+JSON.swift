@@ -85,21 +85,16 @@ extension DecimalFloat {
     @inline(__always)
     static func parseJSONWide(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (value: Float, end: Int)? {
         guard start &+ 24 <= end else { return parseJSON(bytes, from: start, to: end) }
-        var i = start
-        let negative = bytes[i] == UInt8(ascii: "-")
-        if negative { i &+= 1 }
-        var mantissa: UInt64
-        if bytes[i] == UInt8(ascii: "0") {
-            // No leading zeros: `0` stands alone before the fraction.
-            guard bytes[i &+ 1] &- UInt8(ascii: "0") > 9 else { return nil }
-            mantissa = 0
-            i &+= 1
-        } else {
-            let (count, value) = leadingDigits(bytes + i)
-            guard count > 0, count < 8 else { return count == 0 ? nil : parseJSON(bytes, from: start, to: end) }
-            mantissa = value
-            i &+= count
+        // Branch-free where the data decides (signs and integer parts vary row to row).
+        let negative = bytes[start] == UInt8(ascii: "-")
+        var i = start &+ (negative ? 1 : 0)
+        let (integers, integer) = leadingDigits(bytes + i)
+        // No leading zeros: `0` stands alone before the fraction.
+        guard integers > 0, integers < 8, integers == 1 || bytes[i] != UInt8(ascii: "0") else {
+            return integers == 8 ? parseJSON(bytes, from: start, to: end) : nil
         }
+        var mantissa = integer
+        i &+= integers
         var exponent = 0
         if bytes[i] == UInt8(ascii: ".") {
             let (count, value) = leadingDigits(bytes + (i &+ 1))

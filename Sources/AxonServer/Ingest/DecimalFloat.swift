@@ -116,7 +116,8 @@ enum DecimalFloat {
             // on the same side of it and rounds to the same Float.
             let near = Double(mantissa) * inversePower(-exponent)
             if near.bitPattern & 0x1FFF_FFFF &- (0x1000_0000 &- 8) > 16 {
-                return negative ? -Float(near) : Float(near)
+                let magnitude = Float(near)
+                return Float(bitPattern: magnitude.bitPattern | (negative ? 0x8000_0000 : 0))
             }
         }
         let exact = Double(mantissa)
