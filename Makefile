@@ -165,6 +165,14 @@ bench-metrics: deps-test
 bench-store: deps-test
 	Benchmarks/store/run.sh
 
+.PHONY: bench-ingest
+# Training data in (issue 13): the 82 MB CSV and JSON bodies through Axon's readers, pandas,
+# numpy and json.load, and POST /train end to end, interleaved, RUNS (5) times; pandas and numpy
+# go into a venv under .build/ingest-venv. BASELINE_AXOND / BASELINE_PROBE add an older build
+# (Benchmarks/ingest/baseline.sh), BIG_ROWS=1830000 a 1 GB CSV (Benchmarks/ingest/README.md).
+bench-ingest: deps-test
+	Benchmarks/ingest/run.sh
+
 .PHONY: bench-predict openapi
 # Single-row predict throughput and latency against the fastest peers (fastapi-async,
 # mlserver-pw0), side by side, plus predictions while a training job runs; needs the peers' venv.

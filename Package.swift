@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "axon-bench",
             dependencies: [
-                "ModelKit",
+                "AxonServer", "ModelKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -70,7 +70,8 @@ public final class HTTPServer: Sendable {
                             connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
                             connection_limit: UInt32(configuration.connectionLimit),
                             request_timeout_seconds: UInt32(configuration.requestTimeoutSeconds),
-                            header_handler: shimHeaderHandler, user_release: shimUserRelease, error_content_type: contentType,
+                            header_handler: shimHeaderHandler, user_release: shimUserRelease, body_handler: shimBodyHandler,
+                            error_content_type: contentType,
                             forced_unavailable_body: forcedBody, internal_error_body: internalBody,
                             tls_cert_pem: nil, tls_key_pem: nil)
                         guard let pem else { return hs_server_start(&config, shimHandler, context.toOpaque(), &server) }
@@ -268,6 +269,14 @@ private let shimHandler: hs_handler = { request, context in
 private let shimHeaderHandler: hs_header_handler = { request, context in
     guard let request, let context else { return }
     Unmanaged<Responder>.fromOpaque(context).takeUnretainedValue().decide(RequestHandle(pointer: request))
+}
+
+/// Hands a chunk of a streamed body to its request's sink; nonzero stops the body.
+private let shimBodyHandler: hs_body_handler = { _, user, data, length, context in
+    guard let user, let context else { return 1 }
+    let responder = Unmanaged<Responder>.fromOpaque(context).takeUnretainedValue()
+    let pending = Unmanaged<Responder.Pending>.fromOpaque(user).takeUnretainedValue()
+    return responder.receive(UnsafeBufferPointer(start: data, count: data == nil ? 0 : length), for: pending) ? 0 : 1
 }
 
 /// Frees a `Responder.Pending` whose request ended before its body arrived.

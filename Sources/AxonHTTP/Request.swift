@@ -20,6 +20,8 @@ public struct Request: Sendable {
     public var parameters: Parameters
     /// The matched route template (`/v1/models/{name}:predict`), for logs and metrics.
     public internal(set) var route: String?
+    /// Body bytes received, also when they were streamed to a `BodySink` (`body` is then empty).
+    var receivedBytes = 0
 
     /// Builds a request, e.g. to call a handler in a unit test without a server.
     public init(

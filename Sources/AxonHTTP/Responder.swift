@@ -54,11 +54,27 @@ final class Responder: Sendable {
         let request: Request
         let endpoint: Router.Endpoint
         let start: UInt64
+        /// The sink a streaming route reads the body with, chunk by chunk (`receive`).
+        var sink: (any BodySink)?
+        /// What the sink threw: the rest of the body was dropped, and this answers the request.
+        var failure: (any Error)?
 
         init(request: Request, endpoint: Router.Endpoint, start: UInt64) {
             self.request = request
             self.endpoint = endpoint
             self.start = start
+        }
+
+        /// Hands a body chunk to the sink; false stops the body (the sink failed).
+        func receive(_ chunk: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let sink, failure == nil else { return false }
+            do {
+                try sink.receive(chunk)
+                return true
+            } catch {
+                failure = error
+                return false
+            }
         }
     }
 
@@ -77,13 +93,31 @@ final class Responder: Sendable {
         let p = handle.pointer
         var request = read(p, body: [])
         let start = hs_request_start_ns(p)
-        switch route(&request, outcome: hs_request_outcome(p)) {
+        switch route(&request, outcome: hs_request_outcome(p), deciding: true) {
         case .answer(let response):
             send(response, for: request, start: start, to: handle)
         case .run(let endpoint):
             let pending = Pending(request: request, endpoint: endpoint, start: start)
+            if case .streaming(let streaming) = endpoint {
+                // The route's own body limit, and the body to the sink as it arrives.
+                guard hs_request_stream_body(p, streaming.maxBodyBytes) != -EFBIG else {
+                    metrics?.rejected(.bodyTooLarge)
+                    return send(streaming.tooLarge.response, for: request, start: start, to: handle)
+                }
+                do {
+                    pending.sink = try streaming.open(request)
+                } catch {
+                    return send(errorResponse(error, for: request), for: request, start: start, to: handle)
+                }
+            }
             hs_request_set_user(p, Unmanaged.passRetained(pending).toOpaque())
         }
+    }
+
+    /// Called by the shim on a libmicrohttpd thread with each chunk of a streamed body; false
+    /// stops the body.
+    func receive(_ chunk: UnsafeBufferPointer<UInt8>, for pending: Pending) -> Bool {
+        pending.receive(chunk)
     }
 
     /// Called by the shim on a libmicrohttpd thread, once per request, when it has arrived whole.
@@ -96,7 +130,7 @@ final class Responder: Sendable {
             // No body announced: `decide` never ran, everything is decided here.
             var request = read(p, body: body)
             let start = hs_request_start_ns(p)
-            switch route(&request, outcome: outcome) {
+            switch route(&request, outcome: outcome, deciding: false) {
             case .answer(let response): send(response, for: request, start: start, to: handle)
             case .run(let endpoint): run(endpoint, request, start: start, to: handle)
             }
@@ -105,13 +139,21 @@ final class Responder: Sendable {
         let pending = Unmanaged<Pending>.fromOpaque(user).takeRetainedValue()
         var request = pending.request
         request.body = body
+        request.receivedBytes = Int(hs_request_received_bytes(p))
         switch outcome {
         case HS_OUTCOME_OK:
+            if let sink = pending.sink {
+                if let failure = pending.failure {
+                    return send(errorResponse(failure, for: request), for: request, start: pending.start, to: handle)
+                }
+                return finish(sink, request, start: pending.start, to: handle)
+            }
             run(pending.endpoint, request, start: pending.start, to: handle)
         case HS_OUTCOME_BODY_TOO_LARGE:
             // A chunked body, counted past the limit while it was discarded.
             metrics?.rejected(.bodyTooLarge)
-            send(APIError.contentTooLarge(limit: maxBodyBytes).response, for: request, start: pending.start, to: handle)
+            let refusal = if case .streaming(let streaming) = pending.endpoint { streaming.tooLarge } else { APIError.contentTooLarge(limit: maxBodyBytes) }
+            send(refusal.response, for: request, start: pending.start, to: handle)
         default:
             logger.error("request body could not be allocated", metadata: ["http.request_id": "\(request.id)"])
             send(APIError.internalError.response, for: request, start: pending.start, to: handle)
@@ -138,7 +180,9 @@ final class Responder: Sendable {
 
     /// Everything decided before a handler runs, in order: draining, CORS preflight, token, body
     /// limit, route. Sets the route template (and parameters) on `request` for logs and metrics.
-    private func route(_ request: inout Request, outcome: hs_outcome) -> Decision {
+    /// `deciding`: called from `decide`, where a streaming route may still take a body over
+    /// `limits.max_body_bytes` (its own limit is applied there).
+    private func route(_ request: inout Request, outcome: hs_outcome, deciding: Bool) -> Decision {
         switch outcome {
         case HS_OUTCOME_OK, HS_OUTCOME_BODY_TOO_LARGE:
             break
@@ -159,7 +203,7 @@ final class Responder: Sendable {
             }
         }
         // After the token: a client without one learns nothing, not even the body limit.
-        if outcome == HS_OUTCOME_BODY_TOO_LARGE {
+        if outcome == HS_OUTCOME_BODY_TOO_LARGE, !(deciding && match.isStreaming) {
             request.route = routeTemplate(match)
             metrics?.rejected(.bodyTooLarge)
             return .answer(APIError.contentTooLarge(limit: maxBodyBytes).response)
@@ -202,6 +246,32 @@ final class Responder: Sendable {
                 }
                 self.send(response, for: request, start: start, to: handle)
             }
+        case .streaming(let streaming):
+            // A body small enough to arrive with the head (`decide` never ran): read whole.
+            guard request.body.count <= streaming.maxBodyBytes else {
+                return send(streaming.tooLarge.response, for: request, start: start, to: handle)
+            }
+            let sink: any BodySink
+            do {
+                sink = try streaming.open(request)
+                try request.body.withUnsafeBufferPointer { try sink.receive($0) }
+            } catch {
+                return send(errorResponse(error, for: request), for: request, start: start, to: handle)
+            }
+            finish(sink, request, start: start, to: handle)
+        }
+    }
+
+    /// Answers a streamed request from a `Task`, once its body went through `sink`.
+    private func finish(_ sink: any BodySink, _ request: Request, start: UInt64, to handle: RequestHandle) {
+        Task {
+            let response: Response
+            do {
+                response = try await sink.finish()
+            } catch {
+                response = self.errorResponse(error, for: request)
+            }
+            self.send(response, for: request, start: start, to: handle)
         }
     }
 
@@ -276,7 +346,7 @@ final class Responder: Sendable {
         guard accessLog || metrics != nil else { return }
         let elapsed = hs_monotonic_ns() &- start
         metrics?.requestFinished(
-            route: request.route, method: request.method, status: status.code, requestBytes: request.body.count,
+            route: request.route, method: request.method, status: status.code, requestBytes: max(request.body.count, request.receivedBytes),
             responseBytes: response.body.count, nanoseconds: elapsed)
         if accessLog {
             let micros = elapsed / 1000

@@ -36,6 +36,9 @@ public struct Router: Sendable {
         case async(AsyncHandler)
         /// On the libmicrohttpd thread, or later from an executor: the handler decides per request.
         case deferrable(DeferrableHandler)
+        /// Its body read as it arrives, by a sink the route makes from the headers; answered
+        /// from a `Task` once the body is in.
+        case streaming(StreamingRoute)
     }
 
     /// The outcome of a lookup.
@@ -224,6 +227,11 @@ extension Router {
         register(method, template, .deferrable(handler))
     }
 
+    /// Registers a route whose body is read as it arrives (see `on(_:_:_:)` for template errors).
+    public mutating func on(_ method: HTTPMethod, _ template: String, streaming route: StreamingRoute) {
+        register(method, template, .streaming(route))
+    }
+
     private mutating func register(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
         do {
             try add(method, template, endpoint: endpoint)
@@ -252,6 +260,10 @@ extension Router {
     public mutating func post(_ template: String, deferrable handler: @escaping DeferrableHandler) {
         on(.post, template, deferrable: handler)
     }
+    /// A `POST` route whose body is read as it arrives.
+    public mutating func post(_ template: String, streaming route: StreamingRoute) {
+        on(.post, template, streaming: route)
+    }
     /// A synchronous `PUT` route.
     public mutating func put<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
         on(.put, template, handler)
@@ -277,4 +289,12 @@ public protocol WorkExecutor: Sendable {
     /// request's answer). The executor counts the work as done before `deliver` runs, so a
     /// client that has its answer finds the executor's capacity free again.
     func execute<T: Sendable>(_ work: @escaping @Sendable () -> T, then deliver: @escaping @Sendable (T) -> Void) throws
+}
+
+extension Router.Match {
+    /// Whether the match is a route whose body is streamed (it has a body limit of its own).
+    var isStreaming: Bool {
+        if case .found(.streaming, _, _) = self { return true }
+        return false
+    }
 }

@@ -9,7 +9,9 @@
  *                      limit: the body is never stored) or lets it go on; only then is
  *                      body memory reserved, and lazily (see reserve_body). A refusal of a
  *                      small body waits for it to be dropped (ST_DEFERRED, keeps the connection).
- *   body calls         append to the body, or discard once over the limit (chunked).
+ *   body calls         append to the body, or discard once over the limit (chunked); for a
+ *                      request the header handler set streaming (hs_request_stream_body), pass
+ *                      each chunk to the body handler instead, within that request's limit.
  *   final call         hands the request to Swift; queues the answer if Swift gave it
  *                      synchronously, otherwise suspends the connection.
  *   resumed call       queues the answer given later from another thread.
@@ -122,6 +124,12 @@ struct hs_request {
     size_t body_length;
     size_t body_capacity;
     size_t declared;     /* Content-Length, 0 when absent (chunked) */
+    uint64_t announced;  /* Content-Length as sent, even over the limit; 0 when absent */
+    bool deciding;       /* inside the header handler: the body is still unread */
+    bool streaming;      /* the body goes to the body handler (hs_request_stream_body) */
+    bool stream_stopped; /* the body handler asked for no more: the rest is dropped */
+    uint64_t body_limit; /* the streamed body's limit */
+    uint64_t received;   /* body bytes received, stored or streamed */
     size_t path_length;
     const char *query;  /* points into target */
     char target[];      /* raw request target, NUL-terminated; '?' replaced by NUL */
@@ -140,6 +148,7 @@ struct hs_server {
     hs_handler handler;
     hs_header_handler header_handler;
     hs_user_release user_release;
+    hs_body_handler body_handler;
     void *context;
     uint64_t max_body_bytes;
     uint16_t port;
@@ -594,10 +603,26 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     request_release(r);
 }
 
+/* Passes a chunk of a streamed body to the body handler, within the request's own limit. */
+static void stream_chunk(hs_server *s, hs_request *r, const char *data, size_t size) {
+    if (size > r->body_limit || r->received > r->body_limit - size) {
+        r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
+        return;
+    }
+    r->received += size;
+    if (r->stream_stopped) return;
+    if (s->body_handler(r, r->user, (const uint8_t *)data, size, s->context) != 0) r->stream_stopped = true;
+}
+
 /* Appends a body chunk; past the limit (or out of memory) the body is dropped and the rest discarded. */
 static void collect_body(hs_server *s, hs_request *r, const char *data, size_t size) {
     /* No lock for state: once the request is ST_DEFERRED only this thread touches it. */
     if (r->outcome != HS_OUTCOME_OK || r->state == ST_DEFERRED) return;
+    if (r->streaming) {
+        stream_chunk(s, r, data, size);
+        return;
+    }
+    r->received += size;
     if (size > s->max_body_bytes || r->body_length > s->max_body_bytes - size) {
         r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
         free(r->body);
@@ -705,7 +730,9 @@ static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c
         *result = dispatch(s, r, c);
         return true;
     }
+    r->deciding = true;
     hand_over(s, r, s->header_handler);
+    r->deciding = false;
     if (r->state == ST_ANSWERED && r->outcome == HS_OUTCOME_OK && r->declared > 0 && r->declared <= REFUSAL_DRAIN_LIMIT) {
         r->state = ST_DEFERRED;
         pthread_mutex_unlock(&r->lock);
@@ -742,8 +769,9 @@ static bool answered_early(hs_server *s, hs_request *r, struct MHD_Connection *c
 
 /* Reserves the body buffer once the header handler let the request go on. */
 static void reserve_body(hs_request *r) {
-    /* Chunked: collect_body grows from 4 KiB. Refused: the body is dropped as it arrives. */
-    if (r->declared == 0 || r->state == ST_DEFERRED) return;
+    /* Chunked: collect_body grows from 4 KiB. Refused: the body is dropped as it arrives.
+     * Streamed: never stored. */
+    if (r->declared == 0 || r->state == ST_DEFERRED || r->streaming) return;
     size_t first = r->declared < BODY_FIRST_RESERVATION ? r->declared : BODY_FIRST_RESERVATION;
     r->body = malloc(first);
     if (r->body == NULL) {
@@ -797,6 +825,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
             char *end = NULL;
             errno = 0;
             unsigned long long declared = strtoull(length, &end, 10);
+            r->announced = errno != 0 ? UINT64_MAX : (uint64_t)declared;
             if (errno != 0 || declared > s->max_body_bytes) r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
             else r->declared = (size_t)declared;
             has_body = r->outcome != HS_OUTCOME_OK || declared > 0;
@@ -889,6 +918,26 @@ const uint8_t *hs_request_body(const hs_request *request) { return request->body
 size_t hs_request_body_length(const hs_request *request) { return request->body_length; }
 uint64_t hs_request_start_ns(const hs_request *request) { return request->start_ns; }
 void hs_request_set_user(hs_request *request, void *user) { request->user = user; }
+
+int hs_request_stream_body(hs_request *request, uint64_t max_bytes) {
+    hs_request *r = request;
+    /* Only while the header handler runs: the body has not been read yet. */
+    if (r->server->body_handler == NULL || !r->deciding) return -EINVAL;
+    if (r->announced > max_bytes || r->announced > SIZE_MAX) {
+        r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
+        return -EFBIG;
+    }
+    if (r->outcome == HS_OUTCOME_BODY_TOO_LARGE) {
+        /* Refused by the server-wide limit only: this request has its own. */
+        r->outcome = HS_OUTCOME_OK;
+        r->declared = (size_t)r->announced;
+    }
+    r->streaming = true;
+    r->body_limit = max_bytes;
+    return 0;
+}
+
+uint64_t hs_request_received_bytes(const hs_request *request) { return request->received; }
 
 void *hs_request_take_user(hs_request *request) {
     void *user = request->user;
@@ -1078,6 +1127,7 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
     s->handler = handler;
     s->header_handler = config->header_handler;
     s->user_release = config->user_release;
+    s->body_handler = config->body_handler;
     s->request_timeout_ns = (uint64_t)config->request_timeout_seconds * 1000000000u;
     atomic_init(&s->timed_out, 0);
     s->context = context;

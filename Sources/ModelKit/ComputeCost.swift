@@ -70,6 +70,16 @@ extension ModelConfiguration {
         return ComputeCost(bytes: bytes, flops: ComputeCost.saturating(rows, forwardFlopsPerRow))
     }
 
+    /// The part of `trainingCost` that the data alone takes, known before the network is: the
+    /// request's rows, the split's copies of them and the normalized inputs (each row `inputs`
+    /// plus `outputs` floats), and the row order. A request's rows are checked against it as
+    /// they are read, before the network is chosen.
+    public static func trainingDataBytes(rows: Int, inputs: Int, outputs: Int) -> Int {
+        let rowWidth = ComputeCost.saturating(inputs, plus: outputs)
+        let values = ComputeCost.saturating(3, rows, rowWidth, MemoryLayout<Float>.size)
+        return ComputeCost.saturating(values, plus: ComputeCost.saturating(rows, MemoryLayout<Int>.size))
+    }
+
     /// What training on `rows` rows with `training` holds at its peak and computes over every
     /// epoch, summed over all layers: the dataset (targets one column per output, so one-hot
     /// for a classifier) and its shuffled split, the normalized copy, the row order, the
@@ -83,9 +93,7 @@ extension ModelConfiguration {
         // The trainer sizes its workspaces for a whole batch even when there are fewer rows.
         let batch = training.batchSize
         let rowWidth = ComputeCost.saturating(inputCount, plus: outputCount)
-        // The request's rows, the split's copies of them, and the normalized inputs.
-        var bytes = ComputeCost.saturating(3, rows, rowWidth, float)
-        bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(rows, MemoryLayout<Int>.size))
+        var bytes = Self.trainingDataBytes(rows: rows, inputs: inputCount, outputs: outputCount)
         bytes = ComputeCost.saturating(bytes, plus: ComputeCost.saturating(5, parameterCount, float))
         // Every data-parallel worker but the first accumulates into a gradient buffer of its own.
         let extraWorkers = trainingThreads(for: training) - 1

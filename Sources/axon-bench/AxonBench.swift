@@ -8,5 +8,5 @@ struct AxonBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "axon-bench",
         abstract: "Benchmarks ModelKit against the same data and settings as the peer frameworks.",
-        subcommands: [Train.self, Predict.self])
+        subcommands: [Train.self, Predict.self, Ingest.self])
 }

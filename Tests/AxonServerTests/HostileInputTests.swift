@@ -1,3 +1,4 @@
+import AxonSupport
 import Foundation
 import Testing
 
@@ -113,6 +114,9 @@ struct HostileInputTests {
             Case(name: "a declared body of a gigabyte, not sent", path: "/predict",
                  headers: [("Content-Type", "application/json"), ("Content-Length", "1000000000")], body: nil,
                  status: 413, code: "content_too_large", mentions: "limits.max_body_bytes"),
+            Case(name: "a training body declared at ten gigabytes, not sent", path: "/train?model=huge",
+                 headers: [("Content-Type", "text/csv"), ("Content-Length", "10000000000")], body: nil,
+                 status: 413, code: "content_too_large", mentions: "limits.max_train_body_bytes"),
             Case(name: "a V2 binary header declaring two billion rows", path: "/v2/models/\(v2Model)/infer",
                  headers: [("Content-Type", "application/octet-stream"), ("Inference-Header-Content-Length", "120")],
                  body: Array(#"{"inputs":[{"name":"input","shape":[2000000000,1],"datatype":"FP32","parameters":{"binary_data_size":8}}]}"#.padding(toLength: 120, withPad: " ", startingAt: 0).utf8) + [0, 0, 0, 0, 0, 0, 0, 0],

@@ -1,6 +1,6 @@
-#if canImport(Glibc)
 import AxonHTTP
 import AxonStore
+#if canImport(Glibc)
 import Glibc
 #endif
 import AxonServer

@@ -1,6 +1,6 @@
-#if canImport(Glibc)
 import AxonHTTP
 import AxonSupport
+#if canImport(Glibc)
 import Glibc
 #endif
 
@@ -270,6 +270,15 @@ struct JSONScanner {
             throw .badRequest("\(path) is not valid UTF-8", code: "invalid_utf8")
         }
         return text
+    }
+
+    /// The longest number token the scanner takes (`limits.max_number_bytes`).
+    var maxNumberBytes: Int { limits.maxNumberBytes }
+
+    /// Moves past `count` bytes another reader has already checked (a number token).
+    mutating func skip(_ count: Int) {
+        precondition(count >= 0 && index + count <= bytes.count, "skip within the bytes")
+        index += count
     }
 
     /// Moves back to `position`, a value's start read from `index` at the same nesting level:

@@ -21,10 +21,13 @@ public enum RequestDecoders {
         /// `POST /v2/models/c/infer` with the binary tensor extension: the first two input bytes,
         /// little-endian, are the `Inference-Header-Content-Length` value, the rest is the body.
         case v2Binary = "v2-binary"
-        /// `POST /train` with a JSON body, then the fresh plan and a continued plan for "c".
+        /// `POST /train` with a JSON body, then the fresh plan and a continued plan for "c". The
+        /// body reaches the streaming reader in chunks of 1 + (input length mod 257) bytes, so
+        /// inputs also differ in where their tokens are cut.
         case trainJSON = "train-json"
         /// `POST /train` with `Content-Type: text/csv`: an input starting with `?` has its query
-        /// string on the first line, the body after it; then the plans as for `trainJSON`.
+        /// string on the first line, the body after it; then the plans as for `trainJSON`, and
+        /// chunks as there.
         case trainCSV = "train-csv"
     }
 
@@ -99,7 +102,7 @@ public enum RequestDecoders {
     /// The training routes' parse, then both plans: continuing the classifier (its error is
     /// dropped, only a crash matters) and fresh, whose error is the route's.
     private static func plan(_ request: Request, _ context: APIContext) throws {
-        let train = try TrainingRoutes.parse(request, limits: context.limits)
+        let train = try TrainingRoutes.parse(request, limits: context.limits, chunkBytes: 1 + request.body.count % 257)
         if let current = context.store.current(classifier) {
             _ = try? TrainingPlan.continuing(train, current: current, limits: context.limits)
         }

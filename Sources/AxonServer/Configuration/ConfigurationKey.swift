@@ -291,7 +291,7 @@ extension ConfigurationKey {
                 \.jobHistoryPoints),
             .boolean("debug_routes", "Adds the benchmark and test routes under /debug/ (never in production).", \.enableDebugRoutes),
             ConfigurationKey(
-                "limits.max_body_bytes", .integer(1...(1 << 40)), "Largest request body; larger ones get 413.",
+                "limits.max_body_bytes", .integer(1...(1 << 40)), "Largest request body but a training one (limits.max_train_body_bytes); larger ones get 413.",
                 get: { .int(Int(clamping: $0.http.maxBodyBytes)) },
                 set: { configuration, value in if case .int(let n) = value { configuration.http.maxBodyBytes = UInt64(n) } }),
             .integer(
@@ -333,6 +333,10 @@ extension ConfigurationKey {
                 "limits.max_string_bytes", 1...(1 << 30), "Bytes of one string (key, name, label) in a JSON or CSV body.",
                 \.limits.maxStringBytes),
             .integer("limits.max_number_bytes", 16...(1 << 20), "Characters of one number in a JSON or CSV body.", \.limits.maxNumberBytes),
+            .integer(
+                "limits.max_train_body_bytes", 1...(1 << 42),
+                "Largest training body (POST /train, POST /models/{name}/train), read as it arrives; larger ones get 413.",
+                \.limits.maxTrainBodyBytes),
             .optionalString(
                 "auth.read_token", "Bearer token for predict, evaluate and metadata; null leaves reads open.",
                 \.http.access.readToken, secret: true, aliases: ["AXON_READ_TOKEN"]),

@@ -110,6 +110,9 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxStringBytes = 65_536
     /// Characters of one number token in JSON or CSV.
     public var maxNumberBytes = 256
+    /// Bytes of one training body (`POST /train`, `POST /models/{name}/train`), read as it
+    /// arrives instead of held whole; other bodies get `limits.max_body_bytes`.
+    public var maxTrainBodyBytes = 4 << 30
 
     /// The defaults above.
     public init() {}

@@ -31,7 +31,7 @@ typedef struct hs_response hs_response;
 typedef enum hs_outcome {
     /** The request and its whole body arrived within the limits. */
     HS_OUTCOME_OK = 0,
-    /** The body is larger than max_body_bytes (from Content-Length, or counted while discarding a chunked body). */
+    /** The body is larger than max_body_bytes, or the limit hs_request_stream_body set (from Content-Length, or counted while reading). */
     HS_OUTCOME_BODY_TOO_LARGE = 1,
     /** The server is draining: the request arrived on an open connection after hs_server_stop began. */
     HS_OUTCOME_DRAINING = 2,
@@ -67,6 +67,16 @@ typedef void (*hs_header_handler)(hs_request *request, void *context);
 /** Frees what hs_request_set_user attached, when the request ends before hs_handler took it. */
 typedef void (*hs_user_release)(void *user);
 
+/**
+ * Called on a libmicrohttpd thread with each chunk of a body that the header handler redirected
+ * with hs_request_stream_body, in order, with the state hs_request_set_user attached (NULL when
+ * none). `data` is valid only during the call. Returns 0 to go on, or nonzero to stop: the rest
+ * of the body is then read and dropped, and hs_handler gets the request once it has arrived,
+ * as usual. Each call costs the connection's polling thread the time it takes: keep it to
+ * work proportional to the chunk.
+ */
+typedef int (*hs_body_handler)(hs_request *request, void *user, const uint8_t *data, size_t length, void *context);
+
 /** Daemon settings. Strings are copied or used only during hs_server_start. */
 typedef struct hs_config {
     /** Numeric IPv4 or IPv6 address to bind; NULL means 127.0.0.1. */
@@ -91,6 +101,8 @@ typedef struct hs_config {
     hs_header_handler header_handler;
     /** Frees a request's user state (see hs_request_set_user); may be NULL when none is ever set. */
     hs_user_release user_release;
+    /** Receives the bodies hs_request_stream_body redirects; NULL when no request streams. */
+    hs_body_handler body_handler;
     /** Content-Type of the two bodies below. */
     const char *error_content_type;
     /** Body of the 503 the shim sends itself when the drain deadline forces an unanswered request. */
@@ -173,6 +185,20 @@ void hs_request_set_user(hs_request *request, void *user);
 
 /** Returns the state hs_request_set_user attached (NULL when none) and detaches it: the caller now owns it. */
 void *hs_request_take_user(hs_request *request);
+
+/**
+ * From the header handler: hands this request's body to the configured body_handler chunk by
+ * chunk instead of storing it, and lets it be up to `max_bytes` long instead of max_body_bytes
+ * (a body that turns out longer is dropped from there and the request reaches hs_handler with
+ * HS_OUTCOME_BODY_TOO_LARGE). A request refused by max_body_bytes from its Content-Length is
+ * accepted again when that length is within `max_bytes`. Returns 0; -EFBIG when the declared
+ * Content-Length exceeds `max_bytes` (the outcome is then HS_OUTCOME_BODY_TOO_LARGE, to be
+ * answered); -EINVAL without a body_handler or outside the header handler.
+ */
+int hs_request_stream_body(hs_request *request, uint64_t max_bytes);
+
+/** Body bytes received so far, stored or streamed. */
+uint64_t hs_request_received_bytes(const hs_request *request);
 
 /** Monotonic clock reading (ns) when the request line arrived. */
 uint64_t hs_request_start_ns(const hs_request *request);
