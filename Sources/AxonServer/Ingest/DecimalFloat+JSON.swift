@@ -33,16 +33,7 @@ extension DecimalFloat {
         var exponent = 0
         if i < end, bytes[i] == UInt8(ascii: ".") {
             i &+= 1
-            let fractionStart = i
-            while i < end {
-                let digit = bytes[i] &- UInt8(ascii: "0")
-                guard digit <= 9 else { break }
-                if mantissa != 0 || digit != 0 { significant &+= 1 }
-                mantissa = mantissa &* 10 &+ UInt64(digit)
-                exponent &-= 1
-                i &+= 1
-            }
-            guard i > fractionStart else { return nil }
+            guard scanFraction(bytes, &i, end, &mantissa, &significant, &exponent) > 0 else { return nil }
         }
         guard significant <= 19 else { return nil }
         if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") {

@@ -33,6 +33,26 @@ enum DecimalFloat {
         withUnsafeBytes(of: inversePowers) { $0.load(fromByteOffset: exponent &* 8, as: Double.self) }
     }
 
+    /// Reads the digits after a decimal point into `mantissa` (counting the significant ones
+    /// and lowering `exponent` by one each) and returns how many there were; both number
+    /// paths share it.
+    @inline(__always)
+    static func scanFraction(
+        _ bytes: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int, _ mantissa: inout UInt64, _ significant: inout Int,
+        _ exponent: inout Int
+    ) -> Int {
+        let fractionStart = i
+        while i < end {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit <= 9 else { break }
+            if mantissa != 0 || digit != 0 { significant &+= 1 }
+            mantissa = mantissa &* 10 &+ UInt64(digit)
+            exponent &-= 1
+            i &+= 1
+        }
+        return i &- fractionStart
+    }
+
     /// The number at the start of `bytes[start ..< end]` and where it stops, or nil when the
     /// bytes there are not a number this path rounds exactly (the caller then reads the whole
     /// token with `Float(String)`). It stops at the first byte that cannot continue the
@@ -60,16 +80,7 @@ enum DecimalFloat {
         var digits = i &- integerStart
         if i < end, bytes[i] == UInt8(ascii: ".") {
             i &+= 1
-            let fractionStart = i
-            while i < end {
-                let digit = bytes[i] &- UInt8(ascii: "0")
-                guard digit <= 9 else { break }
-                if mantissa != 0 || digit != 0 { significant &+= 1 }
-                mantissa = mantissa &* 10 &+ UInt64(digit)
-                exponent &-= 1
-                i &+= 1
-            }
-            digits &+= i &- fractionStart
+            digits &+= scanFraction(bytes, &i, end, &mantissa, &significant, &exponent)
         }
         // Past 19 digits the mantissa wrapped: not exact.
         guard digits > 0, significant <= 19 else { return nil }
