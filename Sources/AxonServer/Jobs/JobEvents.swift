@@ -58,7 +58,9 @@ public final class JobEvents: Sendable {
     let heartbeat: Duration
     /// Unsent bytes one stream may hold.
     let streamBufferBytes: Int
-    private let state = Mutex(State())
+    // A pthread mutex (`Locked`), not `Mutex`: ThreadSanitizer cannot see the latter's futex and
+    // reported the subscribers, each read and written under it, as races.
+    private let state = Locked(State())
     private let listening = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
     private let wake = NSCondition()
