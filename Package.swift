@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "AxonAPI", targets: ["AxonAPI"]),
         .library(name: "AxonHTTP", targets: ["AxonHTTP"]),
         .library(name: "AxonStore", targets: ["AxonStore"]),
+        .library(name: "AxonJobs", targets: ["AxonJobs"]),
         .library(name: "ModelKit", targets: ["ModelKit"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
@@ -49,6 +50,17 @@ let package = Package(
             name: "AxonStore",
             dependencies: ["AxonSupport", "Checkpoint", "ModelKit", .product(name: "Logging", package: "swift-log")]
         ),
+        // Training jobs: the queue (a state machine that returns what to do), the runner that
+        // trains one job on its own thread and installs the result, and the journal of job
+        // records. No HTTP: a job fails with a `JobFailure`; events and metrics go out through
+        // `JobObserver` and `JobMetrics`.
+        .target(
+            name: "AxonJobs",
+            dependencies: [
+                "AxonAPI", "AxonStore", "AxonSupport", "Checkpoint", "ModelKit",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Swift side of the shim: router, requests, responses, the error boundary, auth, CORS
         // and readiness. No models: it reports what it observes through `HTTPObserver`.
         .target(
@@ -62,7 +74,7 @@ let package = Package(
         .target(
             name: "AxonServer",
             dependencies: [
-                "AxonAPI", "AxonHTTP", "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
+                "AxonAPI", "AxonHTTP", "AxonJobs", "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -107,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "AxonServerTests",
             dependencies: [
-                "AxonAPI", "AxonHTTP", "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
+                "AxonAPI", "AxonHTTP", "AxonJobs", "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -47,17 +47,11 @@ public struct JobSnapshot: Sendable, Codable {
         public var code: String
         /// What went wrong.
         public var message: String
-        /// The HTTP status a request that waited for the job (`?wait=true`) is answered with;
-        /// not part of the JSON, so nil when decoded (a restored record is never waited for).
-        public var httpStatus: Int?
 
-        enum CodingKeys: String, CodingKey { case code, message }
-
-        /// A failure with its code and message, and the status a waiting request gets.
-        public init(code: String, message: String, httpStatus: Int? = nil) {
+        /// A failure with its code and message.
+        public init(code: String, message: String) {
             self.code = code
             self.message = message
-            self.httpStatus = httpStatus
         }
     }
 

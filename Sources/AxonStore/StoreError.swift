@@ -1,8 +1,8 @@
 import AxonSupport
 import Checkpoint
 
-/// Why a `ModelStore` operation failed. Each case maps to one HTTP answer (AxonServer's `status` and
-/// `code`); `description` carries the full detail (paths, errno) for the log, while `message`
+/// Why a `ModelStore` operation failed. `code` is stable; each case maps to one HTTP status
+/// (AxonServer's `status`); `description` carries the full detail (paths, errno) for the log, while `message`
 /// is what a client may see.
 ///
 /// | case | status | code |
@@ -97,6 +97,25 @@ extension StoreError {
             return "model \"\(name)\" could not be saved; the previous version keeps serving"
         case .storageFailed(let name, _):
             return "the state directory could not be read for model \"\(name)\""
+        }
+    }
+}
+
+extension StoreError {
+    /// The stable machine-readable code.
+    public var code: String {
+        switch self {
+        case .invalidModelName: return "invalid_model_name"
+        case .modelNotFound: return "model_not_found"
+        case .versionNotFound: return "version_not_found"
+        case .tooManyModels: return "too_many_models"
+        case .versionConflict: return "version_conflict"
+        case .versionUnreadable: return "version_unreadable"
+        case .modelNotStorable: return "model_not_storable"
+        case .modelDeleted: return "model_deleted"
+        case .readOnly: return "read_only"
+        case .writeFailed: return isStorageExhausted ? "insufficient_storage" : "storage_error"
+        case .storageFailed: return "storage_error"
         }
     }
 }

@@ -13,6 +13,17 @@ public enum Loss: Sendable, Equatable, Codable {
     /// log-sum-exp trick and fused with softmax in the gradient (`p - y`).
     case softmaxCrossEntropy
 
+    /// The name requests and responses use (`loss` in `/train`, the architecture of a model).
+    public var name: String {
+        switch self {
+        case .softmaxCrossEntropy: "cross_entropy"
+        case .binaryCrossEntropy: "binary_cross_entropy"
+        case .meanSquaredError: "mse"
+        case .meanAbsoluteError: "mae"
+        case .huber: "huber"
+        }
+    }
+
     /// Whether the loss defines a classification task.
     public var isClassification: Bool {
         switch self {

@@ -8,12 +8,12 @@ struct WireTypesTests {
         String(decoding: try APIJSON.encode(value), as: UTF8.self)
     }
 
-    @Test("a failed job encodes with snake_case keys, leaves out what it lacks and the HTTP status, and decodes back")
+    @Test("a failed job encodes with snake_case keys, leaves out what it lacks, and decodes back")
     func jobSnapshot() throws {
         var job = JobSnapshot(
             id: "job-1-ab", model: "m", kind: "train", status: .failed, createdAt: "2026-01-01T00:00:00Z", epochs: 5, epoch: 2, rows: 10,
             history: [JobSnapshot.Epoch(epoch: 0, trainLoss: 0.5, validationLoss: nil, samplesPerSecond: 100)])
-        job.error = JobSnapshot.Failure(code: "diverged", message: "training diverged", httpStatus: 422)
+        job.error = JobSnapshot.Failure(code: "diverged", message: "training diverged")
         let text = try Self.text(job)
         #expect(text == #"{"created_at":"2026-01-01T00:00:00Z","epoch":2,"epochs":5,"error":{"code":"diverged","message":"training diverged"},"history":[{"epoch":0,"samples_per_second":100,"train_loss":0.5}],"id":"job-1-ab","kind":"train","model":"m","rows":10,"status":"failed"}"#)
         let decoded = try APIJSON.decode(JobSnapshot.self, from: Array(text.utf8))

@@ -1,4 +1,5 @@
 @testable import AxonHTTP
+@testable import AxonJobs
 import Foundation
 import ModelKit
 import Testing

@@ -30,10 +30,8 @@ struct BoundedMetricsTests {
         let store = daemon.store
         // Another model takes the only slot after training and before the install: the job
         // fails with too_many_models after five epochs.
-        daemon.jobs.beforeInstall.withLock {
-            $0 = { _ in
-                _ = try? waitForTask { try await store.install(name: "other", model: StoreFixtures.model(seed: 1), metadata: ModelMetadata()) }
-            }
+        daemon.jobs.beforeInstall { _ in
+            _ = try? waitForTask { try await store.install(name: "other", model: StoreFixtures.model(seed: 1), metadata: ModelMetadata()) }
         }
         let job = try daemon.jobs.submit(try DeletesWinTests.freshPlan("fresh", epochs: 5))
         let finished = await daemon.jobs.wait(job.id)

@@ -1,3 +1,4 @@
+import AxonJobs
 import AxonServer
 import Checkpoint
 import Foundation

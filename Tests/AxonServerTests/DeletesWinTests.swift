@@ -1,6 +1,7 @@
 import AxonAPI
 @testable import AxonHTTP
 @testable import AxonStore
+@testable import AxonJobs
 import Checkpoint
 import Foundation
 import ModelKit
@@ -46,10 +47,11 @@ struct DeletesWinTests {
         jobs.failJobsOfDeletedModels()
     }
 
-    static func expectDeleted(_ job: JobSnapshot?, _ name: String, _ store: ModelStore, _ directory: TemporaryDirectory) {
+    static func expectDeleted(_ ended: JobScheduler.Ended?, _ name: String, _ store: ModelStore, _ directory: TemporaryDirectory) {
+        let job = ended?.snapshot
         #expect(job?.status == .failed)
         #expect(job?.error?.code == "model_deleted")
-        #expect(job?.error?.status == .conflict)
+        #expect(ended?.failure?.status == .conflict)
         #expect(job?.version == nil)
         #expect(store.current(name) == nil)
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/models/\(name)"), "model \(name) was re-created on disk")
@@ -63,9 +65,9 @@ struct DeletesWinTests {
         #expect(await eventually { (jobs.job(job.id)?.epoch ?? 0) >= 1 })
         try await Self.delete("a", store, jobs)
         // The job stops at its next step rather than training on for a model that is gone.
-        let finished = await jobs.wait(job.id)
+        let finished = await jobs.ended(job.id)
         Self.expectDeleted(finished, "a", store, directory)
-        #expect(finished?.error?.message.contains(#"model "a" was deleted"#) == true)
+        #expect(finished?.snapshot.error?.message.contains(#"model "a" was deleted"#) == true)
     }
 
     @Test func aQueuedJobWhoseModelIsDeletedFailsAtOnce() async throws {
@@ -79,8 +81,8 @@ struct DeletesWinTests {
         #expect(jobs.job(queuedFresh.id)?.status == .queued)
         try await Self.delete("a", store, jobs)
         // Failed while "b" still trains: they did not wait for a slot.
-        Self.expectDeleted(jobs.job(queuedFresh.id), "a", store, directory)
-        Self.expectDeleted(jobs.job(queuedContinuing.id), "a", store, directory)
+        Self.expectDeleted(await jobs.ended(queuedFresh.id), "a", store, directory)
+        Self.expectDeleted(await jobs.ended(queuedContinuing.id), "a", store, directory)
         #expect(jobs.job(running.id)?.status == .running)
         #expect(await jobs.wait(queuedFresh.id)?.error?.code == "model_deleted")
         _ = jobs.cancel(running.id)
@@ -99,7 +101,7 @@ struct DeletesWinTests {
         try await store.delete(name: "a")
         #expect(jobs.job(queued.id)?.status == .queued)
         _ = jobs.cancel(running.id)
-        Self.expectDeleted(await jobs.wait(queued.id), "a", store, directory)
+        Self.expectDeleted(await jobs.ended(queued.id), "a", store, directory)
     }
 
     @Test func continuedTrainingOfADeletedModelFailsAndIsRefusedOnceTheModelIsGone() async throws {
@@ -110,11 +112,10 @@ struct DeletesWinTests {
         let job = try jobs.submit(try Self.continuingPlan(current))
         #expect(await eventually { (jobs.job(job.id)?.epoch ?? 0) >= 1 })
         try await Self.delete("c", store, jobs)
-        Self.expectDeleted(await jobs.wait(job.id), "c", store, directory)
+        Self.expectDeleted(await jobs.ended(job.id), "c", store, directory)
         // A plan read before the delete and submitted after it: nothing to continue.
-        #expect(throws: APIError(status: .notFound, code: "model_not_found", message: #"model "c" not found"#)) {
-            try jobs.submit(try Self.continuingPlan(current))
-        }
+        let refusal = #expect(throws: JobRefusal.self) { try jobs.submit(try Self.continuingPlan(current)) }
+        #expect(refusal?.status == .notFound && refusal?.code == "model_not_found" && refusal?.message == #"model "c" not found"#)
     }
 
     @Test func aDeleteBetweenTheEndOfTrainingAndTheInstallWins() async throws {
@@ -124,14 +125,12 @@ struct DeletesWinTests {
         final class Flag: Sendable { let raised = Atomic<Bool>(false) }
         let deleted = Flag()
         // On the training thread, after the last step and before the install.
-        jobs.beforeInstall.withLock {
-            $0 = { name in
-                let result = Result { try waitForTask { try await store.delete(name: name) } }
-                deleted.raised.store((try? result.get()) != nil, ordering: .relaxed)
-            }
+        jobs.beforeInstall { name in
+            let result = Result { try waitForTask { try await store.delete(name: name) } }
+            deleted.raised.store((try? result.get()) != nil, ordering: .relaxed)
         }
         let job = try jobs.submit(try Self.freshPlan("a", epochs: 3))
-        let finished = await jobs.wait(job.id)
+        let finished = await jobs.ended(job.id)
         let didDelete = deleted.raised.load(ordering: .relaxed)
         #expect(didDelete)
         Self.expectDeleted(finished, "a", store, directory)

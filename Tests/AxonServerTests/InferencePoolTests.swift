@@ -16,7 +16,7 @@ private func classifierContext(
 ) async throws -> APIContext {
     let daemon = await loadedDaemon(stateDirectory: directory.path)
     try await daemon.store.install(name: "m", model: model ?? StoreFixtures.model(seed: 5), metadata: ModelMetadata())
-    return APIContext(store: daemon.store, jobs: daemon.jobs, limits: ServerLimits(), inference: inference)
+    return APIContext(store: daemon.store, jobs: daemon.jobs, events: daemon.events, limits: ServerLimits(), inference: inference)
 }
 
 private func inference(threads: Int = 1, queueLimit: Int = 64, thresholdFlops: Int = 10_000_000) -> InferenceConfiguration {

@@ -40,7 +40,7 @@ struct JobEventsRaceTests {
     @Test("streams opened right after each of 40 short jobs is submitted each get every event once, then the final one")
     func noEventLostOrDoubled() async throws {
         let job = #"{"model":"m","inputs":[[0],[1],[2],[3]],"targets":[0,1,4,9],"epochs":3,"early_stopping":false,"validation_split":0,"seed":1}"#
-        try await JobEventsTests().withEventsServer { port, _ in
+        try await JobEventsTests().withEventsServer { port, _, _ in
             for round in 0 ..< 40 {
                 let response = try await call(port, "POST", "/train", json: job)
                 let id = try #require(response.object["id"] as? String, "\(response.text)")

@@ -1,6 +1,7 @@
 import AxonAPI
 @testable import AxonHTTP
 @testable import AxonStore
+@testable import AxonJobs
 import Checkpoint
 import Foundation
 import Testing
@@ -34,9 +35,12 @@ struct JobEventsTests {
 
         func head() throws -> TestResponse { try connection.readStreamHead() }
 
-        func read(until stop: (Event) -> Bool, limit: Int = 10_000) throws -> [Event] {
+        /// Gives up after `limit` chunks or `seconds`: heartbeats alone would keep a chunk
+        /// count going for half an hour.
+        func read(until stop: (Event) -> Bool, limit: Int = 10_000, seconds: Int = 20) throws -> [Event] {
             var events: [Event] = []
-            for _ in 0 ..< limit {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            for _ in 0 ..< limit where ContinuousClock.now < deadline {
                 while let range = pending.range(of: "\n\n") {
                     let block = String(pending[..<range.lowerBound])
                     pending.removeSubrange(..<range.upperBound)
@@ -72,7 +76,7 @@ struct JobEventsTests {
     /// A live server over jobs with events; `lockedModel`'s training lock is held meanwhile, as
     /// another replica training it would.
     func withEventsServer<T>(
-        maxStreams: Int = 100, lockedModel: String? = nil, _ body: (Int, JobScheduler) async throws -> T
+        maxStreams: Int = 100, lockedModel: String? = nil, _ body: (Int, JobScheduler, JobEvents) async throws -> T
     ) async throws -> T {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -81,16 +85,16 @@ struct JobEventsTests {
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
         let events = JobEvents(maxStreams: maxStreams, heartbeat: .milliseconds(200))
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger, events: events)
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger, observer: events)
         jobs.restore(stateDirectory: directory.path)
         defer {
             events.close()
             jobs.close()
         }
         var router = Router()
-        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, limits: ServerLimits()))
+        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, events: events, limits: ServerLimits()))
         return try await withServer(router: router, configuration: testConfiguration(maxBodyBytes: 1 << 20)) { _, port in
-            try await body(port, jobs)
+            try await body(port, jobs, events)
         }
     }
 
@@ -109,7 +113,7 @@ struct JobEventsTests {
 
     @Test("a job's stream: queued, started, one event per epoch in order, then succeeded with the version; Last-Event-ID resumes")
     func aJobsEventsInOrderAndResumption() async throws {
-        try await withEventsServer { port, _ in
+        try await withEventsServer { port, _, _ in
             let id = try await submit(port, Self.job20)
             let (head, events) = try await onThread { () throws -> (TestResponse, [Event]) in
                 let reader = try EventReader(port: port, path: "/jobs/\(id)/events")
@@ -158,7 +162,7 @@ struct JobEventsTests {
 
     @Test("a job that starts waiting for its model's training lock sends its queued event again, with waiting_for")
     func waitingForTheLockIsAnEvent() async throws {
-        try await withEventsServer(lockedModel: "m") { port, jobs in
+        try await withEventsServer(lockedModel: "m") { port, jobs, _ in
             // Open before the job exists, so it sees the first queued event live, then the update.
             let reader = try await onThread { () throws -> EventReader in
                 let reader = try EventReader(port: port, path: "/events")
@@ -177,7 +181,7 @@ struct JobEventsTests {
 
     @Test("live events reach an open stream, the stream bound answers 503, and a cancel's final event ends every stream")
     func liveEventsBoundAndCancel() async throws {
-        try await withEventsServer(maxStreams: 2) { port, jobs in
+        try await withEventsServer(maxStreams: 2) { port, _, events in
             let id = try await submit(port, Self.endless)
             // Two streams follow the running job and see live epochs.
             let readers = try await onThread { () throws -> [EventReader] in
@@ -189,7 +193,7 @@ struct JobEventsTests {
                     return reader
                 }
             }
-            #expect(jobs.events.openStreams == 2)
+            #expect(events.openStreams == 2)
             let third = try await call(port, "GET", "/jobs/\(id)/events")
             #expect(third.status == 503 && third.envelope?.code == "too_many_streams", "\(third.text)")
             #expect(third.text.contains("events.max_streams"))
@@ -202,13 +206,13 @@ struct JobEventsTests {
                 #expect(rest.last?.name == "cancelled", "\(rest.map(\.name).suffix(3))")
                 #expect(try await onThread { try reader.read(until: { _ in false }) }.isEmpty && reader.ended)
             }
-            #expect(await eventually { jobs.events.openStreams == 0 })
+            #expect(await eventually { events.openStreams == 0 })
         }
     }
 
     @Test("GET /events carries every job's events and the models' changes")
     func everythingStream() async throws {
-        try await withEventsServer { port, _ in
+        try await withEventsServer { port, _, _ in
             let reader = try await onThread { () throws -> EventReader in
                 let reader = try EventReader(port: port, path: "/events")
                 #expect(try reader.head().status == 200)

@@ -1,5 +1,6 @@
 import AxonAPI
 @testable import AxonStore
+@testable import AxonJobs
 import Checkpoint
 import Foundation
 import Testing

@@ -1,5 +1,6 @@
 @testable import AxonHTTP
 @testable import AxonStore
+@testable import AxonJobs
 import Checkpoint
 import Foundation
 import Testing
@@ -25,11 +26,12 @@ struct JobWaitTests {
         defer { directory.remove() }
         let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
         await store.load()
-        let jobs = JobScheduler(store: store, maxRunning: maxRunning, maxQueued: 10, lockTimeout: lockTimeout, logger: quietLogger)
+        let events = JobEvents()
+        let jobs = JobScheduler(store: store, maxRunning: maxRunning, maxQueued: 10, lockTimeout: lockTimeout, logger: quietLogger, observer: events)
         jobs.restore(stateDirectory: directory.path)
         defer { jobs.close() }
         var router = Router()
-        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, limits: ServerLimits()))
+        APIRoutes.register(on: &router, context: APIContext(store: store, jobs: jobs, events: events, limits: ServerLimits()))
         return try await withServer(router: router, configuration: testConfiguration(maxBodyBytes: 1 << 20)) { _, port in
             try await body(Server(port: port, jobs: jobs, store: store, directory: directory))
         }

@@ -1,5 +1,6 @@
 @testable import AxonHTTP
 @testable import AxonStore
+@testable import AxonJobs
 import AxonServer
 import Checkpoint
 import Foundation
@@ -50,7 +51,8 @@ struct JobsTests {
         let running = try jobs.submit(try longPlan("a"))
         #expect(await eventually { jobs.job(running.id)?.status == .running })
         let queued = try jobs.submit(try longPlan("b"))
-        #expect(throws: APIError.self) { _ = try jobs.submit(try longPlan("c")) }
+        let refusal = #expect(throws: JobRefusal.self) { _ = try jobs.submit(try longPlan("c")) }
+        #expect(refusal?.code == "queue_full" && refusal?.message.contains("limits.max_queued_jobs") == true)
         _ = jobs.cancel(queued.id)
         _ = jobs.cancel(running.id)
         #expect(await jobs.wait(running.id)?.status == .cancelled)

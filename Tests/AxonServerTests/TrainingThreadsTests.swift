@@ -1,3 +1,4 @@
+@testable import AxonJobs
 import Foundation
 import ModelKit
 import Testing

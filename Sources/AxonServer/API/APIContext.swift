@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonJobs
 import AxonStore
 import Dispatch
 import ModelKit
@@ -10,6 +11,8 @@ public struct APIContext: Sendable {
     public let store: ModelStore
     /// The training queue.
     public let jobs: JobScheduler
+    /// The jobs' and models' Server-Sent Events (the scheduler's observer).
+    public let events: JobEvents
     /// Request and model size limits (`limits.*`).
     public let limits: ServerLimits
     /// Where predictions are recorded; nil records nothing.
@@ -23,11 +26,12 @@ public struct APIContext: Sendable {
     /// evaluations in a pool sized by `inference`, recording predictions into `metrics` (nil
     /// records nothing).
     public init(
-        store: ModelStore, jobs: JobScheduler, limits: ServerLimits, inference: InferenceConfiguration = InferenceConfiguration(),
+        store: ModelStore, jobs: JobScheduler, events: JobEvents, limits: ServerLimits, inference: InferenceConfiguration = InferenceConfiguration(),
         metrics: AxonMetrics? = nil
     ) {
         self.store = store
         self.jobs = jobs
+        self.events = events
         self.limits = limits
         self.inference = metrics?.inference
         let pool = InferencePool(inference)

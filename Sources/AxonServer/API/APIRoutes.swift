@@ -1,5 +1,6 @@
 import AxonAPI
 import AxonHTTP
+import AxonJobs
 import AxonStore
 import AxonSupport
 import Foundation
@@ -54,13 +55,13 @@ enum TrainingRoutes {
         router.get("/jobs/{id}/events") { request in
             let id = try request.parameters.require("id")
             let after = try lastEventID(request)
-            guard let stream = try context.jobs.events.open(following: id, after: after, snapshot: { context.jobs.job(id) }) else {
+            guard let stream = try context.events.open(following: id, after: after, snapshot: { context.jobs.job(id) }) else {
                 throw jobNotFound(id, context: context)
             }
             return Response.eventStream(stream)
         }
         router.get("/events") { _ in
-            Response.eventStream(try context.jobs.events.openAll())
+            Response.eventStream(try context.events.openAll())
         }
         router.delete("/jobs/{id}", async: { request in
             try context.refuseIfReadOnly(request, allowed: [.get, .head])
@@ -109,9 +110,9 @@ enum TrainingRoutes {
     static func answer(_ job: JobSnapshot, wait: Bool, context: APIContext) async throws -> Response {
         let location = "/jobs/\(job.id)"
         await context.jobs.persisted()
-        if wait, let finished = await context.jobs.wait(job.id) {
-            guard finished.status == .succeeded else { throw JobOutcomeError(finished) }
-            var response = try Response.json(finished)
+        if wait, let ended = await context.jobs.ended(job.id) {
+            guard ended.snapshot.status == .succeeded else { throw JobOutcomeError(ended) }
+            var response = try Response.json(ended.snapshot)
             response.headers["Location"] = location
             return response
         }
@@ -136,15 +137,18 @@ enum TrainingRoutes {
 /// | failed otherwise | 500 | `internal` |
 struct JobOutcomeError: HTTPResponseError {
     let job: JobSnapshot
+    /// Why it failed; nil for a record restored from disk (answered as 500).
+    let failure: JobFailure?
 
-    init(_ job: JobSnapshot) {
-        self.job = job
+    init(_ ended: JobScheduler.Ended) {
+        self.job = ended.snapshot
+        self.failure = ended.failure
     }
 
     var status: HTTPStatus {
         switch job.status {
         case .cancelled: .conflict
-        case .failed: job.error?.status ?? .internalServerError
+        case .failed: failure?.status ?? .internalServerError
         // Not finished or succeeded: never thrown for those; a 500 if it ever were.
         case .queued, .running, .succeeded: .internalServerError
         }
@@ -218,7 +222,7 @@ enum ModelRoutes {
             guard let version else { throw APIError.badRequest("missing field version", code: "missing_field") }
             _ = try context.model(name, version: nil)
             let stored = try await context.store.rollback(name: name, to: version)
-            context.jobs.events.publishModel(name, change: "rolled_back", version: stored.version)
+            context.events.publishModel(name, change: "rolled_back", version: stored.version)
             return try Response.json(ModelSummary(stored))
         })
         router.delete("/models/{name}", async: { request in
@@ -227,7 +231,7 @@ enum ModelRoutes {
             try await context.store.delete(name: name)
             // Deletes win: its queued jobs fail now, running ones at their next step.
             context.jobs.failJobsOfDeletedModels()
-            context.jobs.events.publishModel(name, change: "deleted", version: nil)
+            context.events.publishModel(name, change: "deleted", version: nil)
             return try Response.json(ModelDeleted(model: name, deleted: true))
         })
         router.post("/models/{name}/evaluate", async: { request in

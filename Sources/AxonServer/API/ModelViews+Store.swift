@@ -1,3 +1,4 @@
+import AxonJobs
 import AxonStore
 import AxonAPI
 import Checkpoint
@@ -17,17 +18,7 @@ extension ArchitectureView {
     init(_ configuration: ModelConfiguration) {
         self.init(
             layers: configuration.layerSizes, activations: configuration.activations.map(\.rawValue),
-            loss: Self.lossName(configuration.loss))
-    }
-
-    static func lossName(_ loss: Loss) -> String {
-        switch loss {
-        case .softmaxCrossEntropy: "cross_entropy"
-        case .binaryCrossEntropy: "binary_cross_entropy"
-        case .meanSquaredError: "mse"
-        case .meanAbsoluteError: "mae"
-        case .huber: "huber"
-        }
+            loss: configuration.loss.name)
     }
 }
 

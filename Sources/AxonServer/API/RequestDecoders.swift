@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonJobs
 import AxonStore
 import Checkpoint
 import Logging
@@ -49,8 +50,9 @@ public enum RequestDecoders {
         try await store.install(name: classifier, model: Model(configuration: classes, seed: 1), metadata: ModelMetadata())
         let numbers = try ModelConfiguration(layerSizes: [4, 2], activations: [.identity], loss: .meanSquaredError)
         try await store.install(name: regressor, model: Model(configuration: numbers, seed: 2), metadata: ModelMetadata())
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 1, logger: quiet)
-        return APIContext(store: store, jobs: jobs, limits: limits)
+        let events = JobEvents()
+        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 1, logger: quiet, observer: events)
+        return APIContext(store: store, jobs: jobs, events: events, limits: limits)
     }
 
     /// Decodes `input` as `body` against `context` (from `context(stateDirectory:)`) and runs

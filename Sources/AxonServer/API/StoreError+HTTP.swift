@@ -17,21 +17,4 @@ extension StoreError: HTTPResponseError {
         case .storageFailed: return .internalServerError
         }
     }
-
-    /// The stable machine-readable code.
-    public var code: String {
-        switch self {
-        case .invalidModelName: return "invalid_model_name"
-        case .modelNotFound: return "model_not_found"
-        case .versionNotFound: return "version_not_found"
-        case .tooManyModels: return "too_many_models"
-        case .versionConflict: return "version_conflict"
-        case .versionUnreadable: return "version_unreadable"
-        case .modelNotStorable: return "model_not_storable"
-        case .modelDeleted: return "model_deleted"
-        case .readOnly: return "read_only"
-        case .writeFailed: return isStorageExhausted ? "insufficient_storage" : "storage_error"
-        case .storageFailed: return "storage_error"
-        }
-    }
 }

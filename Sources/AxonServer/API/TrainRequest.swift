@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonJobs
 import AxonSupport
 import ModelKit
 

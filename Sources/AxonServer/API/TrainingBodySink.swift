@@ -1,3 +1,4 @@
+import AxonJobs
 import AxonStore
 import AxonHTTP
 /// Reads a training body, CSV or JSON by its Content-Type, chunk by chunk as it arrives

@@ -1,35 +1,13 @@
 import AxonHTTP
+import AxonJobs
 import AxonSupport
 import AxonStore
 import ModelKit
 
-/// A validated training job: the data set, the network to start from and the settings, with
-/// every default filled in. Built from a `TrainRequest` before the job is queued, so a bad
-/// request is answered at once (400/413/422) instead of failing later in the queue.
-struct TrainingPlan: Sendable {
-    /// The model the result is installed as.
-    var name: String
-    /// The network to train: fresh (seeded) for a new model, the current version to continue.
-    var start: Model
-    /// Epochs, batch size, optimizer, regularization, early stopping.
-    var configuration: TrainingConfiguration
-    /// Training rows (the validation split is taken inside by the seed).
-    var dataset: Dataset
-    /// The version this run continues, if any; its optimizer state is loaded when the job starts.
-    var parentVersion: UInt64?
-    /// Why each setting the request left out got its value, keyed by the request field
-    /// (`task`, `layers`, `batch_size`, ...): reported with the job and stored with the model.
-    var reasons: [String: String] = [:]
-    /// How the request's columns became `dataset`'s inputs, stored with the result.
-    var preprocessing: Preprocessing?
-
-    /// Bytes the plan holds while it waits in the queue: its rows and targets, and the model
-    /// it starts from.
-    var heldBytes: Int {
-        let values = dataset.count * (dataset.featureCount + dataset.targets.columns) + start.parameterCount
-        return values * MemoryLayout<Float>.size
-    }
-
+// Building a `TrainingPlan` (AxonJobs) from a request: every default filled in and every
+// size checked, so a bad request is answered at once (400/413/422) instead of failing later in
+// the queue.
+extension TrainingPlan {
     private static func unprocessable(_ message: String, code: String = "invalid_training_request") -> APIError {
         APIError(status: .unprocessableContent, code: code, message: message)
     }

@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonSupport
 import Foundation
 import Logging
 import ModelKit
@@ -189,8 +190,7 @@ extension ConfigurationKey {
     }
 
     static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        duration.inSeconds
     }
 
     /// Every key, in the order config/axond.json and docs/operations.md list them.

@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonJobs
 import AxonStore
 import AxonSupport
 import Foundation
@@ -22,6 +23,8 @@ public struct Daemon: Sendable {
     public let store: ModelStore
     /// The training queue (`max_training_jobs` at once).
     public let jobs: JobScheduler
+    /// The jobs' and models' Server-Sent Events.
+    public let events: JobEvents
     private let logger: Logger
     /// Opened by `triggerGracefulShutdown()`.
     private let shutdownRequested = Latch()
@@ -42,16 +45,17 @@ public struct Daemon: Sendable {
             stateDirectory: configuration.stateDirectory, retainedVersions: configuration.retainedVersions,
             maxModels: configuration.limits.maxModels, logger: logger, metrics: recorder,
             readOnly: configuration.readOnly)
+        let events = JobEvents(maxStreams: configuration.maxEventStreams, heartbeat: configuration.eventHeartbeat)
         let jobs = JobScheduler(
             store: store, maxRunning: configuration.maxTrainingJobs, maxQueued: configuration.limits.maxQueuedJobs,
             lockTimeout: configuration.trainingLockTimeout, retain: configuration.retainedJobs,
             historyPoints: configuration.jobHistoryPoints,
-            maxQueuedBytes: configuration.limits.maxQueuedJobBytes, logger: logger, metrics: recorder,
-            events: JobEvents(maxStreams: configuration.maxEventStreams, heartbeat: configuration.eventHeartbeat))
+            maxQueuedBytes: configuration.limits.maxQueuedJobBytes, logger: logger, metrics: recorder?.training,
+            observer: events)
         self.store = store
         self.jobs = jobs
+        self.events = events
         // The events, not the scheduler: it holds the training metrics, which would hold it back.
-        let events = jobs.events
         recorder?.training.observeEvents(open: { events.openStreams }, dropped: { events.droppedEvents })
         readiness = Readiness(onChange: SystemdReadinessReporter(notifier: notifier, configuration: configuration).report)
     }
@@ -64,7 +68,7 @@ public struct Daemon: Sendable {
     /// What the API routes share, with its own inference pool.
     func makeContext() -> APIContext {
         APIContext(
-            store: store, jobs: jobs, limits: configuration.limits, inference: configuration.inference,
+            store: store, jobs: jobs, events: events, limits: configuration.limits, inference: configuration.inference,
             metrics: Self.recorder(metrics))
     }
 
@@ -142,7 +146,7 @@ public struct Daemon: Sendable {
             // then are listed by it as interrupted.
             ShutdownStep(name: "axon-close-jobs") { jobs.close() },
             // After the HTTP drain, which already ended the streams' bodies: the heartbeat stops.
-            ShutdownStep(name: "axon-close-events") { jobs.events.close() },
+            ShutdownStep(name: "axon-close-events") { events.close() },
             // After the drain: predictions still queued for the pool are answered, then its threads end.
             ShutdownStep(name: "axon-stop-inference") { context.shutdown() },
             store,

@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonJobs
 import ModelKit
 
 /// How many rows of a given width a training body may hold, from the limits, so that a reader

@@ -244,7 +244,7 @@ public final class JobEvents: Sendable {
 
     /// Every `heartbeat`, a comment to every stream; streams whose client left are dropped.
     private func beat() {
-        let interval = Double(heartbeat.components.seconds) + Double(heartbeat.components.attoseconds) * 1e-18
+        let interval = heartbeat.inSeconds
         while true {
             wake.lock()
             _ = wake.wait(until: Date(timeIntervalSinceNow: interval))

@@ -1,3 +1,5 @@
+import AxonJobs
+import AxonSupport
 import Prometheus
 import Synchronization
 
@@ -5,16 +7,9 @@ import Synchronization
 /// model, throughput of the last job, job durations and early stops. The loss series of a model
 /// exist only while the model does: a first job's losses appear once its model is installed,
 /// and a job whose model never is (it failed, was cancelled or its model deleted) leaves none.
-public final class TrainingMetrics: Sendable {
+public final class TrainingMetrics: JobMetrics {
     /// How a training job ended.
-    public enum Outcome: String, Sendable, CaseIterable {
-        /// It ran all its epochs or stopped early on its own criterion.
-        case succeeded
-        /// It threw (bad data, a failed checkpoint, ...).
-        case failed
-        /// A client or the shutdown cancelled it.
-        case cancelled
-    }
+    public typealias Outcome = JobEnding
 
     static let jobsName = "axon_training_jobs_total"
     static let queuedName = "axon_training_jobs_queued"
@@ -126,7 +121,7 @@ public final class TrainingMetrics: Sendable {
     public func jobFinished(outcome: Outcome, duration: Duration, samples: Int, earlyStopped: Bool) {
         jobs[outcome]?.increment()
         self.duration.record(duration)
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        let seconds = duration.inSeconds
         if seconds > 0, samples > 0 { samplesPerSecond.set(Double(samples) / seconds) }
         if earlyStopped { earlyStops.increment() }
     }

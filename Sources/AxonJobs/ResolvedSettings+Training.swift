@@ -5,11 +5,11 @@ import ModelKit
 
 extension ResolvedSettings {
     /// Annotation keys that carry the reasons in a checkpoint: `why.<field>`.
-    static let annotationPrefix = "why."
+    public static let annotationPrefix = "why."
 
     /// The settings of `model` trained with `training` on `rows` rows (before the validation
     /// split; nil when unknown), with `why` from the plan or the stored annotations.
-    init(model: Model, training: TrainingConfiguration, rows: Int?, why: [String: String]) {
+    public init(model: Model, training: TrainingConfiguration, rows: Int?, why: [String: String]) {
         let configuration = model.configuration
         let schedule: String? =
             switch training.schedule {
@@ -26,7 +26,7 @@ extension ResolvedSettings {
         self.init(
             task: configuration.task.rawValue, layers: configuration.layerSizes,
             activation: configuration.activations.count > 1 ? configuration.activations[0].rawValue : "none",
-            loss: ArchitectureView.lossName(configuration.loss), optimizer: training.optimizer.kind.rawValue,
+            loss: configuration.loss.name, optimizer: training.optimizer.kind.rawValue,
             learningRate: training.optimizer.learningRate, learningRateSchedule: schedule, batchSize: training.batchSize,
             epochs: training.epochs, steps: steps, validationSplit: training.validationFraction, l2: training.regularization.l2,
             earlyStopping: training.earlyStopping.map {
@@ -38,7 +38,7 @@ extension ResolvedSettings {
     }
 
     /// The reasons stored in a checkpoint's annotations.
-    static func reasons(in annotations: [String: String]) -> [String: String] {
+    public static func reasons(in annotations: [String: String]) -> [String: String] {
         var reasons: [String: String] = [:]
         for (key, value) in annotations where key.hasPrefix(annotationPrefix) {
             reasons[String(key.dropFirst(annotationPrefix.count))] = value

@@ -260,7 +260,7 @@ final class JobJournal: Sendable {
                     job.finishedAt = Date().iso8601
                     job.etaSeconds = nil
                     job.waitingFor = nil
-                    job.error = JobSnapshot.Failure(code: "interrupted", message: Self.interruptedMessage, status: .serviceUnavailable)
+                    job.error = JobSnapshot.Failure(code: "interrupted", message: Self.interruptedMessage)
                     try write(job)
                     unlink(path)
                     restored.interrupted += 1

@@ -3,10 +3,11 @@ import Checkpoint
 import ModelKit
 
 // Metrics views (AxonAPI) from ModelKit's figures, leaving out every value that is not finite.
+// Here because a job's record carries one; the routes build them too.
 
 extension MetricsView {
     /// The stored figures of a training run.
-    init(_ metrics: ModelMetrics, classes: [String]) {
+    public init(_ metrics: ModelMetrics, classes: [String]) {
         self.init()
         loss = finite(metrics.evaluationLoss)
         trainLoss = finite(metrics.trainLoss)
@@ -19,7 +20,7 @@ extension MetricsView {
     }
 
     /// An evaluation on `rows` labelled rows.
-    init(_ evaluation: Evaluation, rows: Int, classes: [String]) {
+    public init(_ evaluation: Evaluation, rows: Int, classes: [String]) {
         self.init()
         loss = finite(evaluation.loss)
         self.rows = rows
@@ -48,7 +49,7 @@ extension MetricsView {
 }
 
 /// The value when finite, else nil (left out of the JSON).
-func finite(_ value: Double?) -> Double? {
+public func finite(_ value: Double?) -> Double? {
     guard let value, value.isFinite else { return nil }
     return value
 }
