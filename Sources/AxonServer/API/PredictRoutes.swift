@@ -23,78 +23,107 @@ enum PredictRoutes {
 
     // MARK: - POST /predict
 
+    /// `POST /predict`: rows of numbers, or, for a model trained on named or text columns,
+    /// rows as objects or arrays of cells.
     static func predict(_ request: Request, _ context: APIContext) throws -> PendingPrediction {
+        let body = try readPredictBody(request, context)
+        guard let name = body.name else { throw APIError.badRequest("missing field model", code: "missing_field") }
+        guard let shape = body.shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
+        let stored = try context.model(name, version: body.version)
+        if body.tableStart != nil || stored.takesTableRows, let preprocessing = stored.preprocessing {
+            let input = try predictTableRows(request, at: body.tableStart, stored: stored, preprocessing: preprocessing, context: context)
+            return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
+        }
+        if let numericError = body.numericError { throw numericError }
+        if body.tableStart != nil {
+            throw APIError(
+                status: .unprocessableContent, code: "shape_mismatch",
+                message: "model \"\(stored.name)\" takes rows of \(stored.inputWidth) numbers: it was trained without named or text columns, so its inputs cannot be objects, text or null")
+        }
+        let input = try Inference.rows(values: body.values, shape: shape, field: "inputs", model: stored, limits: context.limits, vectorIsRow: true)
+        return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
+    }
+
+    /// A `POST /predict` body as read before its model is known.
+    struct PredictBody {
         var name: String?
         var version: UInt64?
+        /// The rows, row-major, when they read as numbers.
         var values: [Float] = []
         var shape: [Int]?
-        // Where "inputs" starts, when its rows are a table (objects, text or null cells, or a
-        // model with text columns) that is read once the model is known.
+        /// Where "inputs" starts, when its rows are a table (objects, text or null cells, or a
+        /// model with text columns) that is read once the model is known.
         var tableStart: Int?
-        // Why the rows did not read as numbers: the answer for a model without preprocessing.
+        /// Why the rows did not read as numbers: the answer for a model without preprocessing.
         var numericError: APIError?
-        let limits = JSONLimits(context.limits)
+    }
+
+    /// Reads the members of a `POST /predict` body; rows that are a table are skipped for now.
+    static func readPredictBody(_ request: Request, _ context: APIContext) throws -> PredictBody {
+        var read = PredictBody()
         try request.body.withUnsafeBufferPointer { (body) throws in
-            var scanner = JSONScanner(body, limits: limits)
+            var scanner = JSONScanner(body, limits: JSONLimits(context.limits))
             try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
                 switch key {
-                case "model": name = try scanner.readString(at: "model")
-                case "version": version = try scanner.readUnsigned(at: "version")
-                case "inputs":
-                    // When "model" came first, rows of the wrong width are named as they are read.
-                    let current = name.flatMap { context.store.current($0) }
-                    let start = scanner.index
-                    if current?.takesTableRows == true || scanner.peekFirstElement() == UInt8(ascii: "{")
-                        || scanner.peek() == UInt8(ascii: "{") {
-                        tableStart = start
-                        try scanner.skipValue(at: "inputs")
-                        shape = []
-                        return
-                    }
-                    let width = current.map { ($0.inputWidth, "model \"\($0.name)\"") }
-                    values.reserveCapacity(width?.0 ?? 64)
-                    do throws(APIError) {
-                        shape = try scanner.readTensor(at: "inputs", into: &values, innermost: width.map { (count: $0.0, owner: $0.1) })
-                    } catch {
-                        guard let next = scanner.peek(), TableReader.startsNonNumericCell(next) else { throw error }
-                        scanner.rewind(to: start)
-                        values = []
-                        numericError = error
-                        tableStart = start
-                        try scanner.skipValue(at: "inputs")
-                        shape = []
-                    }
+                case "model": read.name = try scanner.readString(at: "model")
+                case "version": read.version = try scanner.readUnsigned(at: "version")
+                case "inputs": try readPredictInputs(&scanner, into: &read, context: context)
                 default: throw unknownKey(key, allowed: "model, inputs, version")
                 }
             }
             try scanner.expectEnd()
         }
-        guard let name else { throw APIError.badRequest("missing field model", code: "missing_field") }
-        guard let shape else { throw APIError.badRequest("missing field inputs", code: "missing_field") }
-        let stored = try context.model(name, version: version)
-        if tableStart != nil || stored.takesTableRows, let preprocessing = stored.preprocessing {
-            let input = try request.body.withUnsafeBufferPointer { (body) throws(APIError) in
-                if tableStart == nil {
-                    // Read as numbers before the model was known: find them to read again as cells.
-                    var scanner = JSONScanner(body, limits: limits)
-                    try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
-                        if key == "inputs" { tableStart = scanner.index }
-                        try scanner.skipValue(at: key)
-                    }
+        return read
+    }
+
+    /// Reads `inputs` as numbers, or notes where they start and skips them when they are a
+    /// table: objects, text or null cells, or rows for a model with text columns.
+    static func readPredictInputs(_ scanner: inout JSONScanner, into read: inout PredictBody, context: APIContext) throws(APIError) {
+        // When "model" came first, rows of the wrong width are named as they are read.
+        let current = read.name.flatMap { context.store.current($0) }
+        let start = scanner.index
+        if current?.takesTableRows == true || scanner.peekFirstElement() == UInt8(ascii: "{")
+            || scanner.peek() == UInt8(ascii: "{") {
+            read.tableStart = start
+            try scanner.skipValue(at: "inputs")
+            read.shape = []
+            return
+        }
+        let width = current.map { ($0.inputWidth, "model \"\($0.name)\"") }
+        read.values.reserveCapacity(width?.0 ?? 64)
+        do throws(APIError) {
+            let shape = try scanner.readTensor(at: "inputs", into: &read.values, innermost: width.map { (count: $0.0, owner: $0.1) })
+            read.shape = shape
+        } catch {
+            guard let next = scanner.peek(), TableReader.startsNonNumericCell(next) else { throw error }
+            scanner.rewind(to: start)
+            read.values = []
+            read.numericError = error
+            read.tableStart = start
+            try scanner.skipValue(at: "inputs")
+            read.shape = []
+        }
+    }
+
+    /// The rows of a `POST /predict` body as cells for `preprocessing`, read from `tableStart`,
+    /// or from where `inputs` starts when they were first read as numbers (before the model
+    /// was known).
+    static func predictTableRows(
+        _ request: Request, at tableStart: Int?, stored: StoredModel, preprocessing: Preprocessing, context: APIContext
+    ) throws(APIError) -> InferenceRows {
+        let limits = JSONLimits(context.limits)
+        return try request.body.withUnsafeBufferPointer { (body) throws(APIError) in
+            var start = tableStart
+            if start == nil {
+                var scanner = JSONScanner(body, limits: limits)
+                try scanner.readObject(at: "$") { (scanner, key) throws(APIError) in
+                    if key == "inputs" { start = scanner.index }
+                    try scanner.skipValue(at: key)
                 }
-                var scanner = JSONScanner(body, limits: limits, at: tableStart ?? 0, depth: 1)
-                return try TableReader.predictionRows(&scanner, field: "inputs", stored: stored, preprocessing: preprocessing, limits: context.limits)
             }
-            return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
+            var scanner = JSONScanner(body, limits: limits, at: start ?? 0, depth: 1)
+            return try TableReader.predictionRows(&scanner, field: "inputs", stored: stored, preprocessing: preprocessing, limits: context.limits)
         }
-        if let numericError { throw numericError }
-        if tableStart != nil {
-            throw APIError(
-                status: .unprocessableContent, code: "shape_mismatch",
-                message: "model \"\(stored.name)\" takes rows of \(stored.inputWidth) numbers: it was trained without named or text columns, so its inputs cannot be objects, text or null")
-        }
-        let input = try Inference.rows(values: values, shape: shape, field: "inputs", model: stored, limits: context.limits, vectorIsRow: true)
-        return PendingPrediction(stored: stored, input: input) { outputs in predictAnswer(stored, outputs) }
     }
 
     /// The `/predict` answer: outputs, and for a classifier its classes, labels and probabilities.
