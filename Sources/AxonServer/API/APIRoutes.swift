@@ -4,7 +4,7 @@ import AxonHTTP
 public enum APIRoutes {
     /// Adds the API routes to `router`.
     public static func register(on router: inout Router, context: APIContext) {
-        PredictRoutes.register(on: &router, context: context)
+        PredictRoutes(context: context).register(on: &router)
         TrainingRoutes(context: context).register(on: &router)
         JobRoutes(context: context).register(on: &router)
         ModelRoutes(context: context).register(on: &router)
