@@ -62,17 +62,17 @@ public enum RequestDecoders {
         switch body {
         case .predict:
             // A body may name a retained version; the route reads it from disk as the pool would.
-            try run(context.parseLoading(post("/predict", input)) { request in try PredictRoutes.predict(request, context) }, context)
+            try run(context.parseLoading(post("/predict", input)) { request in try PredictRoutes(context: context).predict(request) }, context)
         case .tfServing:
-            try run(PredictRoutes.tfPredict(post("/v1/models/c:predict", input, name: classifier), context, version: nil), context)
+            try run(PredictRoutes(context: context).tfPredict(post("/v1/models/c:predict", input, name: classifier), version: nil), context)
         case .v2JSON:
-            try run(PredictRoutes.infer(post("/v2/models/c/infer", input, name: classifier), context, version: nil), context)
+            try run(PredictRoutes(context: context).infer(post("/v2/models/c/infer", input, name: classifier), version: nil), context)
         case .v2Binary:
             guard input.count >= 2 else { return }
             let split = Int(input[0]) | Int(input[1]) << 8
             let request = post(
                 "/v2/models/c/infer", Array(input[2...]), headers: [V2InferRequest.headerLengthField: String(split)], name: classifier)
-            try run(PredictRoutes.infer(request, context, version: nil), context)
+            try run(PredictRoutes(context: context).infer(request, version: nil), context)
         case .trainJSON:
             try plan(post("/train", input, headers: ["Content-Type": "application/json"]), context)
         case .trainCSV:

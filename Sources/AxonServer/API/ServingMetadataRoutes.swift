@@ -5,34 +5,32 @@ import ModelKit
 
 /// Status and metadata in the TF-Serving and KServe V2 shapes, so their clients (tritonclient,
 /// KServe) find the tensor names and shapes that the inference routes accept.
-enum ServingMetadataRoutes {
-    static func register(on router: inout Router, context: APIContext) {
+struct ServingMetadataRoutes: Sendable {
+    let context: APIContext
+
+    /// Adds these routes to `router`, each pointing at its handler below.
+    func register(on router: inout Router) {
         // TF-Serving
-        router.get("/v1/models/{name}", versioned: "/v1/models/{name}/versions/{version}", async: { request, version in
-            try await tfStatus(request, context, version: version)
-        })
-        router.get("/v1/models/{name}/metadata", versioned: "/v1/models/{name}/versions/{version}/metadata", async: { request, version in
-            try await tfMetadata(request, context, version: version)
-        })
+        router.get("/v1/models/{name}", versioned: "/v1/models/{name}/versions/{version}", async: tfStatus)
+        router.get("/v1/models/{name}/metadata", versioned: "/v1/models/{name}/versions/{version}/metadata", async: tfMetadata)
         // KServe V2
-        router.get("/v2") { _ in try Response.json(ServerMetadata(name: "axon", version: AxonVersion.current, extensions: extensions)) }
-        router.get("/v2/models/{name}", versioned: "/v2/models/{name}/versions/{version}", async: { request, version in
-            try await v2Metadata(request, context, version: version)
-        })
-        router.get("/v2/models/{name}/config", versioned: "/v2/models/{name}/versions/{version}/config", async: { request, version in
-            try await v2Config(request, context, version: version)
-        })
-        router.get("/v2/models/{name}/ready", versioned: "/v2/models/{name}/versions/{version}/ready", async: { request, version in
-            try await v2Ready(request, context, version: version)
-        })
+        router.get("/v2", serverMetadata)
+        router.get("/v2/models/{name}", versioned: "/v2/models/{name}/versions/{version}", async: v2Metadata)
+        router.get("/v2/models/{name}/config", versioned: "/v2/models/{name}/versions/{version}/config", async: v2Config)
+        router.get("/v2/models/{name}/ready", versioned: "/v2/models/{name}/versions/{version}/ready", async: v2Ready)
     }
 
     /// The snapshot of `version` (current when nil), read through the store.
-    static func resolve(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> StoredModel {
+    func resolve(_ request: Request, version: UInt64?) async throws -> StoredModel {
         let name = try request.parameters.require("name")
         let current = try context.model(name, version: nil)
         guard let version, version != current.version else { return current }
         return try await context.store.model(name: name, version: version)
+    }
+
+    /// `GET /v2`: the server's name, version and protocol extensions.
+    func serverMetadata(_ request: Request) throws -> Response {
+        try Response.json(ServerMetadata(name: "axon", version: AxonVersion.current, extensions: Self.extensions))
     }
 
     /// The protocol extensions `GET /v2` announces, named as Triton names them.
@@ -60,8 +58,9 @@ enum ServingMetadataRoutes {
         var outputs: [V2Tensor]
     }
 
-    static func v2Metadata(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> Response {
-        let stored = try await resolve(request, context, version: version)
+    /// `GET /v2/models/{name}[/versions/{v}]`: the V2 model metadata (versions, tensor names and shapes).
+    func v2Metadata(_ request: Request, version: UInt64?) async throws -> Response {
+        let stored = try await resolve(request, version: version)
         let versions = try await context.store.versions(name: stored.name).map { String($0.version) }
         return try Response.json(V2ModelMetadata(
             name: stored.name, versions: version.map { [String($0)] } ?? versions, platform: V2ModelMetadata.platformName,
@@ -119,8 +118,9 @@ enum ServingMetadataRoutes {
         }
     }
 
-    static func v2Config(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> Response {
-        let stored = try await resolve(request, context, version: version)
+    /// `GET /v2/models/{name}[/versions/{v}]/config`: the Triton model configuration.
+    func v2Config(_ request: Request, version: UInt64?) async throws -> Response {
+        let stored = try await resolve(request, version: version)
         return try Response.json(TritonConfig(
             name: stored.name,
             maxBatchSize: min(context.limits.maxRowsPerRequest, Int(Int32.max)),
@@ -135,8 +135,9 @@ enum ServingMetadataRoutes {
         var ready: Bool
     }
 
-    static func v2Ready(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> Response {
-        let stored = try await resolve(request, context, version: version)
+    /// `GET /v2/models/{name}[/versions/{v}]/ready`: an existing version is always ready.
+    func v2Ready(_ request: Request, version: UInt64?) async throws -> Response {
+        let stored = try await resolve(request, version: version)
         return try Response.json(Ready(name: stored.name, version: String(stored.version), ready: true))
     }
 
@@ -156,8 +157,9 @@ enum ServingMetadataRoutes {
         enum CodingKeys: String, CodingKey { case modelVersionStatus = "model_version_status" }
     }
 
-    static func tfStatus(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> Response {
-        let stored = try await resolve(request, context, version: version)
+    /// `GET /v1/models/{name}[/versions/{v}]`: TF-Serving's model status.
+    func tfStatus(_ request: Request, version: UInt64?) async throws -> Response {
+        let stored = try await resolve(request, version: version)
         // Every retained version can serve (by number); the current one answers unversioned requests.
         return try Response.json(StatusList(modelVersionStatus: [VersionStatus(version: String(stored.version), state: "AVAILABLE")]))
     }
@@ -212,8 +214,9 @@ enum ServingMetadataRoutes {
         enum CodingKeys: String, CodingKey { case metadata, modelSpec = "model_spec" }
     }
 
-    static func tfMetadata(_ request: Request, _ context: APIContext, version: UInt64?) async throws -> Response {
-        let stored = try await resolve(request, context, version: version)
+    /// `GET /v1/models/{name}[/versions/{v}]/metadata`: TF-Serving's signature definition.
+    func tfMetadata(_ request: Request, version: UInt64?) async throws -> Response {
+        let stored = try await resolve(request, version: version)
         let signature = TFSignature(
             inputs: [PredictRoutes.inputTensorName: TFTensorInfo(name: PredictRoutes.inputTensorName, width: stored.inputWidth)],
             outputs: [PredictRoutes.outputTensorName: TFTensorInfo(name: PredictRoutes.outputTensorName, width: stored.outputWidth)])

@@ -87,19 +87,7 @@ struct TrainRequest: Sendable {
                 throw .badRequest("task must be classification or regression, got \"\(text.excerpt)\"")
             }
             task = value
-        case "layers":
-            var sizes: [Int] = []
-            try scanner.readArray(at: key) { (scanner, k) throws(APIError) in
-                guard k < limits.maxLayers else {
-                    throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: k + 1, what: "layers (at least)")
-                }
-                let value = try scanner.readUnsigned(at: "layers[\(k)]")
-                guard value >= 1, value <= UInt64(ModelConfiguration.maximumLayerSize) else {
-                    throw .badRequest("layers[\(k)] is \(value); layer sizes must be in 1...\(ModelConfiguration.maximumLayerSize)")
-                }
-                sizes.append(Int(value))
-            }
-            layers = sizes
+        case "layers": layers = try Self.readLayers(&scanner, limits: limits)
         case "activation":
             let text = try scanner.readString(at: key)
             guard let value = Activation(rawValue: text), Activation.hidden.contains(value) else {
@@ -107,21 +95,7 @@ struct TrainRequest: Sendable {
             }
             activation = value
         case "loss": loss = try scanner.readString(at: key)
-        case "optimizer":
-            if scanner.peek() == UInt8(ascii: "\"") {
-                optimizer = try scanner.readString(at: key)
-            } else {
-                try scanner.readObject(at: key) { (scanner, field) throws(APIError) in
-                    let path = "optimizer." + field
-                    switch field {
-                    case "name": optimizer = try scanner.readString(at: path)
-                    case "learning_rate": learningRate = Float(try scanner.readNumber(at: path))
-                    case "momentum": momentum = Float(try scanner.readNumber(at: path))
-                    case "weight_decay": weightDecay = Float(try scanner.readNumber(at: path))
-                    default: throw PredictRoutes.unknownKey(path, allowed: "name, learning_rate, momentum, weight_decay")
-                    }
-                }
-            }
+        case "optimizer": try readOptimizer(&scanner)
         case "learning_rate": learningRate = Float(try scanner.readNumber(at: key))
         case "epochs": epochs = try Self.integer(&scanner, key)
         case "batch_size": batchSize = try Self.integer(&scanner, key)
@@ -131,24 +105,7 @@ struct TrainRequest: Sendable {
         case "dropout": dropout = Float(try scanner.readNumber(at: key))
         case "gradient_clip_norm": gradientClipNorm = Float(try scanner.readNumber(at: key))
         case "validation_split": validationSplit = try scanner.readNumber(at: key)
-        case "early_stopping":
-            if scanner.readNull() {
-                earlyStopping = .some(nil)
-            } else if scanner.peek() == UInt8(ascii: "f") || scanner.peek() == UInt8(ascii: "t") {
-                earlyStopping = try scanner.readBool(at: key) ? .some(Self.defaultEarlyStopping) : .some(nil)
-            } else {
-                var rule = Self.defaultEarlyStopping
-                try scanner.readObject(at: key) { (scanner, field) throws(APIError) in
-                    let path = "early_stopping." + field
-                    switch field {
-                    case "patience": rule.patience = try Self.integer(&scanner, path)
-                    case "min_delta": rule.minDelta = Float(try scanner.readNumber(at: path))
-                    case "restore_best_weights": rule.restoreBestWeights = try scanner.readBool(at: path)
-                    default: throw PredictRoutes.unknownKey(path, allowed: "patience, min_delta, restore_best_weights")
-                    }
-                }
-                earlyStopping = .some(rule)
-            }
+        case "early_stopping": earlyStopping = .some(try Self.readEarlyStopping(&scanner))
         case "normalize":
             let text = try scanner.readString(at: key)
             guard let kind = Normalizer.Kind(rawValue: text) else {
@@ -162,31 +119,89 @@ struct TrainRequest: Sendable {
                 throw .badRequest("missing_values must be impute or refuse; got \"\(text.excerpt)\"")
             }
             missingValues = policy
-        case "inputs":
-            if scanner.peekFirstElement() == UInt8(ascii: "{") {
-                let read = try TableReader.objectRows(&scanner, at: key, limits: limits)
-                (table, columnNames) = (read.table, read.table.names)
-                inputShape = [read.table.rows, read.table.columns.count]
-                return
-            }
-            let start = scanner.index
-            do throws(APIError) {
-                inputShape = try scanner.readTensor(at: key, into: &inputs, maxDepth: 2)
-            } catch {
-                // A string, boolean or null cell: the rows are a table, read again as one.
-                guard let next = scanner.peek(), TableReader.startsNonNumericCell(next) else { throw error }
-                scanner.rewind(to: start)
-                inputs = []
-                let read = try TableReader.arrayRows(&scanner, at: key, limits: limits)
-                table = read
-                inputShape = [read.rows, read.columns.count]
-            }
+        case "inputs": try readInputs(&scanner, limits: limits)
         case "targets": targets = try Self.readTargets(&scanner)
         default: throw PredictRoutes.unknownKey(key, allowed: Self.jsonKeys)
         }
     }
 
     static let defaultEarlyStopping = EarlyStopping(patience: 10, minDelta: 1e-4, restoreBestWeights: true)
+
+    /// `layers`: sizes counted against `limits.max_layers` as they are read.
+    private static func readLayers(_ scanner: inout JSONScanner, limits: ServerLimits) throws(APIError) -> [Int] {
+        var sizes: [Int] = []
+        try scanner.readArray(at: "layers") { (scanner, k) throws(APIError) in
+            guard k < limits.maxLayers else {
+                throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: k + 1, what: "layers (at least)")
+            }
+            let value = try scanner.readUnsigned(at: "layers[\(k)]")
+            guard value >= 1, value <= UInt64(ModelConfiguration.maximumLayerSize) else {
+                throw .badRequest("layers[\(k)] is \(value); layer sizes must be in 1...\(ModelConfiguration.maximumLayerSize)")
+            }
+            sizes.append(Int(value))
+        }
+        return sizes
+    }
+
+    /// `optimizer`: a name, or an object with the name and its settings.
+    private mutating func readOptimizer(_ scanner: inout JSONScanner) throws(APIError) {
+        if scanner.peek() == UInt8(ascii: "\"") {
+            optimizer = try scanner.readString(at: "optimizer")
+            return
+        }
+        try scanner.readObject(at: "optimizer") { (scanner, field) throws(APIError) in
+            let path = "optimizer." + field
+            switch field {
+            case "name": optimizer = try scanner.readString(at: path)
+            case "learning_rate": learningRate = Float(try scanner.readNumber(at: path))
+            case "momentum": momentum = Float(try scanner.readNumber(at: path))
+            case "weight_decay": weightDecay = Float(try scanner.readNumber(at: path))
+            default: throw PredictRoutes.unknownKey(path, allowed: "name, learning_rate, momentum, weight_decay")
+            }
+        }
+    }
+
+    /// `early_stopping`: null or false (off), true (the default rule), or the rule's settings.
+    private static func readEarlyStopping(_ scanner: inout JSONScanner) throws(APIError) -> EarlyStopping? {
+        if scanner.readNull() { return nil }
+        if scanner.peek() == UInt8(ascii: "f") || scanner.peek() == UInt8(ascii: "t") {
+            return try scanner.readBool(at: "early_stopping") ? defaultEarlyStopping : nil
+        }
+        var rule = defaultEarlyStopping
+        try scanner.readObject(at: "early_stopping") { (scanner, field) throws(APIError) in
+            let path = "early_stopping." + field
+            switch field {
+            case "patience": rule.patience = try integer(&scanner, path)
+            case "min_delta": rule.minDelta = Float(try scanner.readNumber(at: path))
+            case "restore_best_weights": rule.restoreBestWeights = try scanner.readBool(at: path)
+            default: throw PredictRoutes.unknownKey(path, allowed: "patience, min_delta, restore_best_weights")
+            }
+        }
+        return rule
+    }
+
+    /// `inputs` in a whole body: rows of numbers, or a table (rows as objects, or cells that
+    /// are strings, booleans or null). A streamed body's rows are read by `JSONTrainingReader`.
+    private mutating func readInputs(_ scanner: inout JSONScanner, limits: ServerLimits) throws(APIError) {
+        if scanner.peekFirstElement() == UInt8(ascii: "{") {
+            let read = try TableReader.objectRows(&scanner, at: "inputs", limits: limits)
+            (table, columnNames) = (read.table, read.table.names)
+            inputShape = [read.table.rows, read.table.columns.count]
+            return
+        }
+        let start = scanner.index
+        do throws(APIError) {
+            inputShape = try scanner.readTensor(at: "inputs", into: &inputs, maxDepth: 2)
+        } catch {
+            // A string, boolean or null cell: the rows are a table, read again as one.
+            guard let next = scanner.peek(), TableReader.startsNonNumericCell(next) else { throw error }
+            scanner.rewind(to: start)
+            inputs = []
+            let read = try TableReader.arrayRows(&scanner, at: "inputs", limits: limits)
+            table = read
+            inputShape = [read.rows, read.columns.count]
+        }
+    }
 
     private static func integer(_ scanner: inout JSONScanner, _ path: String) throws(APIError) -> Int {
         let value = try scanner.readUnsigned(at: path)
@@ -245,10 +260,6 @@ struct TrainRequest: Sendable {
     mutating func apply(query items: [(name: String, value: String)], csv: Bool, limits: ServerLimits) throws(APIError) -> String? {
         var target: String?
         for (name, value) in items {
-            func number<T: LosslessStringConvertible>(_ type: T.Type) throws(APIError) -> T {
-                guard let parsed = T(value) else { throw .badRequest("query parameter \(name)=\(value) is not a valid number") }
-                return parsed
-            }
             if name == "wait" {
                 guard value == "true" || value == "false" else { throw .badRequest("query parameter wait must be true or false, got \(value)") }
                 wait = value == "true"
@@ -257,59 +268,75 @@ struct TrainRequest: Sendable {
             guard csv else {
                 throw .badRequest("unknown query parameter \(name); a JSON body takes only wait (settings go in the body)", code: "unknown_field")
             }
-            switch name {
-            case "model": model = value
-            case "target": target = value
-            case "task":
-                guard let parsed = ModelConfiguration.Task(rawValue: value) else { throw .badRequest("task must be classification or regression, got \(value)") }
-                task = parsed
-            case "layers":
-                var sizes: [Int] = []
-                for part in value.split(separator: ",") {
-                    guard sizes.count < limits.maxLayers else {
-                        throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: sizes.count + 1, what: "layers (at least)")
-                    }
-                    guard let size = Int(part), size >= 1, size <= ModelConfiguration.maximumLayerSize else {
-                        throw .badRequest("query parameter layers=\(value) must be comma-separated sizes in 1...\(ModelConfiguration.maximumLayerSize)")
-                    }
-                    sizes.append(size)
-                }
-                layers = sizes
-            case "activation":
-                guard let parsed = Activation(rawValue: value), Activation.hidden.contains(parsed) else {
-                    throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \(value)")
-                }
-                activation = parsed
-            case "loss": loss = value
-            case "optimizer": optimizer = value
-            case "learning_rate": learningRate = try number(Float.self)
-            case "epochs": epochs = try number(Int.self)
-            case "batch_size": batchSize = try number(Int.self)
-            case "seed": seed = try number(UInt64.self)
-            case "l1": l1 = try number(Float.self)
-            case "l2": l2 = try number(Float.self)
-            case "dropout": dropout = try number(Float.self)
-            case "validation_split": validationSplit = try number(Double.self)
-            case "patience":
-                let patience = try number(Int.self)
-                earlyStopping = patience == 0 ? .some(nil) : .some(EarlyStopping(patience: patience, minDelta: 1e-4))
-            case "normalize":
-                guard let kind = Normalizer.Kind(rawValue: value) else { throw .badRequest("normalize must be standard, min_max or none; got \(value)") }
-                normalize = kind
-            case "normalize_targets":
-                guard value == "true" || value == "false" else {
-                    throw .badRequest("query parameter normalize_targets must be true or false, got \(value)")
-                }
-                normalizeTargets = value == "true"
-            case "missing_values":
-                guard let policy = Preprocessing.MissingValues(rawValue: value) else {
-                    throw .badRequest("missing_values must be impute or refuse; got \(value)")
-                }
-                missingValues = policy
-            default: throw .badRequest("unknown query parameter \(name); allowed: \(Self.queryKeys)", code: "unknown_field")
+            if name == "target" {
+                target = value
+            } else {
+                try applySetting(name, value, limits: limits)
             }
         }
         return target
+    }
+
+    /// One training setting from the query of a CSV body.
+    private mutating func applySetting(_ name: String, _ value: String, limits: ServerLimits) throws(APIError) {
+        func number<T: LosslessStringConvertible>(_ type: T.Type) throws(APIError) -> T {
+            guard let parsed = T(value) else { throw .badRequest("query parameter \(name)=\(value) is not a valid number") }
+            return parsed
+        }
+        switch name {
+        case "model": model = value
+        case "task":
+            guard let parsed = ModelConfiguration.Task(rawValue: value) else { throw .badRequest("task must be classification or regression, got \(value)") }
+            task = parsed
+        case "layers": layers = try Self.queryLayers(value, limits: limits)
+        case "activation":
+            guard let parsed = Activation(rawValue: value), Activation.hidden.contains(parsed) else {
+                throw .badRequest("activation must be one of relu, leaky_relu, sigmoid, tanh; got \(value)")
+            }
+            activation = parsed
+        case "loss": loss = value
+        case "optimizer": optimizer = value
+        case "learning_rate": learningRate = try number(Float.self)
+        case "epochs": epochs = try number(Int.self)
+        case "batch_size": batchSize = try number(Int.self)
+        case "seed": seed = try number(UInt64.self)
+        case "l1": l1 = try number(Float.self)
+        case "l2": l2 = try number(Float.self)
+        case "dropout": dropout = try number(Float.self)
+        case "validation_split": validationSplit = try number(Double.self)
+        case "patience":
+            let patience = try number(Int.self)
+            earlyStopping = patience == 0 ? .some(nil) : .some(EarlyStopping(patience: patience, minDelta: 1e-4))
+        case "normalize":
+            guard let kind = Normalizer.Kind(rawValue: value) else { throw .badRequest("normalize must be standard, min_max or none; got \(value)") }
+            normalize = kind
+        case "normalize_targets":
+            guard value == "true" || value == "false" else {
+                throw .badRequest("query parameter normalize_targets must be true or false, got \(value)")
+            }
+            normalizeTargets = value == "true"
+        case "missing_values":
+            guard let policy = Preprocessing.MissingValues(rawValue: value) else {
+                throw .badRequest("missing_values must be impute or refuse; got \(value)")
+            }
+            missingValues = policy
+        default: throw .badRequest("unknown query parameter \(name); allowed: \(Self.queryKeys)", code: "unknown_field")
+        }
+    }
+
+    /// `layers=4,16,3`: sizes counted against `limits.max_layers` as they are read.
+    private static func queryLayers(_ value: String, limits: ServerLimits) throws(APIError) -> [Int] {
+        var sizes: [Int] = []
+        for part in value.split(separator: ",") {
+            guard sizes.count < limits.maxLayers else {
+                throw .limitExceeded(key: "limits.max_layers", limit: limits.maxLayers, needed: sizes.count + 1, what: "layers (at least)")
+            }
+            guard let size = Int(part), size >= 1, size <= ModelConfiguration.maximumLayerSize else {
+                throw .badRequest("query parameter layers=\(value) must be comma-separated sizes in 1...\(ModelConfiguration.maximumLayerSize)")
+            }
+            sizes.append(size)
+        }
+        return sizes
     }
 
     // MARK: - CSV

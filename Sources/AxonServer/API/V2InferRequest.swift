@@ -27,6 +27,36 @@ struct V2InferRequest {
         body: [UInt8], headerLength: String?, model stored: StoredModel, limits: ServerLimits
     ) throws(APIError) -> V2InferRequest {
         let jsonLength = try Self.jsonLength(headerLength, bodyCount: body.count)
+        var header = try readHeader(body, jsonLength: jsonLength, headerLength: headerLength, model: stored, limits: limits)
+        let binary = body.count - jsonLength
+        let shape = try declaredShape(header, model: stored)
+        try Inference.checkRowLimit(shape.rows, field: "inputs[0]", limits: limits)
+        let flops = try Inference.checkCost(of: stored, rows: shape.rows, limits: limits).flops
+        if let size = header.binarySize {
+            try checkBinaryData(header, size: size, shape: shape, headerLength: headerLength, jsonLength: jsonLength, binary: binary)
+            header.values = try decodeFloats(body[jsonLength...], width: shape.width)
+        } else {
+            try checkJSONData(header, shape: shape, jsonLength: jsonLength, binary: binary)
+        }
+        let binaryOutput = header.outputBinary ?? header.requestBinary ?? false
+        try checkClassification(header, model: stored)
+        return V2InferRequest(
+            id: header.id, input: InferenceRows(values: header.values, rows: shape.rows, width: shape.width, flops: flops),
+            binaryOutput: binaryOutput, classification: header.classification)
+    }
+
+    /// The input tensor's shape as declared, read as rows of the model's width.
+    private struct DeclaredShape {
+        /// `inputs[0].shape` as sent: `[rows, width]`, or `[width]` for one row.
+        var dimensions: [Int]
+        var rows: Int
+        var width: Int
+    }
+
+    /// Reads the JSON part, the first `jsonLength` bytes of `body`.
+    private static func readHeader(
+        _ body: [UInt8], jsonLength: Int, headerLength: String?, model stored: StoredModel, limits: ServerLimits
+    ) throws(APIError) -> Header {
         var header = Header(model: stored)
         header.values.reserveCapacity(stored.inputWidth)
         try body.withUnsafeBufferPointer { (all) throws(APIError) in
@@ -41,7 +71,11 @@ struct V2InferRequest {
             }
             try scanner.expectEnd()
         }
-        let binary = body.count - jsonLength
+        return header
+    }
+
+    /// The input tensor's FP32 shape as rows of `model`'s width (`[width]` is one row).
+    private static func declaredShape(_ header: Header, model stored: StoredModel) throws(APIError) -> DeclaredShape {
         guard let declaredShape = header.shape, let datatype = header.datatype, header.sawInput else {
             throw APIError.badRequest(
                 "missing input tensor: inputs[0] needs name, shape, datatype and data (or parameters.binary_data_size)",
@@ -61,63 +95,67 @@ struct V2InferRequest {
                 message: "inputs[0].shape is \(declaredShape); model \"\(stored.name)\" expects [-1, \(width)] (rows x \(width))")
         }
         guard rows > 0 else { throw APIError.badRequest("inputs[0].shape has no rows") }
-        try Inference.checkRowLimit(rows, field: "inputs[0]", limits: limits)
-        let flops = try Inference.checkCost(of: stored, rows: rows, limits: limits).flops
-        let expectedBytes = rows * width * MemoryLayout<Float>.size
+        return DeclaredShape(dimensions: declaredShape, rows: rows, width: width)
+    }
 
-        if let size = header.binarySize {
-            guard header.dataShape == nil else {
-                throw APIError.badRequest("inputs[0] has both data and parameters.binary_data_size; send the tensor one way")
-            }
-            guard headerLength != nil else {
-                throw APIError.badRequest(
-                    "inputs[0].parameters.binary_data_size is \(size) but the request has no \(headerLengthField) header; "
-                        + "binary tensor data needs it to tell where the JSON ends", code: "missing_header")
-            }
-            guard size == UInt64(binary) else {
-                throw APIError.badRequest(
-                    "inputs[0].parameters.binary_data_size is \(size); the body has \(binary) bytes after the "
-                        + "\(jsonLength)-byte JSON header (\(headerLengthField): \(jsonLength))", code: "binary_size_mismatch")
-            }
-            guard binary == expectedBytes else {
-                throw APIError.badRequest(
-                    "inputs[0].parameters.binary_data_size is \(size); shape \(declaredShape) of FP32 needs \(expectedBytes) bytes "
-                        + "(\(rows * width) values x 4)", code: "shape_mismatch")
-            }
-            header.values = try decodeFloats(body[jsonLength...], width: width)
-        } else {
-            guard binary == 0 else {
-                throw APIError.badRequest(
-                    "the body has \(binary) bytes after the \(jsonLength)-byte JSON header (\(headerLengthField): \(jsonLength)) "
-                        + "but inputs[0].parameters.binary_data_size is absent; expected 0 bytes after the header",
-                    code: "binary_size_mismatch")
-            }
-            guard let dataShape = header.dataShape else {
-                throw APIError.badRequest(
-                    "missing field inputs[0].data (or inputs[0].parameters.binary_data_size with binary data)", code: "missing_field")
-            }
-            // Data may be flat or nested; either way it must hold exactly the declared elements.
-            let nestedMatches = dataShape.count <= 1 || dataShape == declaredShape
-            guard header.values.count == rows * width, nestedMatches else {
-                // Well-formed data and shape that disagree: a 422, like a shape the model refuses.
-                throw APIError(
-                    status: .unprocessableContent, code: "shape_mismatch",
-                    message: "inputs[0].data has \(header.values.count) values in shape \(dataShape); shape \(declaredShape) needs \(rows * width)")
-            }
+    /// Checks that the `binary` bytes after the JSON part are the tensor that
+    /// `binary_data_size` (`size`) announces, in the declared shape.
+    private static func checkBinaryData(
+        _ header: Header, size: UInt64, shape: DeclaredShape, headerLength: String?, jsonLength: Int, binary: Int
+    ) throws(APIError) {
+        let expectedBytes = shape.rows * shape.width * MemoryLayout<Float>.size
+        guard header.dataShape == nil else {
+            throw APIError.badRequest("inputs[0] has both data and parameters.binary_data_size; send the tensor one way")
         }
-        let binaryOutput = header.outputBinary ?? header.requestBinary ?? false
-        if let k = header.classification {
-            guard stored.task == .classification else {
-                throw APIError(
-                    status: .unprocessableContent, code: "not_a_classifier",
-                    message: "outputs[0].parameters.classification is \(k); model \"\(stored.name)\" is a regression model, "
-                        + "classification needs a classifier")
-            }
-            guard k >= 1 else { throw APIError.badRequest("outputs[0].parameters.classification is 0; expected at least 1") }
+        guard headerLength != nil else {
+            throw APIError.badRequest(
+                "inputs[0].parameters.binary_data_size is \(size) but the request has no \(headerLengthField) header; "
+                    + "binary tensor data needs it to tell where the JSON ends", code: "missing_header")
         }
-        return V2InferRequest(
-            id: header.id, input: InferenceRows(values: header.values, rows: rows, width: width, flops: flops),
-            binaryOutput: binaryOutput, classification: header.classification)
+        guard size == UInt64(binary) else {
+            throw APIError.badRequest(
+                "inputs[0].parameters.binary_data_size is \(size); the body has \(binary) bytes after the "
+                    + "\(jsonLength)-byte JSON header (\(headerLengthField): \(jsonLength))", code: "binary_size_mismatch")
+        }
+        guard binary == expectedBytes else {
+            throw APIError.badRequest(
+                "inputs[0].parameters.binary_data_size is \(size); shape \(shape.dimensions) of FP32 needs \(expectedBytes) bytes "
+                    + "(\(shape.rows * shape.width) values x 4)", code: "shape_mismatch")
+        }
+    }
+
+    /// Checks that `inputs[0].data` holds the declared tensor and nothing follows the JSON.
+    private static func checkJSONData(_ header: Header, shape: DeclaredShape, jsonLength: Int, binary: Int) throws(APIError) {
+        guard binary == 0 else {
+            throw APIError.badRequest(
+                "the body has \(binary) bytes after the \(jsonLength)-byte JSON header (\(headerLengthField): \(jsonLength)) "
+                    + "but inputs[0].parameters.binary_data_size is absent; expected 0 bytes after the header",
+                code: "binary_size_mismatch")
+        }
+        guard let dataShape = header.dataShape else {
+            throw APIError.badRequest(
+                "missing field inputs[0].data (or inputs[0].parameters.binary_data_size with binary data)", code: "missing_field")
+        }
+        // Data may be flat or nested; either way it must hold exactly the declared elements.
+        let nestedMatches = dataShape.count <= 1 || dataShape == shape.dimensions
+        guard header.values.count == shape.rows * shape.width, nestedMatches else {
+            // Well-formed data and shape that disagree: a 422, like a shape the model refuses.
+            throw APIError(
+                status: .unprocessableContent, code: "shape_mismatch",
+                message: "inputs[0].data has \(header.values.count) values in shape \(dataShape); shape \(shape.dimensions) needs \(shape.rows * shape.width)")
+        }
+    }
+
+    /// The classification extension needs a classifier and at least one class.
+    private static func checkClassification(_ header: Header, model stored: StoredModel) throws(APIError) {
+        guard let k = header.classification else { return }
+        guard stored.task == .classification else {
+            throw APIError(
+                status: .unprocessableContent, code: "not_a_classifier",
+                message: "outputs[0].parameters.classification is \(k); model \"\(stored.name)\" is a regression model, "
+                    + "classification needs a classifier")
+        }
+        guard k >= 1 else { throw APIError.badRequest("outputs[0].parameters.classification is 0; expected at least 1") }
     }
 
     /// The JSON part's length: the whole body without the header, else the header's value,
