@@ -17,9 +17,7 @@ ab_setup() {
     if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then CANDIDATE="$1"; shift; fi
     bench_flags "$flags" "$@"
     [ -n "$CANDIDATE" ] || CANDIDATE="$(release_binary axond)"
-    mkdir -p "$OUT"
-    RESULTS="$OUT/results.jsonl"
-    : >"$RESULTS"
+    bench_results "$OUT"
     axond_start_fresh "$BASELINE" A_PORT
     axond_start_fresh "$CANDIDATE" B_PORT
 }

@@ -43,6 +43,17 @@ bench_tempdir() {
     printf -v "$1" '%s' "$_made"
 }
 
+# Makes directory $1 and an empty results file in it, results.jsonl unless $2 names another,
+# whose path goes to RESULTS.
+bench_results() {
+    mkdir -p "$1"
+    RESULTS="$1/${2:-results.jsonl}"
+    : >"$RESULTS"
+}
+
+# A progress line on stderr, stamped with the script ("predict/run") and the time.
+log() { echo "[$(basename "$(dirname "$0")")/$(basename "$0" .sh) $(date +%H:%M:%S)] $*" >&2; }
+
 # Parses a script's flags. $1 pairs each flag with the variable it sets ("-d DURATION -r REPS");
 # a pair whose variable is written VAR=value is a switch ("--no-peers PEER_RUN=0"). Anything
 # else exits 2 with the flags it knows.

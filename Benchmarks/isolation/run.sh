@@ -21,10 +21,7 @@ DURATION=10
 REPS=3
 ROWS=2000
 bench_flags "-d DURATION -r REPS --rows ROWS" "$@"
-mkdir -p "$OUT"
-RESULTS="$OUT/results.jsonl"
-: > "$RESULTS"
-log() { echo "[isolation $(date +%H:%M:%S)] $*" >&2; }
+bench_results "$OUT"
 
 AXOND="${AXOND:-$(release_binary axond)}"
 AXOND_OLD="${AXOND_OLD:-}"

@@ -25,10 +25,7 @@ REPS=3
 PEER_RUN=1
 QUIET_MAX=5
 bench_flags "-d DURATION -r REPS --no-peers PEER_RUN=0 --quiet-max QUIET_MAX" "$@"
-mkdir -p "$OUT"
-RESULTS="$OUT/results.jsonl"
-: > "$RESULTS"
-log() { echo "[predict-bench $(date +%H:%M:%S)] $*" >&2; }
+bench_results "$OUT"
 
 # Request bodies from the same raw test row the peers are measured with; a --no-peers run
 # without the peers' data takes the first row of examples/digits.csv instead.

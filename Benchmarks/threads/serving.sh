@@ -18,15 +18,12 @@ DURATION=5
 REPS=3
 EPOCHS=40
 bench_flags "-d DURATION -r REPS -e EPOCHS" "$@"
-mkdir -p "$OUT"
-results="$OUT/results.jsonl"
-: > "$results"
+bench_results "$OUT"
 [ -f "$DATA/wide_std_train.csv" ] || python3 "$ROOT/Benchmarks/threads/data.py" "$DATA"
 AXOND="${AXOND:-$(release_binary axond)}"
 bench_tempdir state bench-threads-serving
 base="http://127.0.0.1:$PORT"
 start() { axond_start "$PORT" "$state" "$OUT/axond.log" --training-threads "$1"; }
-log() { echo "[threads-serving $(date +%H:%M:%S)] $*" >&2; }
 
 start 1
 train_digits "$base" 30 >/dev/null
@@ -49,7 +46,7 @@ history = json.load(sys.stdin)["history"]
 rates = [e["samples_per_second"] for e in history if e.get("samples_per_second")]
 print(json.dumps(statistics.median(rates) if rates else None))')"
     fi
-    python3 "$ROOT/Benchmarks/wrk_report.py" "$OUT/probe.txt" case="$1" threads="$2" train_rows_per_s="$rate" | tee -a "$results"
+    python3 "$ROOT/Benchmarks/wrk_report.py" "$OUT/probe.txt" case="$1" threads="$2" train_rows_per_s="$rate" | tee -a "$RESULTS"
 }
 
 for round in $(seq 1 "$REPS"); do
@@ -66,7 +63,7 @@ for round in $(seq 1 "$REPS"); do
     done
 done
 
-python3 - "$results" <<'PYEOF'
+python3 - "$RESULTS" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print("| training.threads | while | probe req/s | p50 ms | p99 ms | training rows/s | load |")
