@@ -24,6 +24,14 @@ struct StoreTests {
         }
     }
 
+    /// Two stores on `directory`, as two replicas: the first installed version 1 of "m" before
+    /// the second loaded.
+    static func twoStores(_ directory: TemporaryDirectory) async throws -> (ModelStore, ModelStore) {
+        let writer = await loadedStore(directory)
+        try await install([1], into: writer)
+        return (writer, await loadedStore(directory))
+    }
+
     /// Installs the classifiers of `seeds` as versions 1, 2, ... of model "m" in `directory`
     /// through a store that is gone afterwards, as a daemon that stopped.
     static func writeVersions(of seeds: [UInt64], to directory: TemporaryDirectory) async throws {
@@ -470,9 +478,7 @@ struct StoreTests {
     @Test("refresh picks up versions, rollbacks, new and deleted models written by another store")
     func refreshSeesOtherWriters() async throws {
         let directory = try TemporaryDirectory()
-        let writer = await loadedStore(directory)
-        try await writer.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
-        let reader = await loadedStore(directory)
+        let (writer, reader) = try await Self.twoStores(directory)
         #expect(await reader.refresh().isEmpty)
 
         try await writer.install(name: "m", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
@@ -531,9 +537,7 @@ struct StoreTests {
     @Test("watch mode swaps in a version another store wrote and stops when cancelled")
     func watchLoop() async throws {
         let directory = try TemporaryDirectory()
-        let writer = await loadedStore(directory)
-        try await writer.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
-        let watcher = await loadedStore(directory)
+        let (writer, watcher) = try await Self.twoStores(directory)
         let task = Task { await watcher.watch(every: .milliseconds(5)) }
         try await writer.install(name: "m", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
         #expect(await eventually { watcher.current("m")?.version == 2 })
