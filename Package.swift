@@ -1,6 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Products of the package dependencies that several targets use.
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
 let package = Package(
     name: "axon",
     platforms: [.macOS(.v15)],
@@ -46,65 +51,29 @@ let package = Package(
         .target(name: "AxonSupport"),
         // The model store: checkpoints on disk, the served versions in memory, the training lock.
         // No HTTP and no metrics library: it reports through `StoreObserver`.
-        .target(
-            name: "AxonStore",
-            dependencies: ["AxonSupport", "Checkpoint", "ModelKit", .product(name: "Logging", package: "swift-log")]
-        ),
+        .target(name: "AxonStore", dependencies: ["AxonSupport", "Checkpoint", "ModelKit", logging]),
         // Training jobs: the queue (a state machine that returns what to do), the runner that
         // trains one job on its own thread and installs the result, and the journal of job
         // records. No HTTP: a job fails with a `JobFailure`; events and metrics go out through
         // `JobObserver` and `JobMetrics`.
-        .target(
-            name: "AxonJobs",
-            dependencies: [
-                "AxonAPI", "AxonStore", "AxonSupport", "Checkpoint", "ModelKit",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        .target(name: "AxonJobs", dependencies: ["AxonAPI", "AxonStore", "AxonSupport", "Checkpoint", "ModelKit", logging]),
         // The Swift side of the shim: router, requests, responses, the error boundary, auth, CORS
         // and readiness. No models: it reports what it observes through `HTTPObserver`.
-        .target(
-            name: "AxonHTTP",
-            dependencies: [
-                "AxonAPI", "AxonSupport", "CHTTPShim",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
+        .target(name: "AxonHTTP", dependencies: ["AxonAPI", "AxonSupport", "CHTTPShim", logging, serviceLifecycle]),
         .target(
             name: "AxonServer",
             dependencies: [
                 "AxonAPI", "AxonHTTP", "AxonJobs", "AxonStore", "AxonSupport", "CHTTPShim", "Checkpoint", "ModelKit",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                logging, serviceLifecycle,
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The web console's HTML, CSS and JavaScript, compiled into the binary as byte arrays.
             resources: [.embedInCode("Console/Assets")]
         ),
-        .executableTarget(
-            name: "axond",
-            dependencies: [
-                "AxonServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "axond", dependencies: ["AxonServer", argumentParser]),
         // The command-line client: a client of the HTTP API only.
-        .executableTarget(
-            name: "axon",
-            dependencies: [
-                "AxonAPI",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .executableTarget(
-            name: "axon-bench",
-            dependencies: [
-                "AxonServer", "ModelKit",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "axon", dependencies: ["AxonAPI", argumentParser]),
+        .executableTarget(name: "axon-bench", dependencies: ["AxonServer", "ModelKit", argumentParser]),
         // Second process for the checkpoint crash-safety and watch tests.
         .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint", "ModelKit", "StressFixture"]),
         // What checkpoint-stress writes, shared with the tests that verify it.
@@ -120,8 +89,7 @@ let package = Package(
             name: "AxonServerTests",
             dependencies: [
                 "AxonAPI", "AxonHTTP", "AxonJobs", "AxonServer", "AxonStore", "AxonSupport", "CHTTPShim", "TestKit",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                logging, serviceLifecycle,
             ]
         ),
     ],

@@ -7,27 +7,14 @@
 #   Benchmarks/events/run.sh [ROUNDS]      (env: AXOND, READERS (10), EPOCHS (200), PORT (19480))
 set -euo pipefail
 shopt -s inherit_errexit
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 ROUNDS=${1:-7}
 READERS=${READERS:-10}
 EPOCHS=${EPOCHS:-200}
 PORT=${PORT:-19480}
-if [ -z "${AXOND:-}" ]; then
-    swift build -c release --product axond >/dev/null
-    AXOND=$(swift build -c release --show-bin-path)/axond
-fi
-TMP=$(mktemp -d /tmp/axon-bench-events-XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-"$AXOND" serve --port "$PORT" --state-dir "$TMP/state" --no-access-log --log-level warning 2>"$TMP/axond.log" &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$PORT/readyz"
+AXOND="${AXOND:-$(release_binary axond)}"
+bench_tempdir TMP bench-events
+axond_start "$PORT" "$TMP/state" "$TMP/axond.log"
 URL="http://127.0.0.1:$PORT/train?model=digits&target=digit&layers=64,128,64,10&epochs=$EPOCHS&batch_size=32&learning_rate=0.001&patience=100000&validation_split=0&seed=7&wait=true"
 
 # Prints the job's training seconds (metrics.training_seconds) of one run with $1 readers.
@@ -44,7 +31,7 @@ run() {
             sleep 0.05
         done
     fi
-    seconds=$(curl -sf --max-time 600 -X POST -H 'Content-Type: text/csv' --data-binary @examples/digits.csv "$URL" |
+    seconds=$(curl -sf --max-time 600 -X POST -H 'Content-Type: text/csv' --data-binary @"$ROOT/examples/digits.csv" "$URL" |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["metrics"]["training_seconds"])')
     for pid in "${readers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     if [ "$1" -gt 0 ]; then events=$(grep -c '^event: epoch' "$TMP/reader.1" || true); fi

@@ -15,41 +15,22 @@
 # THREADS server threads (2), WRK_THREADS (2), PORT_BASE (18080), PIN=1 to run the servers on
 # CPU 0 and wrk on CPU 1 (then THREADS=1 and WRK_THREADS=1 are sensible).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
-
-RUNS=${RUNS:-5}
-DURATION=${DURATION:-5}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-WRK_THREADS=${WRK_THREADS:-2}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+loopback_settings
 PORT_BASE=${PORT_BASE:-18080}
-SERVER_CPU=() CLIENT_CPU=()
-if [ "${PIN:-0}" = 1 ]; then SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1); fi
-OUT=Benchmarks/out/http
+OUT="$ROOT/Benchmarks/out/http"
 mkdir -p "$OUT"
 
 echo "building release axond and the C responder..."
-swift build -c release --product axond >/dev/null
-"$CC" -O2 -Wall -Wextra -o "$OUT/c_responder" Benchmarks/http/c_responder.c \
+AXOND="$(release_binary axond)"
+"$CC" -O2 -Wall -Wextra -o "$OUT/c_responder" "$ROOT/Benchmarks/http/c_responder.c" \
     $(pkg-config --cflags --libs libmicrohttpd) -lpthread
-AXOND=$(swift build -c release --show-bin-path)/axond
-
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 
 P_AXOND=$PORT_BASE P_LOG=$((PORT_BASE + 1)) P_C=$((PORT_BASE + 2))
-"${SERVER_CPU[@]}" "$AXOND" serve --port "$P_AXOND" --threads "$THREADS" --no-access-log --enable-debug-routes \
-    --log-level warning --state-dir "$OUT/var" 2>"$OUT/axond.log" &
-PIDS+=($!)
-"${SERVER_CPU[@]}" "$AXOND" serve --port "$P_LOG" --threads "$THREADS" --access-log --log-level info \
-    --state-dir "$OUT/var" 2>/dev/null &
-PIDS+=($!)
-"${SERVER_CPU[@]}" "$OUT/c_responder" "$P_C" "$THREADS" &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$P_AXOND/healthz"
-wait_http "http://127.0.0.1:$P_LOG/healthz"
+axond_start "$P_AXOND" "$OUT/var" "$OUT/axond.log" --threads "$THREADS" --enable-debug-routes
+axond_start "$P_LOG" "$OUT/var" /dev/null --threads "$THREADS" --access-log --log-level info
+"${SERVER_PREFIX[@]}" "$OUT/c_responder" "$P_C" "$THREADS" &
+BENCH_PIDS+=($!)
 wait_http "http://127.0.0.1:$P_C/healthz"
 
 declare -A URL=(
@@ -63,42 +44,29 @@ RESULTS="$OUT/results.tsv"
 : >"$RESULTS"
 
 # Warm-up: page in code and grow connection pools before anything is measured.
-for t in "${TARGETS[@]}"; do "${CLIENT_CPU[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d1s "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do "${CLIENT_PREFIX[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d1s "${URL[$t]}" >/dev/null; done
 
 for run in $(seq 1 "$RUNS"); do
     for t in "${TARGETS[@]}"; do
-        report=$("${CLIENT_CPU[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${URL[$t]}")
-        rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")
-        p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$report")")
-        p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$report")")
-        errors=$(awk '/Socket errors|Non-2xx/ { print }' <<<"$report" | tr '\n' ' ')
+        read -r rps p50 p99 _ errors < <("${CLIENT_PREFIX[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${URL[$t]}" | wrk_stats)
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$t" "$rps" "$p50" "$p99" "$errors" >>"$RESULTS"
         printf 'run %d %-8s %10.0f req/s  p50 %7.0f us  p99 %7.0f us %s\n' "$run" "$t" "$rps" "$p50" "$p99" "$errors"
     done
 done
 
-declare -A RPS P50 P99
-for t in "${TARGETS[@]}"; do
-    RPS[$t]=$(awk -F'\t' -v t="$t" '$2 == t { print $3 }' "$RESULTS" | median)
-    P50[$t]=$(awk -F'\t' -v t="$t" '$2 == t { print $4 }' "$RESULTS" | median)
-    P99[$t]=$(awk -F'\t' -v t="$t" '$2 == t { print $5 }' "$RESULTS" | median)
-done
-
 echo
 echo "medians of $RUNS runs x ${DURATION}s, wrk -t$WRK_THREADS -c$CONNECTIONS, $THREADS server threads, $(nproc) cores, pinned: ${PIN:-0}"
 printf '%-10s %12s %10s %10s %10s\n' target "req/s" "p50 us" "p99 us" "vs C"
+C_RPS=$(column_median "$RESULTS" c 3)
 for t in "${TARGETS[@]}"; do
-    ratio=$(awk -v a="${RPS[$t]}" -v b="${RPS[c]}" 'BEGIN { printf "%.1f%%", 100 * a / b }')
-    printf '%-10s %12.0f %10.0f %10.0f %10s\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "$ratio"
+    rps=$(column_median "$RESULTS" "$t" 3)
+    ratio=$(awk -v a="$rps" -v b="$C_RPS" 'BEGIN { printf "%.1f%%", 100 * a / b }')
+    printf '%-10s %12.0f %10.0f %10.0f %10s\n' "$t" "$rps" "$(column_median "$RESULTS" "$t" 4)" "$(column_median "$RESULTS" "$t" 5)" "$ratio"
 done
-# Ratios within each round (targets measured seconds apart) cancel most of the drift that
-# other load on a shared machine causes; their median is the figure the targets are judged on.
-paired() {
-    awk -F'\t' -v t="$1" '$2 == "c" { c[$1] = $3 } $2 == t { x[$1] = $3 } END { for (r in x) print x[r] / c[r] }' "$RESULTS" | median
-}
-SYNC_RATIO=$(paired sync)
-ASYNC_RATIO=$(paired async)
-LOG_RATIO=$(paired sync+log)
+# The targets are judged on the per-round ratios (see paired_ratio).
+SYNC_RATIO=$(paired_ratio "$RESULTS" sync c 3)
+ASYNC_RATIO=$(paired_ratio "$RESULTS" async c 3)
+LOG_RATIO=$(paired_ratio "$RESULTS" sync+log c 3)
 printf 'median of per-round ratios to C: sync %.1f%%, async %.1f%%, sync+log %.1f%%\n' \
     "$(awk -v r="$SYNC_RATIO" 'BEGIN { print 100 * r }')" "$(awk -v r="$ASYNC_RATIO" 'BEGIN { print 100 * r }')" \
     "$(awk -v r="$LOG_RATIO" 'BEGIN { print 100 * r }')"

@@ -12,28 +12,22 @@
 # Environment: TRIALS (20), SLEEP_MS (200), CONNECTIONS per client (32), DRAIN_TIMEOUT seconds (10),
 # PORT (18090), AXOND (path; default: release build).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 TRIALS=${TRIALS:-20}
 SLEEP_MS=${SLEEP_MS:-200}
 CONNECTIONS=${CONNECTIONS:-32}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-10}
 PORT=${PORT:-18090}
-OUT=Benchmarks/out/http-drain
+OUT="$ROOT/Benchmarks/out/http-drain"
 mkdir -p "$OUT"
-"$CC" -O2 -Wall -Wextra -pthread -o "$OUT/drain_client" Benchmarks/http/drain_client.c
-if [ -z "${AXOND:-}" ]; then
-    swift build -c release --product axond >/dev/null
-    AXOND=$(swift build -c release --show-bin-path)/axond
-fi
+"$CC" -O2 -Wall -Wextra -pthread -o "$OUT/drain_client" "$ROOT/Benchmarks/http/drain_client.c"
+AXOND="${AXOND:-$(release_binary axond)}"
 
 failures=0
 for trial in $(seq 1 "$TRIALS"); do
-    "$AXOND" serve --port "$PORT" --enable-debug-routes --no-access-log --drain-timeout "$DRAIN_TIMEOUT" \
-        --state-dir "$OUT/var" 2>"$OUT/axond.$trial.log" &
-    pid=$!
-    wait_http "http://127.0.0.1:$PORT/healthz"
+    : >"$OUT/axond.$trial.log"
+    axond_start "$PORT" "$OUT/var" "$OUT/axond.$trial.log" --enable-debug-routes --drain-timeout "$DRAIN_TIMEOUT" --log-level info
     # The clients run longer than the trial; they stop at their own deadline after axond is gone.
     "$OUT/drain_client" "$PORT" /healthz "$CONNECTIONS" 4 >"$OUT/sync.$trial.txt" 2>&1 &
     client_sync=$!
@@ -42,11 +36,8 @@ for trial in $(seq 1 "$TRIALS"); do
     # SIGTERM at a varying point 0.5-1.4 s into the load (always with requests in flight).
     sleep "$(awk -v t="$trial" 'BEGIN { printf "%.2f", 0.5 + (t * 37 % 10) / 10 }')"
     start=$(date +%s.%N)
-    kill -TERM "$pid"
-    set +e
-    wait "$pid"
-    code=$?
-    set -e
+    code=0
+    axond_stop || code=$?
     elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
     wait "$client_sync" "$client_async" || true
 

@@ -5,8 +5,8 @@
 #
 # Environment: DURATION seconds per route (8), SANITIZERS ("address thread"), PORT (18095).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$ROOT"
 
 DURATION=${DURATION:-8}
 SANITIZERS=${SANITIZERS:-"address thread"}
@@ -20,12 +20,10 @@ for sanitizer in $SANITIZERS; do
     [ "$sanitizer" = thread ] && scratch=.build-tsan
     swift build --sanitize="$sanitizer" --scratch-path "$scratch" --product axond >/dev/null
     log="$OUT/axond-$sanitizer.log"
+    : >"$log"
     # halt_on_error makes the first report fatal, so a report also shows up as a bad exit code.
-    ASAN_OPTIONS=halt_on_error=1 TSAN_OPTIONS=halt_on_error=1 \
-        "$scratch/debug/axond" serve --port "$PORT" --threads 2 --enable-debug-routes --no-access-log \
-        --drain-timeout 10 --state-dir "$OUT/var" 2>"$log" &
-    pid=$!
-    wait_http "http://127.0.0.1:$PORT/healthz"
+    ASAN_OPTIONS=halt_on_error=1 TSAN_OPTIONS=halt_on_error=1 AXOND="$scratch/debug/axond" AXOND_READY_SECONDS=120 \
+        axond_start "$PORT" "$OUT/var" "$log" --threads 2 --enable-debug-routes --drain-timeout 10 --log-level info
     total=0
     for route in healthz debug/async debug/echo debug/sleep/5; do
         script=()
@@ -38,11 +36,8 @@ for sanitizer in $SANITIZERS; do
     wrk -t2 -c64 -d4s "http://127.0.0.1:$PORT/debug/sleep/20" >/dev/null &
     load=$!
     sleep 1
-    kill -TERM "$pid"
-    set +e
-    wait "$pid"
-    code=$?
-    set -e
+    code=0
+    axond_stop || code=$?
     wait "$load" || true
     reports=$(grep -c -E "ERROR: AddressSanitizer|WARNING: ThreadSanitizer|ERROR: LeakSanitizer" "$log" || true)
     printf '%-8s sanitizer: %d requests, exit %d, %d reports\n' "$sanitizer" "$total" "$code" "$reports"

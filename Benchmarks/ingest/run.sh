@@ -17,8 +17,8 @@
 # Every run interleaves all of them, so machine noise falls on each alike.
 # Writes raw results (JSON lines) to $OUT/results.jsonl and prints medians and ratios.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+HERE="$ROOT/Benchmarks/ingest"
 RUNS="${RUNS:-5}"
 ROWS="${ROWS:-150000}"
 BIG_ROWS="${BIG_ROWS:-0}"
@@ -47,13 +47,12 @@ note() { echo "[$(date +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)] $*" >&2
 
 # Starts an axond ($1) on a free port with a fresh state directory; sets PID and PORT.
 start_axond() {
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  PORT=$(free_port)
   STATE=$(mktemp -d /tmp/axon-ingest-state.XXXXXX)
   "$1" serve --port "$PORT" --state-dir "$STATE" --log-level warning --no-access-log --max-body-bytes 4000000000 \
     >"$OUT/axond.log" 2>&1 &
   PID=$!
-  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "axond did not become ready" >&2; return 1
+  wait_http "http://127.0.0.1:$PORT/readyz" 10
 }
 
 stop_axond() { kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; rm -rf "$STATE"; }

@@ -14,48 +14,25 @@
 #
 # Prints one JSON line per measurement (also in $OUT/results.jsonl) and a summary table.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 OUT="${OUT:-/tmp/axon-bench-isolation}"
 PORT="${PORT:-8091}"
 DURATION=10
 REPS=3
 ROWS=2000
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -d) DURATION="$2"; shift 2 ;;
-    -r) REPS="$2"; shift 2 ;;
-    --rows) ROWS="$2"; shift 2 ;;
-    *) echo "unknown arg $1" >&2; exit 2 ;;
-  esac
-done
-mkdir -p "$OUT"
-RESULTS="$OUT/results.jsonl"
-: > "$RESULTS"
-log() { echo "[isolation $(date +%H:%M:%S)] $*" >&2; }
+bench_flags "-d DURATION -r REPS --rows ROWS" "$@"
+bench_results "$OUT"
 
-(cd "$ROOT" && swift build -c release --product axond >/dev/null)
-AXOND="$(cd "$ROOT" && swift build -c release --show-bin-path)/axond"
+AXOND="${AXOND:-$(release_binary axond)}"
 AXOND_OLD="${AXOND_OLD:-}"
-STATE="$(mktemp -d /tmp/axon-bench-isolation-XXXXXX)"
-PID=""
+bench_tempdir STATE bench-isolation
 BASE="http://127.0.0.1:$PORT"
-stop() {
-  if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
-}
-trap 'stop; rm -rf "$STATE"' EXIT INT TERM
-start() {  # $1 binary, then VAR=value settings for it
-  local binary="$1"; shift
-  env "$@" "$binary" serve --port "$PORT" --state-dir "$STATE" --no-access-log --log-level warning >> "$OUT/axond.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 300); do curl -sf -o /dev/null "$BASE/readyz" && return 0; sleep 0.1; done
-  echo "axond did not become ready" >&2; exit 1
-}
+# Serves the state directory (the models trained first) with binary $1.
+start() { AXOND="$1" axond_start "$PORT" "$STATE" "$OUT/axond.log"; }
 
 log "training digits (64-128-64-10) and wide (64-1024-1024-10)"
 start "$AXOND"
-curl -sf -X POST "$BASE/train?model=digits&target=digit&layers=64,128,64,10&epochs=60&seed=7&wait=true" \
-  -H 'Content-Type: text/csv' --data-binary @"$ROOT/examples/digits.csv" > "$OUT/train_digits.json"
+train_digits "$BASE" 60 > "$OUT/train_digits.json"
 curl -sf -X POST "$BASE/train?model=wide&target=digit&layers=64,1024,1024,10&epochs=1&seed=7&wait=true" \
   -H 'Content-Type: text/csv' --data-binary @"$ROOT/examples/digits.csv" > "$OUT/train_wide.json"
 python3 - "$ROOT/examples/digits.csv" "$OUT" "$ROWS" <<'PYEOF'
@@ -66,10 +43,10 @@ with open(path) as f:
     header = next(reader)
     target = header.index("digit")
     rows = [[float(v) for k, v in enumerate(r) if k != target] for r in reader]
-json.dump({"model": "digits", "inputs": [rows[0]]}, open(f"{out}/predict_1.json", "w"), separators=(",", ":"))
 batch = [rows[k % len(rows)] for k in range(count)]
 json.dump({"model": "wide", "inputs": batch}, open(f"{out}/predict_large.json", "w"), separators=(",", ":"))
 PYEOF
+digits_bodies "$OUT"
 for _ in 1 2 3; do
   curl -sf -o /dev/null -w '%{time_total}\n' -X POST "$BASE/predict" -H 'Content-Type: application/json' \
     --data-binary @"$OUT/predict_large.json" >> "$OUT/large_seconds.txt"
@@ -81,38 +58,27 @@ times = [float(t) for t in open(f"{out}/large_seconds.txt").read().split()]
 print(json.dumps({"large_request": {"rows": rows, "body_bytes": os.path.getsize(f"{out}/predict_large.json"),
                                     "seconds_min": min(times), "gflop": rows * 2 * (64 * 1024 + 1024 * 1024 + 1024 * 10) / 1e9}}))
 PYEOF
-stop
+axond_stop
 
 summary() {  # $1 mode $2 probe $3 wrk output file
-  python3 - "$1" "$2" "$3" <<'PYEOF' | tee -a "$RESULTS"
-import json, re, sys
-mode, probe, path = sys.argv[1:4]
-text = open(path).read()
-m = re.search(r"LUA_SUMMARY (.*)", text)
-kv = {k: int(v) for k, v in (p.split("=") for p in m.group(1).split())} if m else {}
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-seconds = kv.get("duration_us", 1) / 1e6
-print(json.dumps({"mode": mode, "probe": probe, "requests": kv.get("requests"), "rps": round(kv.get("requests", 0) / seconds, 1),
-                  "p50_ms": kv.get("p50_us", 0) / 1000, "p99_ms": kv.get("p99_us", 0) / 1000, "max_ms": kv.get("max_us", 0) / 1000,
-                  "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": kv.get("errors", 0)}))
-PYEOF
+  python3 "$ROOT/Benchmarks/wrk_report.py" "$3" mode="$1" probe="$2" | tee -a "$RESULTS"
 }
 
-isolation() {  # $1 mode $2 binary, then settings
-  local mode="$1" binary="$2"; shift 2
+isolation() {  # $1 mode $2 binary (VAR=value before the call reaches the daemon)
+  local mode="$1" binary="$2"
   log "isolation: $mode"
-  start "$binary" "$@"
+  start "$binary"
   # Load: two connections that always have a large batch in flight.
-  BODY_FILE="$OUT/predict_large.json" wrk -t1 -c2 -d"$((DURATION + 2))s" --timeout 30s -s "$HERE/probe.lua" "$BASE/predict" \
+  BODY_FILE="$OUT/predict_large.json" wrk -t1 -c2 -d"$((DURATION + 2))s" --timeout 30s -s "$ROOT/Benchmarks/post.lua" "$BASE/predict" \
     > "$OUT/$mode.load.txt" 2>&1 &
   local load=$!
   sleep 1
-  BODY_FILE= wrk -t1 -c1 -d"${DURATION}s" --timeout 30s -s "$HERE/probe.lua" "$BASE/healthz" > "$OUT/$mode.healthz.txt" 2>&1 &
+  BODY_FILE= wrk -t1 -c1 -d"${DURATION}s" --timeout 30s -s "$ROOT/Benchmarks/post.lua" "$BASE/healthz" > "$OUT/$mode.healthz.txt" 2>&1 &
   local health=$!
-  BODY_FILE="$OUT/predict_1.json" wrk -t1 -c1 -d"${DURATION}s" --timeout 30s -s "$HERE/probe.lua" "$BASE/predict" \
+  BODY_FILE="$OUT/predict_1.json" wrk -t1 -c1 -d"${DURATION}s" --timeout 30s -s "$ROOT/Benchmarks/post.lua" "$BASE/predict" \
     > "$OUT/$mode.predict1.txt" 2>&1
   wait "$health" "$load" || true
-  stop
+  axond_stop
   summary "$mode" healthz "$OUT/$mode.healthz.txt"
   summary "$mode" predict-1-row "$OUT/$mode.predict1.txt"
   summary "$mode" load-large "$OUT/$mode.load.txt"
@@ -120,7 +86,7 @@ isolation() {  # $1 mode $2 binary, then settings
 
 for rep in $(seq 1 "$REPS"); do
   isolation pool "$AXOND"
-  isolation inline "$AXOND" AXON_INFERENCE_ASYNC_THRESHOLD_FLOPS=9223372036854775807
+  AXON_INFERENCE_ASYNC_THRESHOLD_FLOPS=9223372036854775807 isolation inline "$AXOND"
   [ -n "$AXOND_OLD" ] && isolation old "$AXOND_OLD"
 done
 
@@ -129,10 +95,10 @@ if [ -n "$AXOND_OLD" ]; then
     for which in old new; do
       log "small path: $which, round $rep"
       if [ "$which" = old ]; then start "$AXOND_OLD"; else start "$AXOND"; fi
-      BODY_FILE="$OUT/predict_1.json" wrk -t2 -c16 -d3s -s "$HERE/probe.lua" "$BASE/predict" > /dev/null 2>&1 || true
-      BODY_FILE="$OUT/predict_1.json" wrk -t2 -c16 -d"${DURATION}s" --latency -s "$HERE/probe.lua" "$BASE/predict" \
+      BODY_FILE="$OUT/predict_1.json" wrk -t2 -c16 -d3s -s "$ROOT/Benchmarks/post.lua" "$BASE/predict" > /dev/null 2>&1 || true
+      BODY_FILE="$OUT/predict_1.json" wrk -t2 -c16 -d"${DURATION}s" --latency -s "$ROOT/Benchmarks/post.lua" "$BASE/predict" \
         > "$OUT/small.$which.$rep.txt" 2>&1 || true
-      stop
+      axond_stop
       summary "small-$which" predict-1-row "$OUT/small.$which.$rep.txt"
     done
   done
@@ -147,7 +113,7 @@ for r in rows:
 print("\nmode          probe            median rps   median p50 ms   median p99 ms   max p99 ms   non-2xx")
 for (mode, probe), v in by.items():
     print(f"{mode:13s} {probe:16s} {statistics.median(x['rps'] for x in v):10.1f} {statistics.median(x['p50_ms'] for x in v):15.3f} "
-          f"{statistics.median(x['p99_ms'] for x in v):15.3f} {max(x['p99_ms'] for x in v):12.3f} {sum(x['non2xx'] + x['errors'] for x in v):9d}")
+          f"{statistics.median(x['p99_ms'] for x in v):15.3f} {max(x['p99_ms'] for x in v):12.3f} {sum(x['non2xx'] + x['socket_errors'] for x in v):9d}")
 old, new = by.get(("small-old", "predict-1-row")), by.get(("small-new", "predict-1-row"))
 if old and new:
     ratio = statistics.median(x["rps"] for x in new) / statistics.median(x["rps"] for x in old)

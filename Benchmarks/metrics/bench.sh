@@ -17,44 +17,25 @@
 # servers on CPU 0 and wrk on CPU 1 (then THREADS=1 WRK_THREADS=1 are sensible), TARGETS to
 # measure a subset (e.g. "off on").
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
-
-RUNS=${RUNS:-5}
-DURATION=${DURATION:-5}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-WRK_THREADS=${WRK_THREADS:-2}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+loopback_settings
 PORT_BASE=${PORT_BASE:-18180}
 LOG_FORMAT=${LOG_FORMAT:-text}
-SERVER_CPU=() CLIENT_CPU=()
-if [ "${PIN:-0}" = 1 ]; then SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1); fi
-OUT=Benchmarks/out/metrics
+OUT="$ROOT/Benchmarks/out/metrics"
 mkdir -p "$OUT"
 
 echo "building release axond..."
-swift build -c release --product axond >/dev/null
-AXOND=$(swift build -c release --show-bin-path)/axond
-
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+AXOND="$(release_binary axond)"
 
 P_OFF=$PORT_BASE P_ON=$((PORT_BASE + 1)) P_LOG=$((PORT_BASE + 2))
-COMMON=(serve --threads "$THREADS" --enable-debug-routes --state-dir "$OUT/var")
-"${SERVER_CPU[@]}" "$AXOND" "${COMMON[@]}" --port "$P_OFF" --no-metrics --no-access-log --log-level warning 2>"$OUT/off.log" &
-PIDS+=($!) PID_OFF=$!
-"${SERVER_CPU[@]}" "$AXOND" "${COMMON[@]}" --port "$P_ON" --no-access-log --log-level warning 2>"$OUT/on.log" &
-PIDS+=($!) PID_ON=$!
-"${SERVER_CPU[@]}" "$AXOND" "${COMMON[@]}" --port "$P_LOG" --access-log --log-level info --log-format "$LOG_FORMAT" 2>/dev/null &
-PIDS+=($!) PID_LOG=$!
-declare -A PID=([off]=$PID_OFF [on]=$PID_ON [echo-off]=$PID_OFF [echo-on]=$PID_ON [log]=$PID_LOG)
+COMMON=(--threads "$THREADS" --enable-debug-routes)
+axond_start "$P_OFF" "$OUT/var" "$OUT/off.log" "${COMMON[@]}" --no-metrics
+PID_OFF=$AXOND_PID
+axond_start "$P_ON" "$OUT/var" "$OUT/on.log" "${COMMON[@]}"
+PID_ON=$AXOND_PID
+axond_start "$P_LOG" "$OUT/var" /dev/null "${COMMON[@]}" --access-log --log-level info --log-format "$LOG_FORMAT"
+declare -A PID=([off]=$PID_OFF [on]=$PID_ON [echo-off]=$PID_OFF [echo-on]=$PID_ON [log]=$AXOND_PID)
 TICKS=$(getconf CLK_TCK)
-# utime + stime of a process, in clock ticks (fields 14 and 15, counted after the ')' of comm).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-wait_http "http://127.0.0.1:$P_OFF/healthz"
-wait_http "http://127.0.0.1:$P_ON/healthz"
-wait_http "http://127.0.0.1:$P_LOG/healthz"
 
 declare -A URL=(
     [off]="http://127.0.0.1:$P_OFF/healthz"
@@ -63,7 +44,7 @@ declare -A URL=(
     [echo-on]="http://127.0.0.1:$P_ON/debug/echo"
     [log]="http://127.0.0.1:$P_LOG/healthz"
 )
-declare -A SCRIPT=([echo-off]=Benchmarks/http/echo.lua [echo-on]=Benchmarks/http/echo.lua)
+declare -A SCRIPT=([echo-off]="$ROOT/Benchmarks/http/echo.lua" [echo-on]="$ROOT/Benchmarks/http/echo.lua")
 read -r -a TARGETS <<<"${TARGETS:-off on echo-off echo-on log}"
 RESULTS="$OUT/results.tsv"
 : >"$RESULTS"
@@ -71,7 +52,7 @@ RESULTS="$OUT/results.tsv"
 measure() {
     local t=$1 seconds=$2 args=()
     if [ -n "${SCRIPT[$t]:-}" ]; then args=(-s "${SCRIPT[$t]}"); fi
-    "${CLIENT_CPU[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency "${args[@]}" "${URL[$t]}"
+    "${CLIENT_PREFIX[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency "${args[@]}" "${URL[$t]}"
 }
 
 for t in "${TARGETS[@]}"; do measure "$t" 1 >/dev/null; done
@@ -85,14 +66,9 @@ for run in $(seq 1 "$RUNS"); do
     fi
     for t in "${order[@]}"; do
         before=$(cpu_ticks "${PID[$t]}")
-        report=$(measure "$t" "$DURATION")
+        read -r rps p50 p99 requests errors < <(measure "$t" "$DURATION" | wrk_stats)
         after=$(cpu_ticks "${PID[$t]}")
-        rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")
-        requests=$(awk '/requests in/ { print $1 }' <<<"$report")
         cpu=$(awk -v d=$((after - before)) -v n="$requests" -v hz="$TICKS" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
-        p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$report")")
-        p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$report")")
-        errors=$(awk '/Socket errors|Non-2xx/ { print }' <<<"$report" | tr '\n' ' ')
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$t" "$rps" "$p50" "$p99" "$cpu" "$errors" >>"$RESULTS"
         printf 'run %d %-8s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %6.2f us/req %s\n' "$run" "$t" "$rps" "$p50" "$p99" "$cpu" "$errors"
     done
@@ -102,20 +78,14 @@ echo
 echo "medians of $RUNS runs x ${DURATION}s, wrk -t$WRK_THREADS -c$CONNECTIONS, $THREADS server threads, $(nproc) cores"
 printf '%-10s %12s %10s %10s %12s\n' target "req/s" "p50 us" "p99 us" "cpu us/req"
 for t in "${TARGETS[@]}"; do
-    rps=$(awk -F'\t' -v t="$t" '$2 == t { print $3 }' "$RESULTS" | median)
-    p50=$(awk -F'\t' -v t="$t" '$2 == t { print $4 }' "$RESULTS" | median)
-    p99=$(awk -F'\t' -v t="$t" '$2 == t { print $5 }' "$RESULTS" | median)
-    cpu=$(awk -F'\t' -v t="$t" '$2 == t { print $6 }' "$RESULTS" | median)
-    printf '%-10s %12.0f %10.0f %10.0f %12.2f\n' "$t" "$rps" "$p50" "$p99" "$cpu"
+    printf '%-10s %12.0f %10.0f %10.0f %12.2f\n' "$t" "$(column_median "$RESULTS" "$t" 3)" "$(column_median "$RESULTS" "$t" 4)" \
+        "$(column_median "$RESULTS" "$t" 5)" "$(column_median "$RESULTS" "$t" 6)"
 done
-# paired A B COLUMN: median over rounds of A/B in that column (3 req/s, 6 CPU per request).
-paired() {
-    awk -F'\t' -v a="$1" -v b="$2" -v c="$3" '$2 == a { x[$1] = $c } $2 == b { y[$1] = $c } END { for (r in x) print x[r] / y[r] }' "$RESULTS" | median
-}
+# Ratios in column 3 (req/s) and 6 (CPU per request); see paired_ratio.
 printf 'median per-round ratios, req/s:        healthz on/off %.3f, echo on/off %.3f, access log/on %.3f\n' \
-    "$(paired on off 3)" "$(paired echo-on echo-off 3)" "$(paired log on 3)"
-CPU_HEALTH=$(paired on off 6) CPU_ECHO=$(paired echo-on echo-off 6)
+    "$(paired_ratio "$RESULTS" on off 3)" "$(paired_ratio "$RESULTS" echo-on echo-off 3)" "$(paired_ratio "$RESULTS" log on 3)"
+CPU_HEALTH=$(paired_ratio "$RESULTS" on off 6) CPU_ECHO=$(paired_ratio "$RESULTS" echo-on echo-off 6)
 printf 'median per-round ratios, CPU/request:  healthz on/off %.3f, echo on/off %.3f, access log/on %.3f\n' \
-    "$CPU_HEALTH" "$CPU_ECHO" "$(paired log on 6)"
+    "$CPU_HEALTH" "$CPU_ECHO" "$(paired_ratio "$RESULTS" log on 6)"
 ok=$(awk -v a="$CPU_HEALTH" -v b="$CPU_ECHO" 'BEGIN { if (b == "") b = 1; print (a <= 1.05 && b <= 1.05) ? "PASS" : "FAIL" }')
 echo "target metrics cost <= 5% (server CPU per request on/off <= 1.05): $ok (load average: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -32,8 +32,7 @@
 # Bounded: every daemon is stopped on every path; temporary state lives under $OUT/tmp.
 set -euo pipefail
 shopt -s inherit_errexit
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 MODE=${1:-all}
 case "$MODE" in instructions | wall | all) ;; *) echo "usage: $0 [instructions|wall|all]" >&2; exit 2 ;; esac
@@ -44,32 +43,17 @@ ROUNDS=${ROUNDS:-7}
 SECS=${SECS:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 PORT_BASE=${PORT_BASE:-19400}
-OUT=${OUT:-Benchmarks/out/metrics-cost}
+OUT=${OUT:-$ROOT/Benchmarks/out/metrics-cost}
 [ "$BIG" -gt "$SMALL" ] || { echo "BIG must exceed SMALL" >&2; exit 2; }
 
 if [ -z "${AXOND:-}" ]; then
     echo "building release axond..." >&2
-    swift build -c release --product axond >/dev/null
-    AXOND=$(swift build -c release --show-bin-path)/axond
+    AXOND="$(release_binary axond)"
 fi
-rm -rf "$OUT/tmp"
-mkdir -p "$OUT/tmp"
 TMP=$OUT/tmp
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# Stops daemon $1 with SIGTERM and waits (bounded: 60 s) for it to exit.
-stop() {
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    echo "daemon $1 did not exit" >&2
-    return 1
-}
+rm -rf "$TMP"
+mkdir -p "$TMP"
+[ -n "${KEEP_TMP:-}" ] || BENCH_DIRS+=("$TMP")
 
 # A daemon left on one of the ports would answer in place of the one under test.
 for port in $(seq "$PORT_BASE" $((PORT_BASE + 5))); do
@@ -78,16 +62,10 @@ done
 
 # One trained model for every daemon, so all of them serve exactly the same network.
 P_TRAIN=$PORT_BASE
-"$AXOND" serve --host 127.0.0.1 --port "$P_TRAIN" --state-dir "$TMP/trained" --no-access-log --log-level warning \
-    2>"$TMP/train.log" &
-TRAIN_PID=$!
-PIDS+=("$TRAIN_PID")
-wait_http "http://127.0.0.1:$P_TRAIN/readyz"
-curl -sf -o /dev/null --max-time 300 -X POST -H 'Content-Type: text/csv' --data-binary @examples/digits.csv \
-    "http://127.0.0.1:$P_TRAIN/train?model=digits&target=digit&layers=64,128,64,10&epochs=5&seed=7&wait=true"
-stop "$TRAIN_PID"
-ROW=$(sed -n 2p examples/digits.csv | awk -F, '{OFS=","; NF=NF-1; print}')
-echo "{\"model\":\"digits\",\"inputs\":[[$ROW]]}" >"$TMP/body.json"
+axond_start "$P_TRAIN" "$TMP/trained" "$TMP/train.log"
+train_digits "http://127.0.0.1:$P_TRAIN" 5 >/dev/null
+axond_stop
+digits_bodies "$TMP"
 
 # Median, minimum and maximum of the numbers on stdin, as "median (min-max)" with $1 decimals.
 spread() {
@@ -99,33 +77,31 @@ spread() {
 instructions() {
     command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
     objcopy --strip-debug "$AXOND" "$TMP/axond-nodebug"
-    "$CC" -O2 -shared -fPIC -o "$TMP/sigsuspend_copy.so" Benchmarks/metrics/sigsuspend_copy.c -ldl
+    "$CC" -O2 -shared -fPIC -o "$TMP/sigsuspend_copy.so" "$ROOT/Benchmarks/metrics/sigsuspend_copy.c" -ldl
     local port=$((PORT_BASE + 1)) warmup=50
-    # Prints the instructions one run executed: start, warm-up, $2 requests, drain, exit.
+    # Sets IR to the instructions one run executed: start, warm-up, $2 requests, drain, exit.
+    # (Not printed for $(...): a daemon started in a subshell would escape the exit trap.)
     run() {  # $1 on|off  $2 count  $3 callgrind output file
-        local flags=() pid ir
+        local flags=()
         [ "$1" = off ] && flags=(--no-metrics)
         rm -rf "$TMP/cg-state" && cp -r "$TMP/trained" "$TMP/cg-state"
-        LD_PRELOAD="$TMP/sigsuspend_copy.so" valgrind --tool=callgrind --callgrind-out-file="$3" \
-            "$TMP/axond-nodebug" serve --host 127.0.0.1 --port "$port" --state-dir "$TMP/cg-state" --threads 1 \
-            --no-access-log --log-level warning "${flags[@]}" >/dev/null 2>"$TMP/cg.log" &
-        pid=$!
-        PIDS+=("$pid")
-        for _ in $(seq 1 600); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
-        python3 Benchmarks/metrics/fixed_client.py 127.0.0.1 "$port" /predict "$TMP/body.json" "$warmup"
-        python3 Benchmarks/metrics/fixed_client.py 127.0.0.1 "$port" /predict "$TMP/body.json" "$2"
-        stop "$pid"
-        wait "$pid" 2>/dev/null || true
-        ir=$(awk '/Collected :/ { print $NF }' "$TMP/cg.log")
-        [ -n "$ir" ] || { echo "callgrind reported no count:" >&2; tail -20 "$TMP/cg.log" >&2; exit 1; }
-        echo "$ir"
+        : >"$TMP/cg.log"
+        local SERVER_PREFIX=(env LD_PRELOAD="$TMP/sigsuspend_copy.so" valgrind --tool=callgrind --callgrind-out-file="$3")
+        AXOND="$TMP/axond-nodebug" AXOND_READY_SECONDS=60 axond_start "$port" "$TMP/cg-state" "$TMP/cg.log" --threads 1 "${flags[@]}"
+        python3 "$ROOT/Benchmarks/metrics/fixed_client.py" 127.0.0.1 "$port" /predict "$TMP/predict_1.json" "$warmup"
+        python3 "$ROOT/Benchmarks/metrics/fixed_client.py" 127.0.0.1 "$port" /predict "$TMP/predict_1.json" "$2"
+        axond_stop
+        IR=$(awk '/Collected :/ { print $NF }' "$TMP/cg.log")
+        [ -n "$IR" ] || { echo "callgrind reported no count:" >&2; tail -20 "$TMP/cg.log" >&2; exit 1; }
     }
     echo "instructions per POST /predict (callgrind, (Ir($BIG) - Ir($SMALL)) / $((BIG - SMALL)), $REPEAT runs each)"
     : >"$TMP/per-request"
     for rep in $(seq 1 "$REPEAT"); do
         for mode in off on; do
-            small=$(run "$mode" "$SMALL" /dev/null)
-            big=$(run "$mode" "$BIG" "$OUT/callgrind.$mode.out")
+            run "$mode" "$SMALL" /dev/null
+            small=$IR
+            run "$mode" "$BIG" "$OUT/callgrind.$mode.out"
+            big=$IR
             per=$(awk -v a="$small" -v b="$big" -v n=$((BIG - SMALL)) 'BEGIN { printf "%.0f", (b - a) / n }')
             echo "$mode $per" >>"$TMP/per-request"
             echo "  run $rep metrics $mode: $per instructions/request (Ir $small and $big)"
@@ -153,40 +129,31 @@ instructions() {
 
 wall() {
     command -v wrk >/dev/null || { echo "needs wrk (make deps-test)" >&2; exit 2; }
-    local names=(pin-on pin-off on off) i port flags cpu
+    local names=(pin-on pin-off on off) i port flags
     declare -A PORT SERVER
     for i in 0 1 2 3; do
         port=$((PORT_BASE + 2 + i))
         PORT[${names[$i]}]=$port
-        flags=() cpu=()
+        flags=()
         [[ ${names[$i]} == *off ]] && flags=(--no-metrics)
-        [[ ${names[$i]} == pin-* ]] && cpu=(taskset -c 0)
+        local SERVER_PREFIX=()
+        [[ ${names[$i]} == pin-* ]] && SERVER_PREFIX=(taskset -c 0)
         cp -r "$TMP/trained" "$TMP/state-${names[$i]}"
-        "${cpu[@]}" "$AXOND" serve --host 127.0.0.1 --port "$port" --state-dir "$TMP/state-${names[$i]}" \
-            --no-access-log --log-level warning "${flags[@]}" 2>"$TMP/${names[$i]}.log" &
-        PIDS+=($!)
-        SERVER[${names[$i]}]=$!
-        wait_http "http://127.0.0.1:$port/readyz"
+        axond_start "$port" "$TMP/state-${names[$i]}" "$TMP/${names[$i]}.log" "${flags[@]}"
+        SERVER[${names[$i]}]=$AXOND_PID
     done
     local hz
     hz=$(getconf CLK_TCK)
-    cat >"$TMP/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$(cat "$TMP/body.json")'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-    # CPU ticks (user + system) daemon $1 has used.
-    ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/${SERVER[$1]}/stat"; }
     # "req/s cpu-us-per-request" of one wrk run against daemon $1: the server's own CPU time per
     # request is far less sensitive than req/s to other processes on the machine. Fails on any
     # non-2xx answer or socket error.
     measure() {
         local name=$1 client=() threads=2 text before after
         [[ $name == pin-* ]] && client=(taskset -c 1) threads=1
-        before=$(ticks "$name")
-        text=$("${client[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"${SECS}s" -s "$TMP/post.lua" \
-            "http://127.0.0.1:${PORT[$name]}/predict")
-        after=$(ticks "$name")
+        before=$(cpu_ticks "${SERVER[$name]}")
+        text=$(BODY_FILE="$TMP/predict_1.json" "${client[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"${SECS}s" \
+            -s "$ROOT/Benchmarks/post.lua" "http://127.0.0.1:${PORT[$name]}/predict")
+        after=$(cpu_ticks "${SERVER[$name]}")
         if grep -qE "Non-2xx|Socket errors" <<<"$text"; then echo "wrk against $name: $text" >&2; exit 1; fi
         awk -v b="$before" -v a="$after" -v hz="$hz" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
             END { printf "%s %.3f\n", r, (a - b) / hz * 1e6 / n }' <<<"$text"

@@ -9,13 +9,12 @@
 #
 # Environment: AXOND (default: the debug build), PORT_BASE (19190), DEADLINE (60).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-source Benchmarks/http/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 PORT_BASE=${PORT_BASE:-19190}
 DEADLINE=${DEADLINE:-60}
-AXOND=${AXOND:-$(swift build --show-bin-path)/axond}
-[ -x "$AXOND" ] || swift build --product axond >/dev/null
+AXOND=${AXOND:-$ROOT/.build/debug/axond}
+[ -x "$AXOND" ] || (cd "$ROOT" && swift build --product axond >/dev/null)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || { echo "needs Debian's prometheus package (make deps-test)" >&2; exit 2; }
 
 # Family name and type: histograms are checked through their _count series.
@@ -37,22 +36,11 @@ FAMILIES=(
     process_cpu_seconds_total:counter process_open_fds:gauge process_max_fds:gauge
 )
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
+bench_tempdir WORK prometheus-scrape
 P_AXOND=$PORT_BASE P_PROM=$((PORT_BASE + 1))
-"$AXOND" serve --host 127.0.0.1 --port "$P_AXOND" --state-dir "$WORK/var" --enable-debug-routes \
-    --no-access-log --log-level warning 2>"$WORK/axond.log" &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$P_AXOND/healthz"
+axond_start "$P_AXOND" "$WORK/var" "$WORK/axond.log" --enable-debug-routes
 BASE="http://127.0.0.1:$P_AXOND"
-curl -sf -o /dev/null --max-time 120 -X POST -H 'Content-Type: text/csv' --data-binary @examples/iris.csv \
+curl -sf -o /dev/null --max-time 120 -X POST -H 'Content-Type: text/csv' --data-binary @"$ROOT/examples/iris.csv" \
     "$BASE/train?model=iris&target=species&epochs=20&seed=1&wait=true"
 curl -sf -o /dev/null -X POST -d '{"model": "iris", "inputs": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}' "$BASE/predict"
 curl -sf -o /dev/null -X POST -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' "$BASE/v1/models/iris:predict"
@@ -77,7 +65,7 @@ scrape_configs:
 YAML
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/data" \
     --web.listen-address="127.0.0.1:$P_PROM" --log.level=warn 2>"$WORK/prometheus.log" &
-PIDS+=($!)
+BENCH_PIDS+=($!)
 API="http://127.0.0.1:$P_PROM/api/v1"
 
 missing=()

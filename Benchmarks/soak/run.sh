@@ -8,12 +8,10 @@
 # check failed: a crash, a connection error, a 5xx, a torn or lost version, a hostile request
 # not answered 4xx, or RSS growing 10% or more after the warm-up (WARMUP_SECONDS, 120).
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 SECONDS_TOTAL="${1:-${SOAK_SECONDS:-600}}"
 OUT="${OUT:-/tmp/axon-soak}"
 mkdir -p "$OUT"
-(cd "$ROOT" && swift build -c release --product axond >/dev/null)
-AXOND="$(cd "$ROOT" && swift build -c release --show-bin-path)/axond"
-python3 "$HERE/soak.py" --axond "$AXOND" --seconds "$SECONDS_TOTAL" --warmup "${WARMUP_SECONDS:-120}" \
+AXOND="${AXOND:-$(release_binary axond)}"
+python3 "$ROOT/Benchmarks/soak/soak.py" --axond "$AXOND" --seconds "$SECONDS_TOTAL" --warmup "${WARMUP_SECONDS:-120}" \
   | tee "$OUT/summary.json"

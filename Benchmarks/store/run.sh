@@ -7,26 +7,19 @@
 #   Benchmarks/store/run.sh                  # MODELS=1000 RUNS=7
 #   MODELS=5000 RUNS=5 Benchmarks/store/run.sh
 set -euo pipefail
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 MODELS="${MODELS:-1000}"
 RUNS="${RUNS:-7}"
-SWIFT="${SWIFT:-swift}"
 
-cd "$root"
-"$SWIFT" build -c release --product axond >&2
-"$SWIFT" build -c release --product checkpoint-stress >&2
-bin="$("$SWIFT" build -c release --show-bin-path)"
-
-state="$(mktemp -d /tmp/axon-store-bench-XXXXXX)"
-trap 'rm -rf "$state"' EXIT
+axond="$(release_binary axond)"
+stress="$(release_binary checkpoint-stress)"
+bench_tempdir state store-bench
 start=$(date +%s.%N)
-"$bin/checkpoint-stress" generate-models "$state" "$MODELS" >/dev/null
+"$stress" generate-models "$state" "$MODELS" >/dev/null
 end=$(date +%s.%N)
 files=$(find "$state/models" -name '*.axon' | wc -l)
 bytes=$(find "$state/models" -name '*.axon' -printf '%s\n' | sort -n | uniq -c | sort -rn | head -1 | awk '{print $2}')
 printf 'state directory: %s models, %s bytes per file, written durably in %.1f s\n' "$files" "$bytes" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
 # The page cache is warm (the files were just written); dropping it would disturb the other
 # processes on a shared machine. The figure is the CPU and system-call cost of start-up.
-python3 "$here/ready.py" "$bin/axond" "$state" "$RUNS"
+python3 "$ROOT/Benchmarks/store/ready.py" "$axond" "$state" "$RUNS"

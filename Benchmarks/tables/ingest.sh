@@ -10,23 +10,11 @@
 # and 5% empty cells (the table path). Prints one JSON line per measurement and a summary of
 # medians and candidate/baseline ratios.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-BASELINE="${1:?usage: ingest.sh BASELINE_AXOND [CANDIDATE_AXOND] [-r ROUNDS] [--rows N]}"
-shift
-CANDIDATE=""
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then CANDIDATE="$1"; shift; fi
+source "$(dirname "${BASH_SOURCE[0]}")/../ab.sh"
 ROUNDS=7
 ROWS=200000
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -r) ROUNDS="$2"; shift 2 ;;
-    --rows) ROWS="$2"; shift 2 ;;
-    *) echo "unknown arg $1" >&2; exit 2 ;;
-  esac
-done
 OUT="${OUT:-/tmp/axon-bench-ingest}"
-source "$HERE/../ab.sh"
+ab_setup "ingest.sh BASELINE_AXOND [CANDIDATE_AXOND] [-r ROUNDS] [--rows N]" "-r ROUNDS --rows ROWS" "$@"
 
 python3 - "$OUT" "$ROWS" <<'PYEOF'
 import json, random, sys
@@ -49,9 +37,6 @@ with open(f"{out}/table.csv", "w") as f:
 PYEOF
 ls -la "$OUT"/*.csv "$OUT"/*.json >&2
 
-ab_start "$BASELINE" A_PORT
-ab_start "$CANDIDATE" B_PORT
-
 measure() {  # $1 build $2 port $3 body-name $4 round
   local file="$OUT/$3" type="text/csv" path="/train?model=ingest&epochs=1"
   case "$3" in *.json) type="application/json"; path="/train" ;; esac
@@ -66,12 +51,13 @@ measure() {  # $1 build $2 port $3 body-name $4 round
     "$1" "$2" "$3" "$4" "$result" | tee -a "$RESULTS"
 }
 
+numeric() {  # $1 build $2 port $3 round
+  measure "$1" "$2" numeric.csv "$3"
+  measure "$1" "$2" numeric.json "$3"
+}
+
 for r in $(seq 1 "$ROUNDS"); do
-  if [ $((r % 2)) = 1 ]; then order="baseline:$A_PORT candidate:$B_PORT"; else order="candidate:$B_PORT baseline:$A_PORT"; fi
-  for entry in $order; do
-    measure "${entry%%:*}" "${entry##*:}" numeric.csv "$r"
-    measure "${entry%%:*}" "${entry##*:}" numeric.json "$r"
-  done
+  ab_both "$r" numeric "$r"
   measure candidate "$B_PORT" table.csv "$r"
 done
 

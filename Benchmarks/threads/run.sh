@@ -18,9 +18,8 @@
 # synthetic (the wide rows as 64-128-64-10 at batch 32, Benchmarks/train's synthetic
 # settings); x2 (8 rows) as 1-16-16-1, the single-thread overhead check.
 set -euo pipefail
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+here="$ROOT/Benchmarks/threads"
 DATA="${DATA:-/tmp/axon-threads-data}"
 RUNS="${RUNS:-5}"
 DATASETS="${DATASETS:-wide digits synthetic x2}"
@@ -37,15 +36,12 @@ priority=()
 
 [ -f "$DATA/x2_std_train.csv" ] || python3 "$here/data.py" "$DATA"
 
-(cd "$root" && swift build -c release --product axon-bench >&2)
-bench="$root/.build/release/axon-bench"
+bench="$(release_binary axon-bench)"
 if [[ " $MODES " == *" base "* && -z "${BASE_BENCH:-}" ]]; then
-    base_dir="$(mktemp -d /tmp/axon-threads-base.XXXXXX)"
-    trap 'rm -rf "$base_dir"' EXIT
+    bench_tempdir base_dir threads-base
     echo "building the baseline axon-bench from $BASE_REF in $base_dir" >&2
-    (cd "$root" && git archive "$BASE_REF") | tar -x -C "$base_dir"
-    (cd "$base_dir" && swift build -c release --product axon-bench >&2)
-    BASE_BENCH="$base_dir/.build/release/axon-bench"
+    git -C "$ROOT" archive "$BASE_REF" | tar -x -C "$base_dir"
+    BASE_BENCH="$(release_binary axon-bench "$base_dir")"
 fi
 
 results="$(mktemp /tmp/axon-bench-threads.XXXXXX.jsonl)"

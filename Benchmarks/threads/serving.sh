@@ -10,65 +10,32 @@
 # The job: the wide set of data.py (20,000 x 64 CSV) as 64-512-512-10, batch 64, no
 # validation split, EPOCHS epochs (long enough to outlast the probe).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 DATA="${DATA:-/tmp/axon-threads-data}"
 OUT="${OUT:-/tmp/axon-bench-threads-serving}"
 PORT="${PORT:-8093}"
 DURATION=5
 REPS=3
 EPOCHS=40
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -d) DURATION="$2"; shift 2 ;;
-        -r) REPS="$2"; shift 2 ;;
-        -e) EPOCHS="$2"; shift 2 ;;
-        *) echo "unknown arg $1" >&2; exit 2 ;;
-    esac
-done
-mkdir -p "$OUT"
-results="$OUT/results.jsonl"
-: > "$results"
-[ -f "$DATA/wide_std_train.csv" ] || python3 "$here/data.py" "$DATA"
-(cd "$root" && swift build -c release --product axond >/dev/null)
-axond="$(cd "$root" && swift build -c release --show-bin-path)/axond"
-state="$(mktemp -d /tmp/axon-bench-threads-serving-XXXXXX)"
-pid=""
+bench_flags "-d DURATION -r REPS -e EPOCHS" "$@"
+bench_results "$OUT"
+[ -f "$DATA/wide_std_train.csv" ] || python3 "$ROOT/Benchmarks/threads/data.py" "$DATA"
+AXOND="${AXOND:-$(release_binary axond)}"
+bench_tempdir state bench-threads-serving
 base="http://127.0.0.1:$PORT"
-stop() {
-    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi
-}
-trap 'stop; rm -rf "$state"' EXIT INT TERM
-start() {  # $1: training.threads
-    AXON_TRAINING_THREADS="$1" "$axond" serve --port "$PORT" --state-dir "$state" --no-access-log --log-level warning \
-        >>"$OUT/axond.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 300); do curl -sf -o /dev/null "$base/readyz" && return 0; sleep 0.1; done
-    echo "axond did not become ready" >&2
-    exit 1
-}
-log() { echo "[threads-serving $(date +%H:%M:%S)] $*" >&2; }
+start() { axond_start "$PORT" "$state" "$OUT/axond.log" --training-threads "$1"; }
 
 start 1
-curl -sf -X POST "$base/train?model=digits&target=digit&layers=64,128,64,10&epochs=30&seed=7&wait=true" \
-    -H 'Content-Type: text/csv' --data-binary @"$root/examples/digits.csv" >/dev/null
-python3 - "$root/examples/digits.csv" "$OUT/predict_1.json" <<'PYEOF'
-import csv, json, sys
-with open(sys.argv[1]) as f:
-    reader = csv.reader(f)
-    target = next(reader).index("digit")
-    row = [float(v) for k, v in enumerate(next(reader)) if k != target]
-json.dump({"model": "digits", "inputs": [row]}, open(sys.argv[2], "w"))
-PYEOF
-stop
+train_digits "$base" 30 >/dev/null
+digits_bodies "$OUT"
+axond_stop
 
 job_status() { curl -sf "$base/jobs/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
 
 probe() {  # $1: label, $2: threads, $3: job id or ""
-    local line
-    line="$(BODY_FILE="$OUT/predict_1.json" wrk -t1 -c1 -d"${DURATION}s" -s "$root/Benchmarks/isolation/probe.lua" \
-        "$base/predict" | grep LUA_SUMMARY)"
-    local rate=None
+    BODY_FILE="$OUT/predict_1.json" wrk -t1 -c1 -d"${DURATION}s" -s "$ROOT/Benchmarks/post.lua" "$base/predict" \
+        >"$OUT/probe.txt" 2>&1
+    local rate=null
     if [ -n "$3" ]; then
         # The job must still have been training when the probe ended, or the probe measured idle time.
         [ "$(job_status "$3")" = running ] || log "warning: the job was $(job_status "$3") when the probe ended; raise -e"
@@ -77,15 +44,9 @@ probe() {  # $1: label, $2: threads, $3: job id or ""
 import json, statistics, sys
 history = json.load(sys.stdin)["history"]
 rates = [e["samples_per_second"] for e in history if e.get("samples_per_second")]
-print(statistics.median(rates) if rates else None)')"
+print(json.dumps(statistics.median(rates) if rates else None))')"
     fi
-    echo "$line" | python3 -c "
-import json, sys
-fields = dict(part.split('=') for part in sys.stdin.read().split()[1:])
-print(json.dumps({'case': '$1', 'threads': $2, 'load': float(open('/proc/loadavg').read().split()[0]),
-                  'rps': int(fields['requests']) / (int(fields['duration_us']) / 1e6), 'p50_ms': int(fields['p50_us']) / 1000,
-                  'p99_ms': int(fields['p99_us']) / 1000, 'errors': int(fields['errors']), 'train_rows_per_s': $rate}))" \
-        | tee -a "$results"
+    python3 "$ROOT/Benchmarks/wrk_report.py" "$OUT/probe.txt" case="$1" threads="$2" train_rows_per_s="$rate" | tee -a "$RESULTS"
 }
 
 for round in $(seq 1 "$REPS"); do
@@ -98,11 +59,11 @@ for round in $(seq 1 "$REPS"); do
         # The job starts at once (one slot, nothing queued); a second of epochs first.
         sleep 1
         probe training "$threads" "$job"
-        stop
+        axond_stop
     done
 done
 
-python3 - "$results" <<'PYEOF'
+python3 - "$RESULTS" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print("| training.threads | while | probe req/s | p50 ms | p99 ms | training rows/s | load |")

@@ -41,19 +41,8 @@ public struct JobSnapshot: Sendable, Codable {
         }
     }
 
-    /// An error that ended the job.
-    public struct Failure: Sendable, Codable, Equatable {
-        /// Machine-readable code.
-        public var code: String
-        /// What went wrong.
-        public var message: String
-
-        /// A failure with its code and message.
-        public init(code: String, message: String) {
-            self.code = code
-            self.message = message
-        }
-    }
+    /// An error that ended the job: the code and message an error answer carries.
+    public typealias Failure = ErrorEnvelope.Body
 
     /// The job id.
     public var id: String

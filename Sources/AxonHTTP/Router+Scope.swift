@@ -1,58 +1,9 @@
 /// Access scopes attached at registration, e.g. `router.post("/train", scope: .admin, async: train)`.
 /// Routes registered without one get `AccessPolicy.defaultScope(method:path:)`.
 extension Router {
-    /// Registers a synchronous handler that requires `scope`.
-    public mutating func on<R: ResponseGenerator>(
-        _ method: HTTPMethod, _ template: String, scope: AccessScope, _ handler: @escaping @Sendable (Request) throws -> R
-    ) {
-        on(method, template, handler)
+    /// Requires `scope` for `method` + `template` (registration passes it on).
+    mutating func attach(_ scope: AccessScope, method: HTTPMethod, template: String) {
         scopes[Self.scopeKey(method, template)] = scope
-    }
-
-    /// Registers an asynchronous handler that requires `scope`.
-    public mutating func on<R: ResponseGenerator>(
-        _ method: HTTPMethod, _ template: String, scope: AccessScope,
-        async handler: @escaping @Sendable (Request) async throws -> R
-    ) {
-        on(method, template, async: handler)
-        scopes[Self.scopeKey(method, template)] = scope
-    }
-
-    /// A synchronous `GET` route requiring `scope`.
-    public mutating func get<R: ResponseGenerator>(
-        _ template: String, scope: AccessScope, _ handler: @escaping @Sendable (Request) throws -> R
-    ) {
-        on(.get, template, scope: scope, handler)
-    }
-    /// An asynchronous `GET` route requiring `scope`.
-    public mutating func get<R: ResponseGenerator>(
-        _ template: String, scope: AccessScope, async handler: @escaping @Sendable (Request) async throws -> R
-    ) {
-        on(.get, template, scope: scope, async: handler)
-    }
-    /// A synchronous `POST` route requiring `scope`.
-    public mutating func post<R: ResponseGenerator>(
-        _ template: String, scope: AccessScope, _ handler: @escaping @Sendable (Request) throws -> R
-    ) {
-        on(.post, template, scope: scope, handler)
-    }
-    /// An asynchronous `POST` route requiring `scope`.
-    public mutating func post<R: ResponseGenerator>(
-        _ template: String, scope: AccessScope, async handler: @escaping @Sendable (Request) async throws -> R
-    ) {
-        on(.post, template, scope: scope, async: handler)
-    }
-    /// An asynchronous `PUT` route requiring `scope`.
-    public mutating func put<R: ResponseGenerator>(
-        _ template: String, scope: AccessScope, async handler: @escaping @Sendable (Request) async throws -> R
-    ) {
-        on(.put, template, scope: scope, async: handler)
-    }
-    /// An asynchronous `DELETE` route requiring `scope`.
-    public mutating func delete<R: ResponseGenerator>(
-        _ template: String, scope: AccessScope, async handler: @escaping @Sendable (Request) async throws -> R
-    ) {
-        on(.delete, template, scope: scope, async: handler)
     }
 
     /// The scope attached to `method` + `template` at registration, if any (`HEAD` uses `GET`'s).

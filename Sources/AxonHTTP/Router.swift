@@ -207,54 +207,59 @@ public struct Router: Sendable {
 }
 
 extension Router {
-    /// Registers a synchronous handler; an invalid template or duplicate route is a programming
-    /// mistake and stops the process with the reason.
+    /// Registers a synchronous handler, requiring `scope` when given (else the access policy's
+    /// default for the route); an invalid template or duplicate route is a programming mistake
+    /// and stops the process with the reason.
     public mutating func on<R: ResponseGenerator>(
-        _ method: HTTPMethod, _ template: String, _ handler: @escaping @Sendable (Request) throws -> R
+        _ method: HTTPMethod, _ template: String, scope: AccessScope? = nil, _ handler: @escaping @Sendable (Request) throws -> R
     ) {
-        register(method, template, .sync { request in try handler(request).response(for: request) })
+        register(method, template, .sync { request in try handler(request).response(for: request) }, scope: scope)
     }
 
-    /// Registers an asynchronous handler (see `on(_:_:_:)` for template errors).
+    /// Registers an asynchronous handler (see `on(_:_:scope:_:)` for the scope and template errors).
     public mutating func on<R: ResponseGenerator>(
-        _ method: HTTPMethod, _ template: String, async handler: @escaping @Sendable (Request) async throws -> R
+        _ method: HTTPMethod, _ template: String, scope: AccessScope? = nil,
+        async handler: @escaping @Sendable (Request) async throws -> R
     ) {
-        register(method, template, .async { request in try await handler(request).response(for: request) })
+        register(method, template, .async { request in try await handler(request).response(for: request) }, scope: scope)
     }
 
-    /// Registers a deferrable handler (see `on(_:_:_:)` for template errors).
+    /// Registers a deferrable handler (see `on(_:_:scope:_:)` for template errors).
     public mutating func on(_ method: HTTPMethod, _ template: String, deferrable handler: @escaping DeferrableHandler) {
-        register(method, template, .deferrable(handler))
+        register(method, template, .deferrable(handler), scope: nil)
     }
 
-    /// Registers a route whose body is read as it arrives (see `on(_:_:_:)` for template errors).
+    /// Registers a route whose body is read as it arrives (see `on(_:_:scope:_:)` for template errors).
     public mutating func on(_ method: HTTPMethod, _ template: String, streaming route: StreamingRoute) {
-        register(method, template, .streaming(route))
+        register(method, template, .streaming(route), scope: nil)
     }
 
-    private mutating func register(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
+    private mutating func register(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint, scope: AccessScope?) {
         do {
             try add(method, template, endpoint: endpoint)
         } catch {
             preconditionFailure(error.description)
         }
+        if let scope { attach(scope, method: method, template: template) }
     }
 
+    // The verbs the routes use; any other method and handler kind goes through `on`.
+
     /// A synchronous `GET` route.
-    public mutating func get<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
-        on(.get, template, handler)
+    public mutating func get<R: ResponseGenerator>(_ template: String, scope: AccessScope? = nil, _ handler: @escaping @Sendable (Request) throws -> R) {
+        on(.get, template, scope: scope, handler)
     }
     /// An asynchronous `GET` route.
-    public mutating func get<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
-        on(.get, template, async: handler)
+    public mutating func get<R: ResponseGenerator>(_ template: String, scope: AccessScope? = nil, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.get, template, scope: scope, async: handler)
     }
     /// A synchronous `POST` route.
-    public mutating func post<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
-        on(.post, template, handler)
+    public mutating func post<R: ResponseGenerator>(_ template: String, scope: AccessScope? = nil, _ handler: @escaping @Sendable (Request) throws -> R) {
+        on(.post, template, scope: scope, handler)
     }
     /// An asynchronous `POST` route.
-    public mutating func post<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
-        on(.post, template, async: handler)
+    public mutating func post<R: ResponseGenerator>(_ template: String, scope: AccessScope? = nil, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.post, template, scope: scope, async: handler)
     }
     /// A deferrable `POST` route.
     public mutating func post(_ template: String, deferrable handler: @escaping DeferrableHandler) {
@@ -264,21 +269,9 @@ extension Router {
     public mutating func post(_ template: String, streaming route: StreamingRoute) {
         on(.post, template, streaming: route)
     }
-    /// A synchronous `PUT` route.
-    public mutating func put<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
-        on(.put, template, handler)
-    }
-    /// An asynchronous `PUT` route.
-    public mutating func put<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
-        on(.put, template, async: handler)
-    }
-    /// A synchronous `DELETE` route.
-    public mutating func delete<R: ResponseGenerator>(_ template: String, _ handler: @escaping @Sendable (Request) throws -> R) {
-        on(.delete, template, handler)
-    }
     /// An asynchronous `DELETE` route.
-    public mutating func delete<R: ResponseGenerator>(_ template: String, async handler: @escaping @Sendable (Request) async throws -> R) {
-        on(.delete, template, async: handler)
+    public mutating func delete<R: ResponseGenerator>(_ template: String, scope: AccessScope? = nil, async handler: @escaping @Sendable (Request) async throws -> R) {
+        on(.delete, template, scope: scope, async: handler)
     }
 }
 

@@ -37,6 +37,19 @@ func fail(_ error: StorageError) -> Never {
     exit(3)
 }
 
+/// Runs `work`, exiting 3 on an error: a storage error with its errno, any other (a model that
+/// could not be built) with its description.
+func exitOnError(_ work: () throws -> Void) {
+    do {
+        try work()
+    } catch let error as StorageError {
+        fail(error)
+    } catch {
+        report("error \(error)")
+        exit(3)
+    }
+}
+
 func usage() -> Never {
     report("usage: checkpoint-stress loop|commit|commit-limited ...")
     exit(2)
@@ -122,30 +135,20 @@ case "commit-limited":
     commitOnce(StateDirectory(root: arguments[2]), model: arguments[3], seq: seq, floats: floats)
 case "commit-model":
     guard arguments.count == 5, let seed = UInt64(arguments[4]) else { usage() }
-    do {
+    exitOnError {
         let version = try StateDirectory(root: arguments[2]).commit(try sampleModel(seed: seed).checkpointFile(), to: ModelName(arguments[3]))
         report("\(arguments[3]) \(version) \(seed)")
-    } catch let error as StorageError {
-        fail(error)
-    } catch {
-        report("error \(error)")
-        exit(3)
     }
 case "generate-models":
     guard arguments.count == 4, let count = Int(arguments[3]), count >= 0 else { usage() }
     let state = StateDirectory(root: arguments[2])
-    do {
+    exitOnError {
         try state.prepare()
         for index in 0..<count {
             let name = try ModelName("bench-\(String(index + 100_000).dropFirst())")
             try state.commit(try benchModel(index: index).checkpointFile(), to: name)
         }
         report("generated \(count)")
-    } catch let error as StorageError {
-        fail(error)
-    } catch {
-        report("error \(error)")
-        exit(3)
     }
 default:
     usage()

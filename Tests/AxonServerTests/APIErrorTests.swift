@@ -147,9 +147,7 @@ struct APIErrorTests {
     }
 
     @Test func cancellingAFinishedJobAnswersItsState() async throws {
-        let directory = try TemporaryDirectory()
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             let body = #"{"model":"tiny","inputs":[[0],[1],[2],[3]],"targets":[0,1,0,1],"epochs":2,"validation_split":0}"#
             let done = try await call(port, "POST", "/train?wait=true", json: body)
             #expect(done.status == 200 && done.object["status"] as? String == "succeeded", "\(done.text)")

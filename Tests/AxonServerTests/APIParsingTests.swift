@@ -226,35 +226,20 @@ struct APIParsingTests {
 /// splits lines and fields, strips blanks and quotes, and asks `Float(String)`.
 @Suite("CSV reader against the reference rules")
 struct CSVReferenceTests {
-    struct Outcome: Equatable {
-        var inputs: [UInt32] = []
-        var shape: [Int]?
-        var names: [String]?
-        /// Described, not compared: a missing cell is NaN, which equals nothing.
-        var table: String?
-        var targets: String = ""
-        var failed = false
-    }
+    static let failed = ReadOutcome(error: "failed")
 
-    static func read(_ csv: String) -> Outcome {
+    static func read(_ csv: String) -> ReadOutcome {
         var request = TrainRequest()
-        var outcome = Outcome()
         do {
             try request.read(csv: Array(csv.utf8), target: nil, limits: ServerLimits())
         } catch {
-            outcome.failed = true
-            return outcome
+            return failed
         }
-        outcome.inputs = request.inputs.map(\.bitPattern)
-        outcome.shape = request.inputShape
-        outcome.names = request.columnNames
-        outcome.table = request.table.map { "\($0)" }
-        outcome.targets = request.targets.map { "\($0)" } ?? "nil"
-        return outcome
+        return ReadOutcome(request)
     }
 
     /// The rules, spelled out plainly (the reader of commit 6e2f1c8, without its limits).
-    static func reference(_ csv: String) -> Outcome {
+    static func reference(_ csv: String) -> ReadOutcome {
         func field(_ text: Substring) -> String {
             var slice = text
             while let first = slice.first, first == " " || first == "\t" || first == "\"" { slice = slice.dropFirst() }
@@ -262,15 +247,15 @@ struct CSVReferenceTests {
             return String(slice)
         }
         func number(_ text: String) -> Float? { Float(text) ?? (Double(text) != nil ? .infinity : nil) }
-        var outcome = Outcome()
+        var outcome = ReadOutcome()
         var lines = csv.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-        guard !lines.isEmpty else { return Outcome(failed: true) }
+        guard !lines.isEmpty else { return failed }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(field)
-        guard header.count >= 2 else { return Outcome(failed: true) }
+        guard header.count >= 2 else { return failed }
         var rows: [[String]] = []
         for line in lines {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(field)
-            guard cells.count == header.count else { return Outcome(failed: true) }
+            guard cells.count == header.count else { return failed }
             rows.append(cells)
         }
         let labels = rows.map { $0[header.count - 1] }
@@ -279,7 +264,7 @@ struct CSVReferenceTests {
             ? "\(String(describing: TrainRequest.Targets.numbers(numbers)))" : "\(String(describing: TrainRequest.Targets.labels(labels)))"
         let inputs = rows.map { $0.dropLast() }
         for cell in inputs.joined() where !cell.isEmpty {
-            if let value = number(cell), !value.isFinite { return Outcome(failed: true) }
+            if let value = number(cell), !value.isFinite { return failed }
         }
         outcome.names = Array(header.dropLast())
         outcome.shape = [rows.count, header.count - 1]

@@ -24,14 +24,34 @@ func loadedDaemon(stateDirectory: String, configure: (inout DaemonConfiguration)
     return daemon
 }
 
+/// Runs `body` with a daemon over a fresh temporary state directory, set up by `configure` and
+/// then `prepare`, and the port of its live server (127.0.0.1:0); its jobs close afterwards.
+func withFreshDaemon<T>(
+    configure: (inout DaemonConfiguration) -> Void = { _ in }, prepare: (Daemon) async throws -> Void = { _ in },
+    _ body: (Daemon, Int) async throws -> T
+) async throws -> T {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let daemon = await loadedDaemon(stateDirectory: directory.path, configure: configure)
+    defer { daemon.jobs.close() }
+    try await prepare(daemon)
+    return try await withAPIServer(daemon) { port in try await body(daemon, port) }
+}
+
+/// `withFreshDaemon` for a body that needs only the port.
+func withFreshDaemon<T>(
+    configure: (inout DaemonConfiguration) -> Void = { _ in }, prepare: (Daemon) async throws -> Void = { _ in },
+    _ body: (Int) async throws -> T
+) async throws -> T {
+    try await withFreshDaemon(configure: configure, prepare: prepare) { _, port in try await body(port) }
+}
+
 /// Runs `body` against a live daemon (temporary state directory, 127.0.0.1:0) that serves one
 /// stored 4 -> 8 -> 3 classifier named "m" (`StoreFixtures.model(seed: 5)`).
 func withStoredClassifier(_ body: (Int) async throws -> Void) async throws {
-    let directory = try TemporaryDirectory()
-    defer { directory.remove() }
-    let daemon = await loadedDaemon(stateDirectory: directory.path)
-    try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
-    try await withAPIServer(daemon, body)
+    try await withFreshDaemon(prepare: { daemon in
+        try await daemon.store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
+    }, body)
 }
 
 /// Runs `body` against a live server for `daemon` on 127.0.0.1:0 with an 8 MiB body limit.

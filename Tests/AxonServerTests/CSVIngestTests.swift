@@ -10,45 +10,20 @@ import Testing
 /// line, the column and the value.
 @Suite("CSV ingest")
 struct CSVIngestTests {
-    /// What a read produced, comparable (a missing cell is NaN, so tables are described).
-    struct Outcome: Equatable, CustomStringConvertible {
-        var inputs: [UInt32] = []
-        var shape: [Int]?
-        var names: [String]?
-        var table: String?
-        var targets = ""
-        var error: String?
-
-        var description: String { error ?? "shape \(shape ?? []) inputs \(inputs.count) table \(table ?? "-") targets \(targets)" }
-    }
-
     /// Reads `body` handed over in the chunks that `cuts` (ascending offsets) make.
-    static func read(_ body: [UInt8], cuts: [Int] = [], target: String? = nil, limits: ServerLimits = ServerLimits()) -> Outcome {
+    static func read(_ body: [UInt8], cuts: [Int] = [], target: String? = nil, limits: ServerLimits = ServerLimits()) -> ReadOutcome {
         var request = TrainRequest()
-        var outcome = Outcome()
         do {
             var reader = CSVTrainingReader(target: target, limits: limits, expectedBytes: body.count)
-            try body.withUnsafeBufferPointer { (bytes) throws(APIError) in
-                var start = 0
-                for cut in cuts + [bytes.count] where cut >= start {
-                    try reader.consume(UnsafeBufferPointer(rebasing: bytes[start ..< cut]))
-                    start = cut
-                }
-            }
+            try feed(body, cuts: cuts) { (chunk) throws(APIError) in try reader.consume(chunk) }
             try reader.finish(into: &request)
         } catch {
-            outcome.error = "\(error.status.code) \(error.code) \(error.message)"
-            return outcome
+            return ReadOutcome(error: "\(error.status.code) \(error.code) \(error.message)")
         }
-        outcome.inputs = request.inputs.map(\.bitPattern)
-        outcome.shape = request.inputShape
-        outcome.names = request.columnNames
-        outcome.table = request.table.map { "\($0)" }
-        outcome.targets = request.targets.map { "\($0)" } ?? "nil"
-        return outcome
+        return ReadOutcome(request)
     }
 
-    static func read(_ text: String, cuts: [Int] = [], target: String? = nil, limits: ServerLimits = ServerLimits()) -> Outcome {
+    static func read(_ text: String, cuts: [Int] = [], target: String? = nil, limits: ServerLimits = ServerLimits()) -> ReadOutcome {
         read(Array(text.utf8), cuts: cuts, target: target, limits: limits)
     }
 
@@ -137,12 +112,7 @@ struct CSVIngestTests {
 
     @Test(arguments: chunkBodies)
     func chunkBoundariesDoNotMatter(_ body: String) {
-        let bytes = Array(body.utf8)
-        let whole = Self.read(bytes)
-        for cut in 0 ... bytes.count {
-            #expect(Self.read(bytes, cuts: [cut]) == whole, "cut at \(cut) of \(body.debugDescription)")
-        }
-        #expect(Self.read(bytes, cuts: Array(0 ... bytes.count)) == whole, "one byte at a time: \(body.debugDescription)")
+        expectSameWhateverTheChunks(body) { bytes, cuts in Self.read(bytes, cuts: cuts) }
     }
 
     @Test func errorsNameTheLineColumnAndValue() {

@@ -122,7 +122,7 @@ struct ContractTests {
             return id
         }
         daemon.jobs.close()
-        let restarted = JobScheduler(store: daemon.store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let restarted = JobScheduler(testing: daemon.store)
         defer { restarted.close() }
         #expect(restarted.restore(stateDirectory: directory.path) == 1)
         #expect(restarted.job(id) == nil)
@@ -130,11 +130,7 @@ struct ContractTests {
 
     @Test("DELETE of a running job cancels it, answers once it stopped, and forgets it; its ?wait=true caller gets 409")
     func deletingARunningJobCancelsAndForgetsIt() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        defer { daemon.jobs.close() }
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { daemon, port in
             async let waited = call(port, "POST", "/train?wait=true", json: JobWaitTests.long)
             #expect(await eventually { daemon.jobs.list().first.map { $0.status == .running && $0.epoch >= 1 } ?? false })
             let id = try #require(daemon.jobs.list().first?.id)

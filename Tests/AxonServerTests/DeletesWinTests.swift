@@ -31,14 +31,13 @@ struct DeletesWinTests {
         return try TrainingPlan.continuing(try TrainRequest.parse(json: Array(body.utf8), limits: ServerLimits()), current: current, limits: ServerLimits())
     }
 
-    /// A store holding the classifier `names` (version 1 each) and a scheduler over it.
-    static func setUp(_ directory: TemporaryDirectory, _ names: [String], maxRunning: Int = 1) async throws -> (ModelStore, JobScheduler) {
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+    /// `freshJobs`, its store holding the classifiers `names` (version 1 each).
+    static func setUp(_ names: [String], maxRunning: Int = 1) async throws -> (TemporaryDirectory, ModelStore, JobScheduler) {
+        let (directory, store, jobs) = try await freshJobs(maxRunning: maxRunning)
         for name in names {
             try await store.install(name: name, model: StoreFixtures.model(seed: 5), metadata: ModelMetadata())
         }
-        return (store, JobScheduler(store: store, maxRunning: maxRunning, maxQueued: 10, logger: quietLogger))
+        return (directory, store, jobs)
     }
 
     /// Deletes `name` as `DELETE /models/{name}` does.
@@ -58,9 +57,8 @@ struct DeletesWinTests {
     }
 
     @Test func aRunningJobWhoseModelIsDeletedFailsAndRecreatesNothing() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await Self.setUp(["a"])
         defer { directory.remove() }
-        let (store, jobs) = try await Self.setUp(directory, ["a"])
         let job = try jobs.submit(try Self.freshPlan("a"))
         #expect(await eventually { (jobs.job(job.id)?.epoch ?? 0) >= 1 })
         try await Self.delete("a", store, jobs)
@@ -71,9 +69,8 @@ struct DeletesWinTests {
     }
 
     @Test func aQueuedJobWhoseModelIsDeletedFailsAtOnce() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await Self.setUp(["a", "b"])
         defer { directory.remove() }
-        let (store, jobs) = try await Self.setUp(directory, ["a", "b"])
         let running = try jobs.submit(try Self.freshPlan("b"))
         #expect(await eventually { jobs.job(running.id)?.status == .running })
         let queuedFresh = try jobs.submit(try Self.freshPlan("a"))
@@ -91,9 +88,8 @@ struct DeletesWinTests {
     }
 
     @Test func aQueuedJobMissedBySweepFailsWhenItWouldStart() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await Self.setUp(["a", "b"])
         defer { directory.remove() }
-        let (store, jobs) = try await Self.setUp(directory, ["a", "b"])
         let running = try jobs.submit(try Self.freshPlan("b"))
         #expect(await eventually { jobs.job(running.id)?.status == .running })
         let queued = try jobs.submit(try Self.freshPlan("a", epochs: 2))
@@ -105,9 +101,8 @@ struct DeletesWinTests {
     }
 
     @Test func continuedTrainingOfADeletedModelFailsAndIsRefusedOnceTheModelIsGone() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await Self.setUp(["c"])
         defer { directory.remove() }
-        let (store, jobs) = try await Self.setUp(directory, ["c"])
         let current = try #require(store.current("c"))
         let job = try jobs.submit(try Self.continuingPlan(current))
         #expect(await eventually { (jobs.job(job.id)?.epoch ?? 0) >= 1 })
@@ -119,9 +114,8 @@ struct DeletesWinTests {
     }
 
     @Test func aDeleteBetweenTheEndOfTrainingAndTheInstallWins() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await Self.setUp(["a"])
         defer { directory.remove() }
-        let (store, jobs) = try await Self.setUp(directory, ["a"])
         final class Flag: Sendable { let raised = Atomic<Bool>(false) }
         let deleted = Flag()
         // On the training thread, after the last step and before the install.
@@ -137,9 +131,8 @@ struct DeletesWinTests {
     }
 
     @Test func jobsSubmittedAfterADeleteCreateTheModelAgain() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await Self.setUp(["a"])
         defer { directory.remove() }
-        let (store, jobs) = try await Self.setUp(directory, ["a"])
         try await Self.delete("a", store, jobs)
         let job = try jobs.submit(try Self.freshPlan("a", epochs: 3))
         let finished = await jobs.wait(job.id)
@@ -155,8 +148,7 @@ struct DeletesWinTests {
     @Test func theStoreRefusesAnInstallWhoseMarkADeleteRaised() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+        let store = await loadedStore(directory)
         try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: ModelMetadata())
         let mark = store.deletionMark(for: "m")
         let other = store.deletionMark(for: "n")

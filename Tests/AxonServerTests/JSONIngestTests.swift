@@ -15,13 +15,7 @@ struct JSONIngestTests {
     static func read(_ body: [UInt8], cuts: [Int] = [], limits: ServerLimits = ServerLimits()) -> String {
         var reader = JSONTrainingReader(limits: limits)
         do {
-            try body.withUnsafeBufferPointer { (bytes) throws(APIError) in
-                var start = 0
-                for cut in cuts + [bytes.count] where cut >= start {
-                    try reader.consume(UnsafeBufferPointer(rebasing: bytes[start ..< cut]))
-                    start = cut
-                }
-            }
+            try feed(body, cuts: cuts) { (chunk) throws(APIError) in try reader.consume(chunk) }
             let request = try reader.finish()
             return "inputs \(request.inputs.map(\.bitPattern)) shape \(request.inputShape ?? []) table \(request.table.map { "\($0)" } ?? "-") "
                 + "names \(request.columnNames ?? []) targets \(request.targets.map { "\($0)" } ?? "-") model \(request.model ?? "-") "
@@ -48,12 +42,7 @@ struct JSONIngestTests {
 
     @Test(arguments: bodies)
     func chunkBoundariesDoNotMatter(_ body: String) {
-        let bytes = Array(body.utf8)
-        let whole = Self.read(bytes)
-        for cut in 0 ... bytes.count {
-            #expect(Self.read(bytes, cuts: [cut]) == whole, "cut at \(cut) of \(body)")
-        }
-        #expect(Self.read(bytes, cuts: Array(0 ... bytes.count)) == whole, "one byte at a time: \(body)")
+        expectSameWhateverTheChunks(body) { bytes, cuts in Self.read(bytes, cuts: cuts) }
     }
 
     @Test func rowsBecomeMatricesOrTables() {
@@ -88,14 +77,7 @@ struct JSONIngestTests {
         let body = #"{"inputs":["# + tokens.map { "[\($0)]" }.joined(separator: ",") + #"],"targets":["# + tokens.map { _ in "0" }.joined(separator: ",") + "]}"
         let cuts = Array(stride(from: 997, to: body.utf8.count, by: 997))
         var reader = JSONTrainingReader(limits: ServerLimits())
-        let bytes = Array(body.utf8)
-        try bytes.withUnsafeBufferPointer { (all) throws(APIError) in
-            var start = 0
-            for cut in cuts + [all.count] {
-                try reader.consume(UnsafeBufferPointer(rebasing: all[start ..< cut]))
-                start = cut
-            }
-        }
+        try feed(Array(body.utf8), cuts: cuts) { (chunk) throws(APIError) in try reader.consume(chunk) }
         let request = try reader.finish()
         #expect(request.inputs.map(\.bitPattern) == tokens.map { Float($0)!.bitPattern })
     }

@@ -82,10 +82,9 @@ struct JobEventsTests {
         defer { directory.remove() }
         let held = try lockedModel.map { try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName($0)) }
         defer { held??.unlock() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+        let store = await loadedStore(directory)
         let events = JobEvents(maxStreams: maxStreams, heartbeat: .milliseconds(200))
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger, observer: events)
+        let jobs = JobScheduler(testing: store, observer: events)
         jobs.restore(stateDirectory: directory.path)
         defer {
             events.close()

@@ -74,19 +74,15 @@ struct JobRecordTests {
 
     @Test("jobs queued or running when their daemon stopped are listed as failed with interrupted")
     func unfinishedJobsAreInterrupted() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, dying) = try await freshJobs()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
-        let dying = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
-        dying.restore(stateDirectory: directory.path)
         let running = try dying.submit(try plans.longPlan("a"))
         let queued = try dying.submit(try plans.longPlan("b"))
         #expect(await eventually { (dying.job(running.id)?.epoch ?? 0) >= 1 })
         // From the disk's point of view the daemon is gone: no more writes, lock released.
         dying.close()
 
-        let restarted = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let restarted = JobScheduler(testing: store)
         #expect(restarted.restore(stateDirectory: directory.path) == 2)
         defer { restarted.close() }
         for id in [running.id, queued.id] {
@@ -108,17 +104,13 @@ struct JobRecordTests {
 
     @Test("a live replica's records stay its own")
     func liveReplicasAreNotAdopted() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, replicaA) = try await freshJobs()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
-        let replicaA = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
-        replicaA.restore(stateDirectory: directory.path)
         defer { replicaA.close() }
         let job = try replicaA.submit(try plans.shortPlan("m"))
         #expect(await replicaA.wait(job.id)?.status == .succeeded)
 
-        let replicaB = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let replicaB = JobScheduler(testing: store)
         #expect(replicaB.restore(stateDirectory: directory.path) == 0)
         defer { replicaB.close() }
         #expect(replicaB.job(job.id) == nil && replicaA.job(job.id)?.status == .succeeded)
@@ -127,12 +119,8 @@ struct JobRecordTests {
 
     @Test("corrupt, truncated and foreign record files are skipped with a warning, never a crash")
     func corruptRecordsAreSkipped() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, first) = try await freshJobs()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
-        let first = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
-        first.restore(stateDirectory: directory.path)
         let good = try first.submit(try plans.shortPlan("m"))
         #expect(await first.wait(good.id)?.status == .succeeded)
         first.close()
@@ -150,7 +138,7 @@ struct JobRecordTests {
         }
 
         let log = LogCapture()
-        let second = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: log.logger)
+        let second = JobScheduler(testing: store, logger: log.logger)
         #expect(second.restore(stateDirectory: directory.path) == 1)
         defer { second.close() }
         #expect(second.job(good.id)?.status == .succeeded)
@@ -206,7 +194,7 @@ struct JobRecordTests {
         }
         let old = "\(directory.path)/jobs/.new-old"
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: old)
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let jobs = JobScheduler(testing: store)
         jobs.restore(stateDirectory: directory.path)
         defer { jobs.close() }
         let entries = try FileManager.default.contentsOfDirectory(atPath: "\(directory.path)/jobs")
@@ -215,12 +203,8 @@ struct JobRecordTests {
 
     @Test("jobs.retain bounds the history in memory and on disk, oldest finished first")
     func retentionRemovesTheOldest() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, store, jobs) = try await freshJobs(retain: 2)
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, retain: 2, logger: quietLogger)
-        jobs.restore(stateDirectory: directory.path)
         var ids: [String] = []
         for name in ["a", "b", "c"] {
             let job = try jobs.submit(try plans.shortPlan(name))
@@ -233,7 +217,7 @@ struct JobRecordTests {
         #expect(recordFiles(directory.path) == [ids[1], ids[2]].map { "\($0).json" }.sorted())
 
         // A restart with a smaller bound trims what it adopts.
-        let smaller = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, retain: 1, logger: quietLogger)
+        let smaller = JobScheduler(testing: store, retain: 1)
         smaller.restore(stateDirectory: directory.path)
         #expect(smaller.list().map(\.id) == [ids[2]])
         smaller.close()
@@ -244,12 +228,11 @@ struct JobRecordTests {
     func unwritableStateKeepsJobsInMemory() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+        let store = await loadedStore(directory)
         // A file where the jobs directory belongs.
         try DurableFile.write(Array("x".utf8), to: "\(directory.path)/jobs")
         let log = LogCapture()
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: log.logger)
+        let jobs = JobScheduler(testing: store, logger: log.logger)
         #expect(jobs.restore(stateDirectory: directory.path) == 0)
         #expect(log.lines.contains { $0.level == .error && $0.message.contains("job records cannot be kept") })
         let job = try jobs.submit(try plans.shortPlan("m"))

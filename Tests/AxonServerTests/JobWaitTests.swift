@@ -24,10 +24,9 @@ struct JobWaitTests {
     ) async throws -> T {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+        let store = await loadedStore(directory)
         let events = JobEvents()
-        let jobs = JobScheduler(store: store, maxRunning: maxRunning, maxQueued: 10, lockTimeout: lockTimeout, logger: quietLogger, observer: events)
+        let jobs = JobScheduler(testing: store, maxRunning: maxRunning, lockTimeout: lockTimeout, observer: events)
         jobs.restore(stateDirectory: directory.path)
         defer { jobs.close() }
         var router = Router()

@@ -21,10 +21,8 @@ struct JobsTests {
     }
 
     @Test func oneSlotQueuesTheRestAndCancelStopsBoth() async throws {
-        let directory = try TemporaryDirectory()
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        let (directory, store, jobs) = try await freshJobs()
+        defer { directory.remove() }
         let first = try jobs.submit(try longPlan("a"))
         let second = try jobs.submit(try longPlan("b"))
         #expect(await eventually { jobs.job(first.id)?.status == .running })
@@ -44,10 +42,8 @@ struct JobsTests {
     }
 
     @Test func aFullQueueRefusesWithTheLimitKey() async throws {
-        let directory = try TemporaryDirectory()
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 1, logger: quietLogger)
+        let (directory, _, jobs) = try await freshJobs(maxQueued: 1)
+        defer { directory.remove() }
         let running = try jobs.submit(try longPlan("a"))
         #expect(await eventually { jobs.job(running.id)?.status == .running })
         let queued = try jobs.submit(try longPlan("b"))
@@ -67,12 +63,10 @@ struct JobsTests {
     /// trains model "m", the other's job for "m" stays queued, then trains once it is free.
     @Test func replicasTrainAModelOneAtATime() async throws {
         let directory = try TemporaryDirectory()
-        let storeA = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        let storeB = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await storeA.load()
-        await storeB.load()
-        let replicaA = JobScheduler(store: storeA, maxRunning: 1, maxQueued: 10, logger: quietLogger)
-        let replicaB = JobScheduler(store: storeB, maxRunning: 1, maxQueued: 10, logger: quietLogger)
+        defer { directory.remove() }
+        let storeB = await loadedStore(directory)
+        let replicaA = JobScheduler(testing: await loadedStore(directory))
+        let replicaB = JobScheduler(testing: storeB)
         let long = try replicaA.submit(try longPlan("m"))
         #expect(await eventually { (replicaA.job(long.id)?.epoch ?? 0) >= 1 })
         let short = try replicaB.submit(try shortPlan("m"))
@@ -95,12 +89,10 @@ struct JobsTests {
     }
 
     @Test func aLockHeldPastTheTimeoutFailsTheJobNamingTheModel() async throws {
-        let directory = try TemporaryDirectory()
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+        let (directory, store, jobs) = try await freshJobs(lockTimeout: .milliseconds(200))
+        defer { directory.remove() }
         let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))
         defer { held.unlock() }
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, lockTimeout: .milliseconds(200), logger: quietLogger)
         let job = try jobs.submit(try shortPlan("m"))
         let failed = try #require(await jobs.wait(job.id))
         #expect(failed.status == .failed && failed.epoch == 0 && failed.version == nil)
@@ -114,12 +106,10 @@ struct JobsTests {
     }
 
     @Test func aJobWaitingForTheLockCanBeCancelled() async throws {
-        let directory = try TemporaryDirectory()
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
+        let (directory, store, jobs) = try await freshJobs()
+        defer { directory.remove() }
         let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))
         defer { held.unlock() }
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
         let job = try jobs.submit(try shortPlan("m"))
         #expect(await eventually { jobs.job(job.id)?.waitingFor != nil })
         // The waiting job holds no slot: with one slot, a whole job for another model, submitted
@@ -136,12 +126,9 @@ struct JobsTests {
 
     @Test("a job waiting for its lock starts as soon as the lock is released, and keeps its place")
     func aReleasedLockStartsTheWaitingJob() async throws {
-        let directory = try TemporaryDirectory()
+        let (directory, _, jobs) = try await freshJobs()
         defer { directory.remove() }
-        let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await store.load()
         let held = try #require(try TrainingLock.tryAcquire(stateDirectory: directory.path, model: ModelName("m")))
-        let jobs = JobScheduler(store: store, maxRunning: 1, maxQueued: 10, logger: quietLogger)
         let waiting = try jobs.submit(try shortPlan("m"))
         #expect(await eventually { jobs.job(waiting.id)?.waitingFor != nil })
         // Two long jobs for other models: the first takes the slot, the second queues behind it.

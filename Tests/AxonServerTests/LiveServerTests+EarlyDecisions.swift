@@ -11,13 +11,20 @@ import TestKit
 
 /// Decisions taken from the headers alone, before a body is read, and clients that send slowly.
 extension LiveServerTests {
-    @Test("401 and 413 for an upload arrive before its body is sent, the 401 first; access log as for any answer")
-    func uploadsAreRefusedFromTheirHeaders() async throws {
+    /// An admin-only `POST /train` that answers the length of its body, and a configuration with
+    /// the admin token "admin-secret", a body limit of `maxBodyBytes` and the access log as asked.
+    func adminUpload(maxBodyBytes: UInt64, accessLog: Bool = false) -> (Router, HTTPServerConfiguration) {
         var router = Router()
         router.post("/train", scope: .admin) { request in Response.text("\(request.body.count)") }
-        var configuration = testConfiguration(maxBodyBytes: 64 << 20)
+        var configuration = testConfiguration(maxBodyBytes: maxBodyBytes)
         configuration.access.adminToken = "admin-secret"
-        configuration.accessLog = true
+        configuration.accessLog = accessLog
+        return (router, configuration)
+    }
+
+    @Test("401 and 413 for an upload arrive before its body is sent, the 401 first; access log as for any answer")
+    func uploadsAreRefusedFromTheirHeaders() async throws {
+        let (router, configuration) = adminUpload(maxBodyBytes: 64 << 20, accessLog: true)
         let log = LogCapture()
         try await withServer(router: router, configuration: configuration, logger: log.logger) { _, port in
             // Only the heads are sent: each answer must come without the server reading a body.
@@ -54,10 +61,7 @@ extension LiveServerTests {
 
     @Test("a refused small body is read and dropped, so the connection stays open for the retry")
     func refusedSmallBodiesKeepTheConnection() async throws {
-        var router = Router()
-        router.post("/train", scope: .admin) { request in Response.text("\(request.body.count)") }
-        var configuration = testConfiguration(maxBodyBytes: 1 << 20)
-        configuration.access.adminToken = "admin-secret"
+        let (router, configuration) = adminUpload(maxBodyBytes: 1 << 20)
         try await withServer(router: router, configuration: configuration) { _, port in
             let statuses = try await onThread {
                 let c = try TestConnection(port: port)
@@ -151,10 +155,7 @@ extension LiveServerTests {
         let gate = Gate()
         var router = Router()
         router.post("/echo") { request in Response(body: request.body) }
-        router.get("/slow", async: { _ in
-            await gate.wait()
-            return Response.text("late but whole")
-        })
+        router.get("/slow", after: gate, answering: "late but whole")
         var configuration = testConfiguration()
         configuration.requestTimeoutSeconds = 1
         configuration.connectionTimeoutSeconds = 30

@@ -296,10 +296,7 @@ struct LiveServerTests {
     @Test func drainDeadlineAnswersUnfinishedRequests503() async throws {
         let gate = Gate()
         var router = Router()
-        router.get("/stuck", async: { _ in
-            await gate.wait()
-            return Response.text("too late")
-        })
+        router.get("/stuck", after: gate, answering: "too late")
         let server = HTTPServer(configuration: testConfiguration(), router: router, logger: quietLogger)
         try server.start()
         let port = try #require(server.port)
@@ -318,10 +315,7 @@ struct LiveServerTests {
     @Test func clientGoneWhileSuspendedIsCleanedUp() async throws {
         let gate = Gate()
         var router = Router()
-        router.get("/wait", async: { _ in
-            await gate.wait()
-            return Response.text("answered")
-        })
+        router.get("/wait", after: gate, answering: "answered")
         router.get("/fast", async: { _ in Response.text("fast") })
         try await withServer(router: router) { server, port in
             // Two clients leave while their requests are suspended; the answers come later.

@@ -16,12 +16,8 @@ struct ManagementTests {
 
     @Test("POST /models/{name}/evaluate evaluates a retained version on request, and names a missing one")
     func evaluateAVersion() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        defer { daemon.jobs.close() }
         let contract = try OpenAPIContract()
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             #expect(try await call(port, "POST", "/train?wait=true", json: Self.first).status == 200)
             let versionOne = try await call(port, "POST", "/models/m/evaluate", json: "{\(Self.labelled)}")
             #expect(versionOne.status == 200 && versionOne.object["version"] as? Int == 1, "\(versionOne.text)")
@@ -56,8 +52,7 @@ struct ManagementTests {
 
     /// Writes models `names` into `directory` through a store without a tight limit.
     func write(_ names: [String], to directory: TemporaryDirectory) async throws {
-        let writer = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await writer.load()
+        let writer = await loadedStore(directory)
         for (k, name) in names.enumerated() {
             try await writer.install(name: name, model: StoreFixtures.model(seed: UInt64(k + 1)), metadata: StoreFixtures.metadata())
         }
@@ -111,11 +106,9 @@ struct ManagementTests {
     func maxModelsThroughWatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let writer = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await writer.load()
+        let writer = await loadedStore(directory)
         let log = LogCapture()
-        let watcher = ModelStore(stateDirectory: directory.path, maxModels: 2, logger: log.logger)
-        await watcher.load()
+        let watcher = await loadedStore(directory, maxModels: 2, logger: log.logger)
         func install(_ name: String, seed: UInt64) async throws {
             try await writer.install(name: name, model: StoreFixtures.model(seed: seed), metadata: StoreFixtures.metadata())
         }

@@ -305,10 +305,7 @@ struct MetricsLiveTests {
         let gate = Gate()
         var router = Router()
         router.get("/healthz") { _ in Response.text("live") }
-        router.get("/stuck", async: { _ in
-            await gate.wait()
-            return Response.text("too late")
-        })
+        router.get("/stuck", after: gate, answering: "too late")
         // The idle connection must outlive a slow machine's waits below: no idle timeout of 10 s.
         var configuration = testConfiguration()
         configuration.connectionTimeoutSeconds = 300

@@ -79,12 +79,23 @@ struct NotifiedDaemon {
 
 @Suite("systemd notify: the real axond under a fake systemd")
 struct NotifyLiveTests {
+    // Swift Testing makes a fresh suite value for each test: each gets its own directory,
+    // removed when the test is over.
+    let directory: TemporaryDirectory
+
+    init() throws { directory = try TemporaryDirectory() }
+
+    /// Writes `json` to a configuration file in the test's directory and returns its path.
+    func configurationFile(_ json: String) throws -> String {
+        let file = "\(directory.path)/axond.json"
+        try Data(json.utf8).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
     @Test("READY=1 only once the port answers, WATCHDOG=1 heartbeats, STOPPING=1 on SIGTERM, exit 0")
     func lifecycle() async throws {
-        let state = try TemporaryDirectory()
-        defer { state.remove() }
         let daemon = try await NotifiedDaemon.start(
-            state: state.path, ["--drain-timeout", "2"], environment: ["WATCHDOG_USEC": "200000"])
+            state: directory.path, ["--drain-timeout", "2"], environment: ["WATCHDOG_USEC": "200000"])
         let (process, socket, port) = (daemon.process, daemon.socket, daemon.port)
         let ready = try await onThread { try TestConnection(port: port).request("GET", "/readyz") }
         #expect(ready.status == 200)
@@ -103,10 +114,7 @@ struct NotifyLiveTests {
     @Test("an invalid configuration exits 78 naming the key, before binding anything")
     func invalidConfigurationExits() async throws {
         let axond = try Subprocess.builtProduct("axond")
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let file = "\(directory.path)/axond.json"
-        try Data(#"{"limits": {"max_rows_per_request": 0}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let file = try configurationFile(#"{"limits": {"max_rows_per_request": 0}}"#)
         let (serve, serveOutput) = try await onThread { try Subprocess.run(axond, ["serve", "--config", file]) }
         #expect(serve == 78)
         #expect(serveOutput.contains("limits.max_rows_per_request"))
@@ -121,10 +129,7 @@ struct NotifyLiveTests {
     @Test("check-config prints the effective configuration: file < environment")
     func checkConfigPrints() async throws {
         let axond = try Subprocess.builtProduct("axond")
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let file = "\(directory.path)/axond.json"
-        try Data(#"{"http": {"port": 9000}, "limits": {"max_models": 7}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let file = try configurationFile(#"{"http": {"port": 9000}, "limits": {"max_models": 7}}"#)
         let (status, output) = try await onThread {
             try Subprocess.run(
                 axond, ["check-config", file],

@@ -41,9 +41,7 @@ struct QuickStartTests {
         for setting in ["layers", "epochs", "learning_rate", "optimizer", "batch_size"] {
             #expect(!first.contains("\"\(setting)\""), "the quick start's first command sets \(setting): \(first)")
         }
-        let directory = try TemporaryDirectory()
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             var outputs: [String] = []
             for command in commands {
                 let local = command.replacingOccurrences(of: "localhost:8080", with: "127.0.0.1:\(port)")
@@ -70,9 +68,7 @@ struct QuickStartTests {
     /// A model trained on standardized targets answers in the targets' units on every
     /// protocol, and evaluation reports those units too.
     @Test func everyProtocolMapsTheOutputsBack() async throws {
-        let directory = try TemporaryDirectory()
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             let rows = (0 ..< 10).map { "[\($0)]" }.joined(separator: ",")
             let targets = (0 ..< 10).map { String($0 * $0) }.joined(separator: ",")
             let trained = try await call(port, "POST", "/train?wait=true", json: #"{"model":"sq","inputs":[\#(rows)],"targets":[\#(targets)]}"#)

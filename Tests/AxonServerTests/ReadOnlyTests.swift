@@ -133,8 +133,7 @@ struct ReadOnlyTests {
         #expect(try Self.fingerprint(directory.path) == before)
         // The same directory opened writable would have changed: the fixture does exercise
         // every repair the read-only store skips.
-        let writable = ModelStore(stateDirectory: directory.path, logger: quietLogger)
-        await writable.load()
+        let writable = await loadedStore(directory)
         _ = try? await writable.model(name: "m", version: 1)
         #expect(try Self.fingerprint(directory.path) != before)
     }

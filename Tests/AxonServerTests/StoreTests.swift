@@ -13,14 +13,29 @@ import TestKit
 
 @Suite("ModelStore")
 struct StoreTests {
-    static func loadedStore(_ directory: TemporaryDirectory, retained: Int = 5, maxModels: Int = 1_000) async -> ModelStore {
-        let store = ModelStore(stateDirectory: directory.path, retainedVersions: retained, maxModels: maxModels, logger: quietLogger)
-        await store.load()
-        return store
-    }
-
     static func metadata(seed: UInt64, parent: UInt64? = nil) -> ModelMetadata {
         ModelMetadata(createdAt: Date(timeIntervalSince1970: 1_790_000_000), parentVersion: parent, annotations: ["seed": "\(seed)"])
+    }
+
+    /// Installs the classifiers of `seeds` as the next versions of model "m".
+    static func install(_ seeds: some Sequence<UInt64>, into store: ModelStore) async throws {
+        for seed in seeds {
+            try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: metadata(seed: seed))
+        }
+    }
+
+    /// Two stores on `directory`, as two replicas: the first installed version 1 of "m" before
+    /// the second loaded.
+    static func twoStores(_ directory: TemporaryDirectory) async throws -> (ModelStore, ModelStore) {
+        let writer = await loadedStore(directory)
+        try await install([1], into: writer)
+        return (writer, await loadedStore(directory))
+    }
+
+    /// Installs the classifiers of `seeds` as versions 1, 2, ... of model "m" in `directory`
+    /// through a store that is gone afterwards, as a daemon that stopped.
+    static func writeVersions(of seeds: [UInt64], to directory: TemporaryDirectory) async throws {
+        try await install(seeds, into: await loadedStore(directory))
     }
 
     /// The `StoreError` `body` throws; nil if it succeeds or throws something else (which
@@ -39,7 +54,7 @@ struct StoreTests {
     @Test("install persists first, then serves the new version")
     func installServes() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         #expect(store.current("iris") == nil)
         let first = try await store.install(name: "iris", model: StoreFixtures.model(seed: 1), metadata: StoreFixtures.metadata())
         #expect(first.version == 1)
@@ -61,7 +76,7 @@ struct StoreTests {
     @Test("readers on many threads during installs see whole versions, never a mix or a step back")
     func concurrentReadersSeeWholeSnapshots() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory, retained: 3)
+        let store = await loadedStore(directory, retained: 3)
         let installs: UInt64 = 40
         let expected = try (1...installs).map { try StoreFixtures.model(seed: $0).parameters }
         try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
@@ -114,9 +129,7 @@ struct StoreTests {
         let readers = 4
         for _ in 0..<readers { Thread.detachNewThread(reader) }
         #expect(await eventually { tally.reads.load(ordering: .relaxed) > 0 })
-        for seed in 2...installs {
-            try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
-        }
+        try await Self.install(2...installs, into: store)
         tally.done.store(true, ordering: .releasing)
         #expect(await eventually { tally.finished.load(ordering: .acquiring) == readers })
         #expect(tally.mixed.load(ordering: .relaxed) == 0)
@@ -134,7 +147,7 @@ struct StoreTests {
         let metadata = StoreFixtures.metadata(training: training)
         let rows = try StoreFixtures.rows(50, seed: 99)
         do {
-            let store = await Self.loadedStore(directory)
+            let store = await loadedStore(directory)
             try await store.install(name: "digits", model: model, metadata: metadata, optimizerState: state)
         }
         let restarted = ModelStore(stateDirectory: directory.path, logger: quietLogger)
@@ -171,12 +184,7 @@ struct StoreTests {
     @Test("a corrupt current file is quarantined and the previous version serves")
     func corruptFileFallsBack() async throws {
         let directory = try TemporaryDirectory()
-        let v1 = try StoreFixtures.model(seed: 1)
-        do {
-            let store = await Self.loadedStore(directory)
-            try await store.install(name: "m", model: v1, metadata: Self.metadata(seed: 1))
-            try await store.install(name: "m", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
-        }
+        try await Self.writeVersions(of: [1, 2], to: directory)
         let disk = StateDirectory(root: directory.path)
         let path = disk.path(of: try ModelName("m"), version: 2)
         var bytes = try DurableFile.read(path, maxBytes: 1 << 20)
@@ -188,7 +196,7 @@ struct StoreTests {
         let report = await restarted.load()
         #expect(report.models == 1 && report.quarantined == 1 && report.fellBack == 1)
         let serving = try #require(restarted.current("m"))
-        #expect(serving.version == 1 && serving.model == v1)
+        #expect(try serving.version == 1 && serving.model == StoreFixtures.model(seed: 1))
         #expect(try disk.versions(of: ModelName("m")) == [1])
         #expect(try disk.currentMarker(of: ModelName("m")) == 1)
         let quarantined = try FileManager.default.contentsOfDirectory(atPath: disk.quarantinePath)
@@ -200,11 +208,7 @@ struct StoreTests {
     @Test("an intact file that is not a valid model is skipped without quarantine; the previous version serves")
     func invalidModelFallsBack() async throws {
         let directory = try TemporaryDirectory()
-        let v1 = try StoreFixtures.model(seed: 1)
-        do {
-            let store = await Self.loadedStore(directory)
-            try await store.install(name: "m", model: v1, metadata: Self.metadata(seed: 1))
-        }
+        try await Self.writeVersions(of: [1], to: directory)
         let disk = StateDirectory(root: directory.path)
         try disk.commit(CheckpointFile(metadata: Array(#"{"format":"other"}"#.utf8), tensors: []), to: ModelName("m"))
         let restarted = ModelStore(stateDirectory: directory.path, logger: quietLogger)
@@ -219,8 +223,7 @@ struct StoreTests {
     func failedCommitKeepsServing() async throws {
         let directory = try TemporaryDirectory()
         let capture = LogCapture()
-        let store = ModelStore(stateDirectory: directory.path, logger: capture.logger)
-        await store.load()
+        let store = await loadedStore(directory, logger: capture.logger)
         let v1 = try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         // CURRENT becomes a directory: the version file still lands, but renaming the new
         // marker over it fails (EISDIR), so the commit is incomplete and must not serve.
@@ -259,7 +262,7 @@ struct StoreTests {
             throw TestFailure("mount tmpfs failed: errno \(errno)")
         }
         defer { umount2(directory.path, Int32(MNT_DETACH)) }
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         let v1 = try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         // Fill what is left of the file system.
         let filler = "\(directory.path)/filler"
@@ -300,10 +303,8 @@ struct StoreTests {
     @Test("rollback serves a retained version, persists it, and new versions keep counting up")
     func rollback() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
-        for seed: UInt64 in 1...3 {
-            try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
-        }
+        let store = await loadedStore(directory)
+        try await Self.install(1...3, into: store)
         let back = try await store.rollback(name: "m", to: 1)
         #expect(back.version == 1 && store.current("m") === back)
         #expect(try back.model == StoreFixtures.model(seed: 1))
@@ -311,7 +312,7 @@ struct StoreTests {
         #expect(await Self.storeError { _ = try await store.rollback(name: "nope", to: 1) } == .modelNotFound(name: "nope"))
         #expect(store.current("m")?.version == 1)
 
-        let restarted = await Self.loadedStore(directory)
+        let restarted = await loadedStore(directory)
         #expect(restarted.current("m")?.version == 1)
         let next = try await restarted.install(name: "m", model: StoreFixtures.model(seed: 4), metadata: Self.metadata(seed: 4))
         #expect(next.version == 4)
@@ -320,7 +321,7 @@ struct StoreTests {
     @Test("delete removes the model from memory and disk")
     func delete() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         try await store.install(name: "gone", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         try await store.install(name: "kept", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
         try await store.delete(name: "gone")
@@ -328,7 +329,7 @@ struct StoreTests {
         #expect(store.list().map(\.name) == ["kept"])
         #expect(await Self.storeError { try await store.delete(name: "gone") } == .modelNotFound(name: "gone"))
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/models/gone"))
-        let restarted = await Self.loadedStore(directory)
+        let restarted = await loadedStore(directory)
         #expect(restarted.list().map(\.name) == ["kept"])
         // The name is free again and starts from version 1.
         let again = try await restarted.install(name: "gone", model: StoreFixtures.model(seed: 3), metadata: Self.metadata(seed: 3))
@@ -338,10 +339,8 @@ struct StoreTests {
     @Test("retention keeps the newest K versions and always the current one")
     func retention() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory, retained: 2)
-        for seed: UInt64 in 1...4 {
-            try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
-        }
+        let store = await loadedStore(directory, retained: 2)
+        try await Self.install(1...4, into: store)
         #expect(try await store.versions(name: "m").map(\.version) == [3, 4])
         try await store.rollback(name: "m", to: 3)
         try await store.install(name: "m", model: StoreFixtures.model(seed: 5), metadata: Self.metadata(seed: 5))
@@ -353,12 +352,12 @@ struct StoreTests {
     @Test("versions lists metadata; an older version loads on demand, verified and cached")
     func versionsAndOlderModels() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         for seed: UInt64 in 1...3 {
             try await store.install(
                 name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed, parent: seed > 1 ? seed - 1 : nil))
         }
-        let restarted = await Self.loadedStore(directory)
+        let restarted = await loadedStore(directory)
         let versions = try await restarted.versions(name: "m")
         #expect(versions.map(\.version) == [1, 2, 3])
         #expect(versions.map(\.isCurrent) == [false, false, true])
@@ -382,10 +381,8 @@ struct StoreTests {
     @Test("a corrupt older version asked for by number is quarantined and reported")
     func corruptOlderVersion() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
-        for seed: UInt64 in 1...2 {
-            try await store.install(name: "m", model: StoreFixtures.model(seed: seed), metadata: Self.metadata(seed: seed))
-        }
+        let store = await loadedStore(directory)
+        try await Self.install(1...2, into: store)
         let disk = StateDirectory(root: directory.path)
         let path = disk.path(of: try ModelName("m"), version: 1)
         var bytes = try DurableFile.read(path, maxBytes: 1 << 20)
@@ -406,7 +403,7 @@ struct StoreTests {
     @Test("invalid names are refused with 400 naming the rule", arguments: ["", ".hidden", "a/b", "x y", String(repeating: "n", count: 65), "ü"])
     func invalidNames(name: String) async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         let error = await Self.storeError {
             try await store.install(name: name, model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         }
@@ -424,7 +421,7 @@ struct StoreTests {
     @Test("valid names of every allowed character work")
     func validNames() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         for name in ["a", "A-z_0.9", "model.v2", String(repeating: "n", count: 64), "x."] {
             try await store.install(name: name, model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
             #expect(store.current(name)?.version == 1)
@@ -434,7 +431,7 @@ struct StoreTests {
     @Test("limits.max_models bounds new models but not new versions")
     func maxModels() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory, maxModels: 2)
+        let store = await loadedStore(directory, maxModels: 2)
         try await store.install(name: "a", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         try await store.install(name: "b", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
         let error = await Self.storeError {
@@ -481,9 +478,7 @@ struct StoreTests {
     @Test("refresh picks up versions, rollbacks, new and deleted models written by another store")
     func refreshSeesOtherWriters() async throws {
         let directory = try TemporaryDirectory()
-        let writer = await Self.loadedStore(directory)
-        try await writer.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
-        let reader = await Self.loadedStore(directory)
+        let (writer, reader) = try await Self.twoStores(directory)
         #expect(await reader.refresh().isEmpty)
 
         try await writer.install(name: "m", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
@@ -509,7 +504,7 @@ struct StoreTests {
     @Test("a corrupt file written by another process never replaces the serving version")
     func refreshIgnoresCorruptFiles() async throws {
         let directory = try TemporaryDirectory()
-        let store = await Self.loadedStore(directory)
+        let store = await loadedStore(directory)
         let v1 = try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         let disk = StateDirectory(root: directory.path)
         var bytes = try CheckpointEncoder.encode(
@@ -527,8 +522,7 @@ struct StoreTests {
     func watchLogsLastingProblemsOnce() async throws {
         let directory = try TemporaryDirectory()
         let capture = LogCapture()
-        let store = ModelStore(stateDirectory: directory.path, logger: capture.logger)
-        await store.load()
+        let store = await loadedStore(directory, logger: capture.logger)
         try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
         #expect(FileManager.default.createFile(atPath: "\(directory.path)/models/m/junk", contents: Data([1])))
         for _ in 0..<3 { await store.refresh() }
@@ -543,9 +537,7 @@ struct StoreTests {
     @Test("watch mode swaps in a version another store wrote and stops when cancelled")
     func watchLoop() async throws {
         let directory = try TemporaryDirectory()
-        let writer = await Self.loadedStore(directory)
-        try await writer.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
-        let watcher = await Self.loadedStore(directory)
+        let (writer, watcher) = try await Self.twoStores(directory)
         let task = Task { await watcher.watch(every: .milliseconds(5)) }
         try await writer.install(name: "m", model: StoreFixtures.model(seed: 2), metadata: Self.metadata(seed: 2))
         #expect(await eventually { watcher.current("m")?.version == 2 })
@@ -558,7 +550,7 @@ struct StoreTests {
     @Test("watch mode serves exactly the model a second process committed")
     func watchSeesSecondProcess() async throws {
         let directory = try TemporaryDirectory()
-        let watcher = await Self.loadedStore(directory)
+        let watcher = await loadedStore(directory)
         let task = Task { await watcher.watch(every: .milliseconds(5)) }
         let path = directory.path
         let output = try await onThread { try runCheckpointStress(["commit-model", path, "other", "7"]) }
@@ -591,10 +583,7 @@ struct StoreTests {
     @Test("the store service loads, then marks ready, and stops on graceful shutdown")
     func serviceMarksReadyAfterLoad() async throws {
         let directory = try TemporaryDirectory()
-        do {
-            let store = await Self.loadedStore(directory)
-            try await store.install(name: "m", model: StoreFixtures.model(seed: 1), metadata: Self.metadata(seed: 1))
-        }
+        try await Self.writeVersions(of: [1], to: directory)
         for interval: Duration? in [nil, .milliseconds(5)] {
             let readiness = Readiness()
             let store = ModelStore(stateDirectory: directory.path, logger: quietLogger)

@@ -117,10 +117,7 @@ struct TablesTests {
 
     @Test("JSON object rows and cell rows train; continuing and evaluating match columns by name")
     func jsonTables() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             var rows: [String] = []
             var targets: [String] = []
             for k in 0 ..< 40 {
@@ -174,10 +171,7 @@ struct TablesTests {
 
     @Test("missing_values refuse: a missing cell is a 422 naming row and column, at training and at prediction")
     func refuse() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             expectError(
                 try await call(port, "POST", "/train?model=h&missing_values=refuse", body: Array(TablesTests.houses.utf8), contentType: "text/csv"),
                 422, "missing_value", mentions: ["inputs[", "refuse"])
@@ -194,10 +188,7 @@ struct TablesTests {
 
     @Test("a numeric CSV remembers its column names and medians; its array rows stay on the numeric path")
     func numericCSVNames() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path)
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon { port in
             let iris = try repositoryFile("examples/iris.csv")
             let trained = try await call(port, "POST", "/train?model=iris&target=species&epochs=20&seed=1&wait=true", body: iris, contentType: "text/csv")
             #expect(trained.status == 200, "\(trained.text)")

@@ -8,11 +8,20 @@ import TestKit
 
 @Suite("training lock (flock on <state>/locks/<model>.lock)")
 struct TrainingLockTests {
+    // Swift Testing makes a fresh suite value for each test: each gets its own state directory,
+    // removed when the test is over.
+    let state: TemporaryDirectory
+    let model: ModelName
+    /// The lock file of `model`.
+    var path: String { TrainingLock.path(stateDirectory: state.path, model: model) }
+
+    init() throws {
+        state = try TemporaryDirectory()
+        model = try ModelName("iris")
+    }
+
     @Test("one holder at a time in a process; released by unlock and by deinit")
     func exclusiveInProcess() throws {
-        let state = try TemporaryDirectory()
-        defer { state.remove() }
-        let model = try ModelName("iris")
         let first = try #require(try TrainingLock.tryAcquire(stateDirectory: state.path, model: model))
         #expect(first.path == "\(state.path)/locks/iris.lock")
         #expect(try TrainingLock.tryAcquire(stateDirectory: state.path, model: model) == nil)
@@ -30,10 +39,6 @@ struct TrainingLockTests {
 
     @Test("another process sees the lock (flock(1)), and the holder is recorded")
     func crossProcess() async throws {
-        let state = try TemporaryDirectory()
-        defer { state.remove() }
-        let model = try ModelName("iris")
-        let path = TrainingLock.path(stateDirectory: state.path, model: model)
         let lock = try #require(try TrainingLock.tryAcquire(stateDirectory: state.path, model: model))
         let (held, _) = try await onThread { try Subprocess.run("flock", ["-n", path, "true"]) }
         #expect(held == 1)
@@ -45,10 +50,6 @@ struct TrainingLockTests {
 
     @Test("a process holding the lock blocks us until it exits; a crash releases it")
     func heldByChild() async throws {
-        let state = try TemporaryDirectory()
-        defer { state.remove() }
-        let model = try ModelName("iris")
-        let path = TrainingLock.path(stateDirectory: state.path, model: model)
         try FileManager.default.createDirectory(atPath: "\(state.path)/locks", withIntermediateDirectories: true)
         // The shell takes the lock on fd 9 and execs sleep, so the child itself holds it;
         // SIGKILL then plays a crashed trainer.
@@ -69,9 +70,6 @@ struct TrainingLockTests {
 
     @Test("a waiter gets the lock once the holder releases it")
     func waiterProceeds() async throws {
-        let state = try TemporaryDirectory()
-        defer { state.remove() }
-        let model = try ModelName("iris")
         let holder = try #require(try TrainingLock.tryAcquire(stateDirectory: state.path, model: model))
         async let waiter = TrainingLock.acquire(stateDirectory: state.path, model: model, timeout: .seconds(10))
         holder.unlock()

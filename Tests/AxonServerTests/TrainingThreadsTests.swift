@@ -83,11 +83,7 @@ struct TrainingThreadsTests {
 
     @Test("a job on two threads reports them, and the same request trains the same weights again")
     func jobReportsAndRepeats() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let daemon = await loadedDaemon(stateDirectory: directory.path) { $0.limits.trainingThreads = 2 }
-        defer { daemon.jobs.close() }
-        try await withAPIServer(daemon) { port in
+        try await withFreshDaemon(configure: { $0.limits.trainingThreads = 2 }) { daemon, port in
             var weights: [[Float]] = []
             for name in ["a", "b"] {
                 let body = Self.request.replacingOccurrences(of: #""model":"t""#, with: #""model":"\#(name)""#)

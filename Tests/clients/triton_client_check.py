@@ -20,7 +20,6 @@ by the kernel if this script is killed outright.
 """
 import argparse
 import asyncio
-import ctypes
 import json
 import os
 import pathlib
@@ -31,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 
 import numpy as np
@@ -40,6 +38,9 @@ import tritonclient.http.aio as aioclient
 from tritonclient.utils import InferenceServerException
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "Tests/harness"))
+import axond_harness  # noqa: E402  (found through the path above)
+
 MODEL = "iris"
 ROWS = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]], dtype=np.float32)
 
@@ -68,23 +69,7 @@ def http(method, url, body=None, headers=None, timeout=30):
     """(status, parsed JSON or raw bytes) of one request; HTTP errors are answers too."""
     data = body.encode() if isinstance(body, str) else body
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
-
-
-def _terminate_with_parent():
-    """In the child before exec: the kernel sends it SIGTERM when this script dies, however it
-    dies (even SIGKILL from `timeout -k`), so no daemon outlives the check."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    PR_SET_PDEATHSIG = 1
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return axond_harness.answer(request, timeout)
 
 
 class Daemon:
@@ -97,7 +82,7 @@ class Daemon:
         self.process = subprocess.Popen(
             [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--state-dir", os.path.join(workdir, "var"), "--no-access-log", "--log-level", "warning"],
-            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_terminate_with_parent)
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=axond_harness.terminate_with_parent)
 
     def wait_ready(self, seconds=30):
         deadline = time.monotonic() + seconds
@@ -113,13 +98,7 @@ class Daemon:
         return False
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        axond_harness.stop(self.process, timeout=15)
         self.log.close()
 
 

@@ -2,17 +2,18 @@
 chromium through chromium-driver, and a `Console` with the bounded waits and DOM reads the
 steps use (Tests/ui/console_check.py).
 """
-import ctypes
 import json
 import os
+import pathlib
 import queue
-import signal
 import subprocess
+import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "harness"))
+import axond_harness  # noqa: E402  (found through the path above)
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -34,11 +35,6 @@ def check(condition, what, detail=""):
     print(f"ok   {what}", flush=True)
 
 
-def _terminate_with_parent():
-    """In the child before exec: the kernel sends SIGTERM when this script dies, however it dies."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Daemon:
     """axond on 127.0.0.1:0 over a temporary state directory; the port comes from its log."""
 
@@ -50,7 +46,7 @@ class Daemon:
             [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--state-dir", os.path.join(workdir, "var"),
              "--log-format", "json", "--no-access-log"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment,
-            preexec_fn=_terminate_with_parent)
+            preexec_fn=axond_harness.terminate_with_parent)
         threading.Thread(target=self._pump, daemon=True).start()
         self.base = None
 
@@ -83,28 +79,14 @@ class Daemon:
         return any(http("GET", self.base + "/readyz")[0] == 200 for _ in range(200))
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        axond_harness.stop(self.process, timeout=20)
 
 
 def http(method, url, body=None, token=ADMIN_TOKEN, content_type="application/json"):
     request = urllib.request.Request(url, data=body, method=method, headers={"Authorization": f"Bearer {token}"})
     if body is not None:
         request.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
+    return axond_harness.answer(request)
 
 
 def browser(profile):

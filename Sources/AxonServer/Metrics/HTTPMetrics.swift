@@ -18,19 +18,6 @@ public final class HTTPMetrics: HTTPObserver {
     /// The `method` label of methods outside the standard set (clients may send any token).
     public static let otherMethod = "other"
 
-    static let requestsName = "axon_http_requests_total"
-    static let durationName = "axon_http_request_duration_seconds"
-    static let requestBytesName = "axon_http_request_bytes_total"
-    static let responseBytesName = "axon_http_response_bytes_total"
-    static let inFlightName = "axon_http_requests_in_flight"
-    static let rejectionsName = "axon_http_rejections_total"
-    static let timeoutsName = "axon_http_request_timeouts_total"
-
-    private static let requestsHelp = "HTTP requests answered, by route template, method and status code."
-    private static let durationHelp = "Time from the request line to the answer being handed to the server, by route template."
-    private static let requestBytesHelp = "Request body bytes received, by route template."
-    private static let responseBytesHelp = "Response body bytes sent, by route template."
-
     private final class RouteSeries: Sendable {
         let route: String
         let duration: DurationHistogram
@@ -40,9 +27,13 @@ public final class HTTPMetrics: HTTPObserver {
         init(route: String, registry: PrometheusCollectorRegistry, buckets: [Duration]) {
             self.route = route
             let labels = [("route", route)]
-            duration = registry.durationHistogram(name: HTTPMetrics.durationName, labels: labels, buckets: buckets, help: HTTPMetrics.durationHelp)
-            requestBytes = registry.counter(name: HTTPMetrics.requestBytesName, labels: labels, help: HTTPMetrics.requestBytesHelp)
-            responseBytes = registry.counter(name: HTTPMetrics.responseBytesName, labels: labels, help: HTTPMetrics.responseBytesHelp)
+            duration = registry.durationHistogram(
+                name: "axon_http_request_duration_seconds", labels: labels, buckets: buckets,
+                help: "Time from the request line to the answer being handed to the server, by route template.")
+            requestBytes = registry.counter(
+                name: "axon_http_request_bytes_total", labels: labels, help: "Request body bytes received, by route template.")
+            responseBytes = registry.counter(
+                name: "axon_http_response_bytes_total", labels: labels, help: "Response body bytes sent, by route template.")
         }
     }
 
@@ -84,13 +75,13 @@ public final class HTTPMetrics: HTTPObserver {
         self.registry = registry
         self.buckets = buckets
         inFlight = ScrapedGauge(registry.gauge(
-            name: Self.inFlightName, help: "Requests received and not yet completed (answered and sent, or aborted), read when scraped."))
+            name: "axon_http_requests_in_flight", help: "Requests received and not yet completed (answered and sent, or aborted), read when scraped."))
         timeouts = ScrapedCounter(registry.counter(
-            name: Self.timeoutsName,
+            name: "axon_http_request_timeouts_total",
             help: "Connections closed because their request had not arrived whole within http.request_timeout_seconds."))
         rejections = Rejection.allCases.map { reason in
             registry.counter(
-                name: Self.rejectionsName, labels: [("reason", reason.label), ("status", reason.status)],
+                name: "axon_http_rejections_total", labels: [("reason", reason.label), ("status", reason.status)],
                 help: "Requests refused without running their handler: 413 over the body limit, 503 while draining or at the drain deadline.")
         }
     }
@@ -165,9 +156,9 @@ public final class HTTPMetrics: HTTPObserver {
             let overflowKey = "\(route) \(key)"
             if let found = overflow.counters[overflowKey] { return found }
             let counter = registry.counter(
-                name: Self.requestsName,
+                name: "axon_http_requests_total",
                 labels: [("route", route), ("method", Self.methodLabels[methodIndex]), ("status", String(status))],
-                help: Self.requestsHelp)
+                help: "HTTP requests answered, by route template, method and status code.")
             let entry = CounterEntry(key: key, series: routeEntry.series, counter: counter)
             if !routeEntry.counters.insert(entry, hash: Self.hash(key: key)) { overflow.counters[overflowKey] = entry }
             return entry

@@ -7,12 +7,6 @@ import Synchronization
 /// created only while the model serves (`ModelSeriesGate`) and dropped by `forget(model:)` when
 /// it is unloaded or deleted.
 public final class InferenceMetrics: Sendable {
-    static let rowsName = "axon_inference_rows_total"
-    static let durationName = "axon_inference_predict_duration_seconds"
-    static let batchName = "axon_inference_batch_size_rows"
-    private static let rowsHelp = "Rows predicted, by model and version."
-    private static let durationHelp = "Time spent computing one predict call (decoding excluded), by model."
-
     /// Bounds of the rows-per-call histogram: powers of four from 1 to 65536.
     public static let batchBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536]
 
@@ -85,7 +79,7 @@ public final class InferenceMetrics: Sendable {
         self.buckets = buckets
         self.gate = models
         batch = registry.valueHistogram(
-            name: Self.batchName, buckets: Self.batchBuckets, help: "Rows per predict call, all models.")
+            name: "axon_inference_batch_size_rows", buckets: Self.batchBuckets, help: "Rows per predict call, all models.")
         poolWaiting = ScrapedGauge(registry.gauge(
             name: "axon_inference_pool_waiting",
             help: "Predictions and evaluations waiting for an inference pool thread (at most inference.queue_limit), read when scraped."))
@@ -130,14 +124,16 @@ public final class InferenceMetrics: Sendable {
             if let found = models[model] { return found }
             let created = ModelSeries(
                 duration: registry.durationHistogram(
-                    name: Self.durationName, labels: [("model", model)], buckets: buckets, help: Self.durationHelp))
+                    name: "axon_inference_predict_duration_seconds", labels: [("model", model)], buckets: buckets,
+                    help: "Time spent computing one predict call (decoding excluded), by model."))
             models[model] = created
             return created
         }
         let counter = series.rows.withLock { list in
             for entry in list where entry.version == version { return entry.counter }
             let counter = registry.counter(
-                name: Self.rowsName, labels: [("model", model), ("version", String(version))], help: Self.rowsHelp)
+                name: "axon_inference_rows_total", labels: [("model", model), ("version", String(version))],
+                help: "Rows predicted, by model and version.")
             list.append((version, counter))
             return counter
         }

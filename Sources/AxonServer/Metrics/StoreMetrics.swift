@@ -5,14 +5,6 @@ import Synchronization
 /// Model-store families: models loaded, versions on disk, checkpoint writes (duration, bytes,
 /// failures), quarantined files and the time of each model's last good checkpoint.
 public final class StoreMetrics: Sendable {
-    static let modelsLoadedName = "axon_store_models_loaded"
-    static let versionsName = "axon_store_versions_on_disk"
-    static let writeDurationName = "axon_store_checkpoint_write_duration_seconds"
-    static let bytesName = "axon_store_checkpoint_written_bytes_total"
-    static let failuresName = "axon_store_checkpoint_failures_total"
-    static let quarantinedName = "axon_store_quarantined_files_total"
-    static let lastCheckpointName = "axon_store_last_checkpoint_timestamp_seconds"
-
     private let registry: PrometheusCollectorRegistry
     private let modelsLoaded: Gauge
     private let versions: Gauge
@@ -26,15 +18,15 @@ public final class StoreMetrics: Sendable {
     init(registry: PrometheusCollectorRegistry, buckets: [Duration], models: ModelSeriesGate) {
         self.registry = registry
         self.gate = models
-        modelsLoaded = registry.gauge(name: Self.modelsLoadedName, help: "Models loaded in memory and servable.")
-        versions = registry.gauge(name: Self.versionsName, help: "Checkpoint versions in the state directory, all models.")
+        modelsLoaded = registry.gauge(name: "axon_store_models_loaded", help: "Models loaded in memory and servable.")
+        versions = registry.gauge(name: "axon_store_versions_on_disk", help: "Checkpoint versions in the state directory, all models.")
         writeDuration = registry.durationHistogram(
-            name: Self.writeDurationName, buckets: buckets,
+            name: "axon_store_checkpoint_write_duration_seconds", buckets: buckets,
             help: "Time to write one checkpoint durably (temp file, fsync, rename, directory fsync).")
-        bytes = registry.counter(name: Self.bytesName, help: "Checkpoint bytes written durably.")
-        failures = registry.counter(name: Self.failuresName, help: "Checkpoint writes that failed (the previous version stays).")
+        bytes = registry.counter(name: "axon_store_checkpoint_written_bytes_total", help: "Checkpoint bytes written durably.")
+        failures = registry.counter(name: "axon_store_checkpoint_failures_total", help: "Checkpoint writes that failed (the previous version stays).")
         quarantined = registry.counter(
-            name: Self.quarantinedName, help: "Unreadable checkpoint files moved aside at load or rescan.")
+            name: "axon_store_quarantined_files_total", help: "Unreadable checkpoint files moved aside at load or rescan.")
     }
 
     /// Sets the number of loaded models.
@@ -52,7 +44,7 @@ public final class StoreMetrics: Sendable {
             lastCheckpoint.withLock { gauges in
                 if let found = gauges[model] { return found }
                 let created = registry.gauge(
-                    name: Self.lastCheckpointName, labels: [("model", model)],
+                    name: "axon_store_last_checkpoint_timestamp_seconds", labels: [("model", model)],
                     help: "Unix time of the last successful checkpoint, by model.")
                 gauges[model] = created
                 return created

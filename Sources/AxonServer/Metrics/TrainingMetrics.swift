@@ -11,18 +11,6 @@ public final class TrainingMetrics: JobMetrics {
     /// How a training job ended.
     public typealias Outcome = JobEnding
 
-    static let jobsName = "axon_training_jobs_total"
-    static let queuedName = "axon_training_jobs_queued"
-    static let runningName = "axon_training_jobs_running"
-    static let epochsName = "axon_training_epochs_total"
-    static let trainLossName = "axon_training_last_train_loss"
-    static let validationLossName = "axon_training_last_validation_loss"
-    static let samplesPerSecondName = "axon_training_last_job_samples_per_second"
-    static let durationName = "axon_training_job_duration_seconds"
-    static let earlyStopsName = "axon_training_early_stops_total"
-    private static let trainLossHelp = "Training loss after the last completed epoch, by model."
-    private static let validationLossHelp = "Validation loss after the last completed epoch, by model (absent without a validation split)."
-
     /// Bounds of the job-duration histogram: 10 ms to 1 h.
     public static let durationBuckets: [Duration] = [
         .milliseconds(10), .milliseconds(100), .seconds(1), .seconds(5), .seconds(15), .seconds(60),
@@ -53,18 +41,18 @@ public final class TrainingMetrics: JobMetrics {
         var jobs: [Outcome: Counter] = [:]
         for outcome in Outcome.allCases {
             jobs[outcome] = registry.counter(
-                name: Self.jobsName, labels: [("outcome", outcome.rawValue)], help: "Training jobs finished, by outcome.")
+                name: "axon_training_jobs_total", labels: [("outcome", outcome.rawValue)], help: "Training jobs finished, by outcome.")
         }
         self.jobs = jobs
-        queued = registry.gauge(name: Self.queuedName, help: "Training jobs waiting for a free slot.")
-        running = registry.gauge(name: Self.runningName, help: "Training jobs running now.")
-        epochs = registry.counter(name: Self.epochsName, help: "Training epochs completed, all models.")
+        queued = registry.gauge(name: "axon_training_jobs_queued", help: "Training jobs waiting for a free slot.")
+        running = registry.gauge(name: "axon_training_jobs_running", help: "Training jobs running now.")
+        epochs = registry.counter(name: "axon_training_epochs_total", help: "Training epochs completed, all models.")
         samplesPerSecond = registry.gauge(
-            name: Self.samplesPerSecondName, help: "Training samples per second of the last finished job (epochs times rows over its duration).")
+            name: "axon_training_last_job_samples_per_second", help: "Training samples per second of the last finished job (epochs times rows over its duration).")
         duration = registry.durationHistogram(
-            name: Self.durationName, buckets: Self.durationBuckets, help: "Wall-clock duration of finished training jobs.")
+            name: "axon_training_job_duration_seconds", buckets: Self.durationBuckets, help: "Wall-clock duration of finished training jobs.")
         earlyStops = registry.counter(
-            name: Self.earlyStopsName, help: "Training jobs that stopped before their last epoch because validation loss stopped improving.")
+            name: "axon_training_early_stops_total", help: "Training jobs that stopped before their last epoch because validation loss stopped improving.")
         eventStreams = ScrapedGauge(registry.gauge(
             name: "axon_event_streams_open", help: "Server-Sent Event streams of jobs open now (at most events.max_streams), read when scraped."))
         droppedEvents = ScrapedCounter(registry.counter(
@@ -102,10 +90,13 @@ public final class TrainingMetrics: JobMetrics {
         let found = gate.ifExists(model) {
             models.withLock { models in
                 var series = models[model] ?? ModelSeries(
-                    trainLoss: registry.gauge(name: Self.trainLossName, labels: [("model", model)], help: Self.trainLossHelp))
+                    trainLoss: registry.gauge(
+                        name: "axon_training_last_train_loss", labels: [("model", model)],
+                        help: "Training loss after the last completed epoch, by model."))
                 if validationLoss != nil, series.validationLoss == nil {
                     series.validationLoss = registry.gauge(
-                        name: Self.validationLossName, labels: [("model", model)], help: Self.validationLossHelp)
+                        name: "axon_training_last_validation_loss", labels: [("model", model)],
+                        help: "Validation loss after the last completed epoch, by model (absent without a validation split).")
                 }
                 models[model] = series
                 return series

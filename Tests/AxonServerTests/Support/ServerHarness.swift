@@ -108,6 +108,16 @@ final class Gate: Sendable {
     }
 }
 
+extension Router {
+    /// An asynchronous `GET` at `template` that waits for `gate` to open, then answers `text`.
+    mutating func get(_ template: String, after gate: Gate, answering text: String) {
+        get(template, async: { _ in
+            await gate.wait()
+            return Response.text(text)
+        })
+    }
+}
+
 /// Polls `condition` every millisecond, at most `limit` times; true once it holds. Used to observe
 /// a state change another thread makes, never to wait for a fixed time.
 func eventually(limit: Int = 5000, _ condition: () -> Bool) async -> Bool {

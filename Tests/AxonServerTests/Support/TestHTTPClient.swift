@@ -166,47 +166,41 @@ final class TestConnection: @unchecked Sendable {
 
     /// Reads the next chunk of a chunked body; nil at the terminating chunk.
     func readChunk() throws -> [UInt8]? {
-        let crlf: [UInt8] = [13, 10]
-        var sizeEnd: Int?
-        while sizeEnd == nil {
-            if let range = buffer.firstRange(of: crlf) {
-                sizeEnd = range.lowerBound
-            } else if try !fill() {
-                throw TestClientError.closedBeforeResponse(received: buffer.count)
-            }
-        }
-        let sizeText = String(decoding: buffer[0..<sizeEnd!], as: UTF8.self).split(separator: ";")[0]
+        let sizeEnd = try fill(until: [13, 10])
+        let sizeText = String(decoding: buffer[0..<sizeEnd], as: UTF8.self).split(separator: ";")[0]
         guard let size = Int(sizeText, radix: 16) else { throw TestClientError.malformedResponse("chunk size \(sizeText)") }
-        buffer.removeFirst(sizeEnd! + 2)
-        while buffer.count < size + 2 {
-            if try !fill() { throw TestClientError.closedBeforeResponse(received: buffer.count) }
-        }
+        buffer.removeFirst(sizeEnd + 2)
+        try fill(atLeast: size + 2)
         let chunk = Array(buffer[0..<size])
         buffer.removeFirst(size + 2)
         return size == 0 ? nil : chunk
     }
 
-    private func fill() throws -> Bool {
+    // Receives more into the buffer; the peer closing first is `closedBeforeResponse`.
+    private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 { throw TestClientError.receive(errno: errno) }
-        if n == 0 { return false }
+        if n == 0 { throw TestClientError.closedBeforeResponse(received: buffer.count) }
         buffer.append(contentsOf: chunk[0..<n])
-        return true
+    }
+
+    // Receives until the buffer holds `delimiter`, and returns where it starts.
+    private func fill(until delimiter: [UInt8]) throws -> Int {
+        while true {
+            if let range = buffer.firstRange(of: delimiter) { return range.lowerBound }
+            try fill()
+        }
+    }
+
+    private func fill(atLeast count: Int) throws {
+        while buffer.count < count { try fill() }
     }
 
     private func readOne() throws -> TestResponse {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        var headEnd: Int?
-        while headEnd == nil {
-            if let range = buffer.firstRange(of: separator) {
-                headEnd = range.lowerBound
-            } else if try !fill() {
-                throw TestClientError.closedBeforeResponse(received: buffer.count)
-            }
-        }
-        let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
-        buffer.removeFirst(headEnd! + 4)
+        let headEnd = try fill(until: [13, 10, 13, 10])
+        let head = String(decoding: buffer[0..<headEnd], as: UTF8.self)
+        buffer.removeFirst(headEnd + 4)
         var lines = head.components(separatedBy: "\r\n")
         let statusLine = lines.removeFirst().split(separator: " ")
         guard statusLine.count >= 2, let status = Int(statusLine[1]) else {
@@ -219,9 +213,7 @@ final class TestConnection: @unchecked Sendable {
         let response = TestResponse(status: status, headers: headers, body: [])
         guard let lengthText = response.header("Content-Length") else { return response }
         guard let length = Int(lengthText) else { throw TestClientError.malformedResponse("Content-Length \(lengthText)") }
-        while buffer.count < length {
-            if try !fill() { throw TestClientError.closedBeforeResponse(received: buffer.count) }
-        }
+        try fill(atLeast: length)
         var complete = response
         complete.body = Array(buffer[0..<length])
         buffer.removeFirst(length)

@@ -11,12 +11,9 @@
 set -euo pipefail
 AXOND="${1:?path to an axond built from e782b58}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-STATE="$(mktemp -d)"
-PORT="${PORT:-18931}"
-"$AXOND" serve --host 127.0.0.1 --port "$PORT" --state-dir "$STATE" --no-access-log 2>"$STATE/log" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$STATE"' EXIT
-for _ in $(seq 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+# The benchmarks' daemon helpers start, await and stop the old axond as they do theirs.
+source "$HERE/../../../Benchmarks/lib.sh"
+axond_start_fresh "$AXOND" PORT STATE
 
 post() { curl -sf -X POST "127.0.0.1:$PORT$1" -H 'Content-Type: application/json' -d "$2"; }
 
