@@ -286,6 +286,49 @@ static enum MHD_Result queue_resumed(hs_server *s, hs_request *r, struct MHD_Con
     return result;
 }
 
+/* The first call: the headers are complete and no byte of the body has been read. Decides
+ * whether the request is answered from its headers (draining, a declared body over the
+ * limit, the header handler's word) or its body is read, and reserves the body's memory. */
+static enum MHD_Result on_headers(hs_server *s, hs_request *r, struct MHD_Connection *connection, const char *method) {
+    enum MHD_Result result;
+    r->first_call_done = true;
+    r->connection = connection;
+    r->method = method;
+    if (atomic_load(&s->draining)) {
+        r->outcome = HS_OUTCOME_DRAINING;
+        return answered_early(s, r, connection, &result) ? result : MHD_YES;
+    }
+    bool has_body;
+    const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length != NULL) {
+        /* MHD has already rejected malformed lengths; a declared body over the limit is
+         * answered now, before a byte of it is read. */
+        char *end = NULL;
+        errno = 0;
+        unsigned long long declared = strtoull(length, &end, 10);
+        r->announced = errno != 0 ? UINT64_MAX : (uint64_t)declared;
+        if (errno != 0 || declared > s->max_body_bytes) r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
+        else r->declared = (size_t)declared;
+        has_body = r->outcome != HS_OUTCOME_OK || declared > 0;
+    } else {
+        has_body = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+    }
+    if (!has_body) return MHD_YES;
+    if (r->outcome == HS_OUTCOME_OK && r->declared > 0 && r->declared <= SMALL_BODY_DECIDED_LATE) {
+        /* A small body (a one-row prediction is a few hundred bytes) is decided once, at the
+         * final call, like a request without one: an early refusal would wait for it anyway
+         * (ST_DEFERRED), libmicrohttpd buffers this much per connection on its own, and a
+         * second hand-over to Swift per request costs the hot path more than it saves. */
+        reserve_body(r);
+        return MHD_YES;
+    }
+    if (answered_early(s, r, connection, &result)) return result;
+    reserve_body(r);
+    return MHD_YES;
+}
+
 enum MHD_Result shim_on_access(void *cls, struct MHD_Connection *connection, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls) {
@@ -295,45 +338,7 @@ enum MHD_Result shim_on_access(void *cls, struct MHD_Connection *connection, con
     hs_request *r = *con_cls;
     if (r == NULL) return MHD_NO; /* out of memory in shim_on_uri: drop the connection */
 
-    enum MHD_Result result;
-    if (!r->first_call_done) {
-        r->first_call_done = true;
-        r->connection = connection;
-        r->method = method;
-        if (atomic_load(&s->draining)) {
-            r->outcome = HS_OUTCOME_DRAINING;
-            return answered_early(s, r, connection, &result) ? result : MHD_YES;
-        }
-        bool has_body;
-        const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length != NULL) {
-            /* MHD has already rejected malformed lengths; a declared body over the limit is
-             * answered now, before a byte of it is read. */
-            char *end = NULL;
-            errno = 0;
-            unsigned long long declared = strtoull(length, &end, 10);
-            r->announced = errno != 0 ? UINT64_MAX : (uint64_t)declared;
-            if (errno != 0 || declared > s->max_body_bytes) r->outcome = HS_OUTCOME_BODY_TOO_LARGE;
-            else r->declared = (size_t)declared;
-            has_body = r->outcome != HS_OUTCOME_OK || declared > 0;
-        } else {
-            has_body = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
-        }
-        if (!has_body) return MHD_YES;
-        if (r->outcome == HS_OUTCOME_OK && r->declared > 0 && r->declared <= SMALL_BODY_DECIDED_LATE) {
-            /* A small body (a one-row prediction is a few hundred bytes) is decided once, at the
-             * final call, like a request without one: an early refusal would wait for it anyway
-             * (ST_DEFERRED), libmicrohttpd buffers this much per connection on its own, and a
-             * second hand-over to Swift per request costs the hot path more than it saves. */
-            reserve_body(r);
-            return MHD_YES;
-        }
-        if (answered_early(s, r, connection, &result)) return result;
-        reserve_body(r);
-        return MHD_YES;
-    }
+    if (!r->first_call_done) return on_headers(s, r, connection, method);
 
     if (*upload_data_size > 0) {
         collect_body(s, r, upload_data, *upload_data_size);
@@ -341,6 +346,7 @@ enum MHD_Result shim_on_access(void *cls, struct MHD_Connection *connection, con
         return MHD_YES;
     }
 
+    enum MHD_Result result;
     switch (r->state) {
     case ST_COLLECTING:
         return dispatch(s, r, connection);

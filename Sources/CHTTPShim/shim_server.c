@@ -48,32 +48,32 @@ static void stop_workers(hs_server *s) {
     }
 }
 
-int hs_server_start(const hs_config *config, hs_handler handler, void *context, hs_server **out) {
-    if (config == NULL || handler == NULL || out == NULL || config->threads < 1 || config->threads > 1024)
-        return -EINVAL;
-
-    struct sockaddr_storage address;
-    memset(&address, 0, sizeof address);
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
-    socklen_t address_length;
+/* The socket address of config's host and port; adds MHD_USE_IPv6 to *flags for an IPv6
+ * host. False when the host is not a numeric address. */
+static bool parse_address(const hs_config *config, struct sockaddr_storage *address, socklen_t *length,
+                          unsigned int *flags) {
+    memset(address, 0, sizeof *address);
     const char *host = config->host != NULL ? config->host : "127.0.0.1";
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)address;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(config->port);
-        address_length = sizeof *v4;
+        *length = sizeof *v4;
     } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(config->port);
-        address_length = sizeof *v6;
-        flags |= MHD_USE_IPv6;
+        *length = sizeof *v6;
+        *flags |= MHD_USE_IPv6;
     } else {
-        return -EINVAL;
+        return false;
     }
+    return true;
+}
 
-    hs_server *s = calloc(1, sizeof *s);
-    if (s == NULL) return -ENOMEM;
+/* The server's locks and its reaper's condition variable (on the monotonic clock); false,
+ * with nothing left initialized, when one cannot be made. */
+static bool init_locks(hs_server *s) {
     pthread_condattr_t monotonic;
     bool cond_ready = pthread_condattr_init(&monotonic) == 0;
     if (cond_ready) {
@@ -81,18 +81,24 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
                      pthread_cond_init(&s->reaper_wake, &monotonic) == 0;
         pthread_condattr_destroy(&monotonic);
     }
-    if (!cond_ready) {
-        free(s);
-        return -ENOMEM;
-    }
+    if (!cond_ready) return false;
     if (pthread_mutex_init(&s->track_lock, NULL) != 0) {
         pthread_cond_destroy(&s->reaper_wake);
-        free(s);
-        return -ENOMEM;
+        return false;
     }
     if (pthread_mutex_init(&s->lock, NULL) != 0) {
         pthread_mutex_destroy(&s->track_lock);
         pthread_cond_destroy(&s->reaper_wake);
+        return false;
+    }
+    return true;
+}
+
+/* A server with its locks, settings and fallback answers, no socket and no threads yet. */
+static int new_server(const hs_config *config, hs_handler handler, void *context, hs_server **out) {
+    hs_server *s = calloc(1, sizeof *s);
+    if (s == NULL) return -ENOMEM;
+    if (!init_locks(s)) {
         free(s);
         return -ENOMEM;
     }
@@ -115,32 +121,30 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
         free_server(s);
         return rc;
     }
+    *out = s;
+    return 0;
+}
 
+/* Adds MHD_USE_TLS to *flags when config has a certificate and key: both or neither, and
+ * only where libmicrohttpd was built with TLS. */
+static int tls_flags(const hs_config *config, unsigned int *flags) {
     bool tls = config->tls_cert_pem != NULL || config->tls_key_pem != NULL;
-    if (tls) {
-        if (config->tls_cert_pem == NULL || config->tls_key_pem == NULL) {
-            free_server(s);
-            return -EINVAL;
-        }
-        if (!hs_tls_supported()) {
-            free_server(s);
-            return -ENOTSUP;
-        }
-        flags |= MHD_USE_TLS;
-    }
+    if (!tls) return 0;
+    if (config->tls_cert_pem == NULL || config->tls_key_pem == NULL) return -EINVAL;
+    if (!hs_tls_supported()) return -ENOTSUP;
+    *flags |= MHD_USE_TLS;
+    return 0;
+}
 
-    s->workers = calloc(config->threads, sizeof *s->workers);
-    if (s->workers == NULL) {
-        free_server(s);
-        return -ENOMEM;
-    }
-    s->worker_count = config->threads;
+#define OPTION_SLOTS 12
 
-    struct MHD_OptionItem options[12];
+/* Fills `options` (room for OPTION_SLOTS) for every worker daemon; returns the index of the
+ * NOTIFY_CONNECTION option. */
+static int fill_options(const hs_config *config, bool tls, hs_server *s, struct MHD_OptionItem options[OPTION_SLOTS]) {
     int n = 0;
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)shim_on_uri, s};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)shim_on_completed, s};
-    int notify_slot = n; /* its closure is the worker, set per daemon below */
+    int notify_slot = n; /* its closure is the worker, set per daemon by start_workers */
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
     if (config->connection_timeout_seconds > 0)
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)config->connection_timeout_seconds, NULL};
@@ -156,42 +160,70 @@ int hs_server_start(const hs_config *config, hs_handler handler, void *context, 
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)config->tls_cert_pem};
     }
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return notify_slot;
+}
 
+/* One single-threaded daemon per worker, without a listening socket; -EADDRINUSE when one
+ * does not start (those started are left for stop_workers). */
+static int start_workers(hs_server *s, unsigned int flags, struct MHD_OptionItem *options, int notify_slot) {
     /* MHD_start_daemon is variadic, which is why this shim exists; MHD_OPTION_ARRAY keeps
      * the option list data instead of code. No MHD_USE_ERROR_LOG: the shim never prints. */
-    rc = shim_open_listener(&address, address_length, &s->listen_fd);
-    if (rc != 0) {
-        free_server(s);
-        return rc;
-    }
-    s->port = shim_bound_port(s->listen_fd);
     for (unsigned int i = 0; i < s->worker_count; i++) {
         atomic_init(&s->workers[i].connections, 0);
         s->workers[i].server = s;
         options[notify_slot].ptr_value = &s->workers[i];
         s->workers[i].daemon = MHD_start_daemon(flags, 0, NULL, NULL, shim_on_access, s,
                                                 MHD_OPTION_ARRAY, options, MHD_OPTION_END);
-        if (s->workers[i].daemon == NULL) {
-            stop_workers(s);
-            close(s->listen_fd);
-            free_server(s);
-            return -EADDRINUSE;
-        }
+        if (s->workers[i].daemon == NULL) return -EADDRINUSE;
     }
-    if (s->request_timeout_ns > 0) {
-        if (shim_start_reaper(s) != 0) {
-            stop_workers(s);
-            close(s->listen_fd);
-            free_server(s);
-            return -ENOMEM;
-        }
+    return 0;
+}
+
+/* Undoes a start that failed part-way: each step is a no-op where it had not been reached. */
+static void abandon_start(hs_server *s) {
+    shim_stop_reaper(s);
+    stop_workers(s);
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    free_server(s);
+}
+
+/* In steps: the address, the server (locks, settings, fallback answers), TLS, the workers'
+ * daemons, the listening socket, the reaper, then the acceptor, which makes it reachable. */
+int hs_server_start(const hs_config *config, hs_handler handler, void *context, hs_server **out) {
+    if (config == NULL || handler == NULL || out == NULL || config->threads < 1 || config->threads > 1024)
+        return -EINVAL;
+
+    struct sockaddr_storage address;
+    socklen_t address_length;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
+    if (!parse_address(config, &address, &address_length, &flags)) return -EINVAL;
+
+    hs_server *s;
+    int rc = new_server(config, handler, context, &s);
+    if (rc != 0) return rc;
+    rc = tls_flags(config, &flags);
+    if (rc == 0) {
+        s->workers = calloc(config->threads, sizeof *s->workers);
+        if (s->workers == NULL) rc = -ENOMEM;
+        else s->worker_count = config->threads;
     }
-    if (shim_start_accepting(s) != 0) {
-        shim_stop_reaper(s);
-        stop_workers(s);
-        close(s->listen_fd);
+    if (rc != 0) {
         free_server(s);
-        return -ENOMEM;
+        return rc;
+    }
+
+    struct MHD_OptionItem options[OPTION_SLOTS];
+    int notify_slot = fill_options(config, (flags & MHD_USE_TLS) != 0, s, options);
+    rc = shim_open_listener(&address, address_length, &s->listen_fd);
+    if (rc == 0) {
+        s->port = shim_bound_port(s->listen_fd);
+        rc = start_workers(s, flags, options, notify_slot);
+    }
+    if (rc == 0 && s->request_timeout_ns > 0) rc = shim_start_reaper(s);
+    if (rc == 0) rc = shim_start_accepting(s);
+    if (rc != 0) {
+        abandon_start(s);
+        return rc;
     }
     *out = s;
     return 0;
