@@ -59,9 +59,7 @@ clean:
 
 # ---- Fuzzing: the checkpoint decoder and the request decoders; the state-directory load benchmark ----
 # Both harnesses are the package Fuzz/Decoders, built against the root package's products in its
-# own scratch path, so its flags never reach the normal SwiftPM build. The benchmark compiles
-# Sources/Checkpoint directly with swiftc.
-SWIFTC ?= swiftc
+# own scratch path, so its flags never reach the normal SwiftPM build.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build/fuzz
 # An input over 2 s, a process over 2 GiB or one allocation over 1 GiB counts as a crash: inputs are
@@ -72,7 +70,6 @@ DECODER_FUZZ := .build-fuzz/release/decoder-fuzz
 CHECKPOINT_FUZZ := .build-fuzz/release/checkpoint-fuzz
 BENCH_MODELS ?= 1000
 BENCH_RUNS ?= 7
-CHECKPOINT_SOURCES := $(wildcard Sources/Checkpoint/*.swift)
 
 .PHONY: fuzz fuzz-build fuzz-checkpoint fuzz-decoders bench-checkpoint
 
@@ -112,12 +109,11 @@ fuzz-decoders: fuzz-build
 	    || failed="$$failed $$body"; \
 	done; if [ -n "$$failed" ]; then echo "fuzz-decoders: crashed:$$failed (inputs in $(FUZZ_DIR)/)"; exit 1; fi
 
-# Loads a state directory of BENCH_MODELS small models BENCH_RUNS times and prints the median.
-bench-checkpoint:
-	mkdir -p .build/bench
-	$(SWIFTC) -O -wmo -module-name CheckpointBench $(CHECKPOINT_SOURCES) Benchmarks/checkpoint/main.swift \
-	  -o .build/bench/checkpoint-load
-	.build/bench/checkpoint-load $(BENCH_MODELS) $(BENCH_RUNS)
+# Loads a state directory of BENCH_MODELS small models BENCH_RUNS times and prints the median
+# (`axon-bench checkpoint`, on the release build of the Checkpoint module).
+bench-checkpoint: deps
+	$(SWIFT) build -c release --product axon-bench
+	.build/release/axon-bench checkpoint --models $(BENCH_MODELS) --runs $(BENCH_RUNS)
 
 # --- HTTP layer: sanitizers, throughput against plain C, drains; training speed -----------------
 .PHONY: bench-http drain-http

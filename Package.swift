@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "axon-bench",
             dependencies: [
-                "AxonServer", "ModelKit",
+                "AxonServer", "Checkpoint", "ModelKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
