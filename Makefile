@@ -58,10 +58,8 @@ clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz
 
 # ---- Fuzzing: the checkpoint decoder and the request decoders; the state-directory load benchmark ----
-# The checkpoint harness compiles Sources/Checkpoint directly with swiftc; the request-decoder
-# harness is the package Fuzz/Decoders, built in its own scratch path. Neither flag set ever
-# reaches the normal SwiftPM build.
-SWIFTC ?= swiftc
+# Both harnesses are the package Fuzz/Decoders, built against the root package's products in its
+# own scratch path, so its flags never reach the normal SwiftPM build.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build/fuzz
 # An input over 2 s, a process over 2 GiB or one allocation over 1 GiB counts as a crash: inputs are
@@ -69,26 +67,29 @@ FUZZ_DIR := .build/fuzz
 FUZZ_LIMITS := -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=2
 FUZZ_BODIES ?= predict tf-serving v2-json v2-binary train-json train-csv
 DECODER_FUZZ := .build-fuzz/release/decoder-fuzz
+CHECKPOINT_FUZZ := .build-fuzz/release/checkpoint-fuzz
 BENCH_MODELS ?= 1000
 BENCH_RUNS ?= 7
-CHECKPOINT_SOURCES := $(wildcard Sources/Checkpoint/*.swift)
 
-.PHONY: fuzz fuzz-checkpoint fuzz-decoders bench-checkpoint
+.PHONY: fuzz fuzz-build fuzz-checkpoint fuzz-decoders bench-checkpoint
 
 # Every harness for FUZZ_SECONDS each, all of them even after a crash; fails if any crashed.
 fuzz:
 	@status=0; $(MAKE) fuzz-checkpoint || status=1; $(MAKE) fuzz-decoders || status=1; exit $$status
 
-# libFuzzer + AddressSanitizer on the checkpoint decoder, starting from seeds generated from
-# valid files; a crash leaves its input in $(FUZZ_DIR)/crash-* and fails the target.
-fuzz-checkpoint:
+# swiftc keeps only its last -sanitize= flag, and SwiftPM passes fuzzer and address as two: the
+# combined one restores coverage instrumentation of the Swift code. lld: gold warns about every
+# ASan helper symbol.
+fuzz-build: deps
+	$(SWIFT) build --package-path Fuzz/Decoders --scratch-path .build-fuzz -c release --sanitize=fuzzer --sanitize=address \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+
+# libFuzzer + AddressSanitizer on the checkpoint decoder, starting from seeds the harness writes
+# from valid files (AXON_FUZZ_SEEDS); a crash leaves its input in $(FUZZ_DIR)/crash-* and fails the target.
+fuzz-checkpoint: fuzz-build
 	mkdir -p $(FUZZ_DIR)/seeds $(FUZZ_DIR)/corpus
-	$(SWIFTC) -O -module-name CheckpointSeeds $(CHECKPOINT_SOURCES) Fuzz/seeds/main.swift -o $(FUZZ_DIR)/checkpoint-seeds
-	$(FUZZ_DIR)/checkpoint-seeds $(FUZZ_DIR)/seeds
-	# lld: gold warns about every ASan helper symbol.
-	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name CheckpointFuzz \
-	  $(CHECKPOINT_SOURCES) Fuzz/CheckpointFuzz.swift -o $(FUZZ_DIR)/checkpoint-fuzz
-	$(FUZZ_DIR)/checkpoint-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_LIMITS) -dict=Fuzz/checkpoint.dict \
+	AXON_FUZZ_SEEDS=$(FUZZ_DIR)/seeds $(CHECKPOINT_FUZZ)
+	$(CHECKPOINT_FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_LIMITS) -dict=Fuzz/checkpoint.dict \
 	  -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
 
 # libFuzzer + AddressSanitizer on each request decoder of FUZZ_BODIES (AxonServer's
@@ -96,11 +97,7 @@ fuzz-checkpoint:
 # (Fuzz/regressions/<body>/, and pending/<body>/ whose fix has not landed) are replayed first,
 # under the same limits the Swift test cannot impose. The full log goes to $(FUZZ_DIR)/<body>.log,
 # a crash's input to $(FUZZ_DIR)/<body>-crash-*; a 5xx counts as one.
-fuzz-decoders:
-	# swiftc keeps only its last -sanitize= flag, and SwiftPM passes fuzzer and address as two: the
-	# combined one restores coverage instrumentation of the Swift code. lld as for the checkpoint.
-	$(SWIFT) build --package-path Fuzz/Decoders --scratch-path .build-fuzz -c release --sanitize=fuzzer --sanitize=address \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+fuzz-decoders: fuzz-build
 	@set -o pipefail; failed=""; for body in $(FUZZ_BODIES); do \
 	  case $$body in train-csv) dict=Fuzz/csv.dict;; *) dict=Fuzz/requests.dict;; esac; \
 	  mkdir -p $(FUZZ_DIR)/$$body-corpus; echo "== fuzz $$body for $(FUZZ_SECONDS) s"; \
@@ -112,12 +109,11 @@ fuzz-decoders:
 	    || failed="$$failed $$body"; \
 	done; if [ -n "$$failed" ]; then echo "fuzz-decoders: crashed:$$failed (inputs in $(FUZZ_DIR)/)"; exit 1; fi
 
-# Loads a state directory of BENCH_MODELS small models BENCH_RUNS times and prints the median.
-bench-checkpoint:
-	mkdir -p .build/bench
-	$(SWIFTC) -O -wmo -module-name CheckpointBench $(CHECKPOINT_SOURCES) Benchmarks/checkpoint/main.swift \
-	  -o .build/bench/checkpoint-load
-	.build/bench/checkpoint-load $(BENCH_MODELS) $(BENCH_RUNS)
+# Loads a state directory of BENCH_MODELS small models BENCH_RUNS times and prints the median
+# (`axon-bench checkpoint`, on the release build of the Checkpoint module).
+bench-checkpoint: deps
+	$(SWIFT) build -c release --product axon-bench
+	.build/release/axon-bench checkpoint --models $(BENCH_MODELS) --runs $(BENCH_RUNS)
 
 # --- HTTP layer: sanitizers, throughput against plain C, drains; training speed -----------------
 .PHONY: bench-http drain-http

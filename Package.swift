@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(name: "axond", dependencies: ["AxonServer", argumentParser]),
         // The command-line client: a client of the HTTP API only.
         .executableTarget(name: "axon", dependencies: ["AxonAPI", argumentParser]),
-        .executableTarget(name: "axon-bench", dependencies: ["AxonServer", "ModelKit", argumentParser]),
+        .executableTarget(name: "axon-bench", dependencies: ["AxonServer", "Checkpoint", "ModelKit", argumentParser]),
         // Second process for the checkpoint crash-safety and watch tests.
         .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint", "ModelKit", "StressFixture"]),
         // What checkpoint-stress writes, shared with the tests that verify it.

@@ -156,13 +156,14 @@ public enum CheckpointDecoder {
         return CheckpointFile(metadata: metadata, tensors: tensors)
     }
 
+    /// The tensor table, every entry validated against the limits, the payload and the
+    /// entries before it.
     private static func readTable(
         _ buffer: UnsafeRawBufferPointer,
         header: Header,
         tableOffset: Int,
         limits: CheckpointLimits
     ) throws(CheckpointError) -> [Entry] {
-        let tableEnd = header.payloadOffset
         var cursor = tableOffset
         var entries: [Entry] = []
         entries.reserveCapacity(header.tensorCount)
@@ -172,74 +173,19 @@ public enum CheckpointDecoder {
         let payloadLength = UInt64(header.payloadLength)
 
         for index in 0..<header.tensorCount {
-            let position = UInt64(index)
-            guard tableEnd - cursor >= CheckpointFormat.tableEntryFixedLength else {
-                throw .tensorTableOverrun(index: position)
-            }
-            let nameLength = Int(buffer.u16(at: cursor))
-            let dtype = buffer[cursor + 2]
-            let rank = Int(buffer[cursor + 3])
-            let reserved = buffer.u32(at: cursor + 4)
-            let offset = buffer.u64(at: cursor + 8)
-            let length = buffer.u64(at: cursor + 16)
-            guard UInt64(rank) <= limits.maxRank else {
-                throw .limitExceeded(field: .rank, limit: limits.maxRank, value: UInt64(rank))
-            }
-            guard UInt64(nameLength) <= limits.maxNameBytes else {
-                throw .limitExceeded(field: .nameBytes, limit: limits.maxNameBytes, value: UInt64(nameLength))
-            }
-            let entryLength = CheckpointFormat.tableEntryLength(rank: rank, nameLength: nameLength)
-            guard tableEnd - cursor >= entryLength else { throw .tensorTableOverrun(index: position) }
-            guard reserved == 0 else { throw .reservedNotZero(offset: UInt64(cursor + 4)) }
-
-            let nameOffset = cursor + CheckpointFormat.tableEntryFixedLength + 8 * rank
-            let nameBytes = UnsafeRawBufferPointer(rebasing: buffer[nameOffset..<(nameOffset + nameLength)])
-            guard nameLength > 0, let name = String(validating: nameBytes, as: UTF8.self) else {
-                throw .invalidTensorName(index: position)
-            }
-            try requireZero(buffer, from: nameOffset + nameLength, to: cursor + entryLength)
-            guard dtype == CheckpointFormat.dtypeFloat32 else { throw .unsupportedDType(tensor: name, code: dtype) }
-
-            var elements: UInt64 = 1
-            var shape: [Int] = []
-            shape.reserveCapacity(rank)
-            for axis in 0..<rank {
-                let dimension = buffer.u64(at: cursor + CheckpointFormat.tableEntryFixedLength + 8 * axis)
-                // Checked on its own too: after a zero dimension the product stays 0 however
-                // large the next one is, and `Int(dimension)` must never trap.
-                guard dimension <= limits.maxElements, dimension <= UInt64(Int.max) else {
-                    throw .limitExceeded(field: .elements, limit: limits.maxElements, value: dimension)
-                }
-                let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
-                guard !overflow, product <= limits.maxElements else {
-                    throw .limitExceeded(
-                        field: .elements, limit: limits.maxElements, value: overflow ? UInt64.max : product)
-                }
-                elements = product
-                shape.append(Int(dimension))
-            }
-            let (total, totalOverflow) = totalElements.addingReportingOverflow(elements)
+            let entry = try readEntry(
+                buffer, at: cursor, index: UInt64(index), tableEnd: header.payloadOffset, limits: limits)
+            let (total, totalOverflow) = totalElements.addingReportingOverflow(entry.elements)
             guard !totalOverflow, total <= limits.maxElements else {
                 throw .limitExceeded(
                     field: .elements, limit: limits.maxElements, value: totalOverflow ? UInt64.max : total)
             }
             totalElements = total
-            // elements <= maxElements, which a sane limit keeps far below UInt64.max / 4.
-            let (expectedLength, lengthOverflow) = elements.multipliedReportingOverflow(by: 4)
-            guard !lengthOverflow, length == expectedLength else {
-                throw .tensorLengthMismatch(tensor: name, expected: expectedLength, found: length)
-            }
-            let (end, endOverflow) = offset.addingReportingOverflow(length)
-            guard !endOverflow, end <= payloadLength, offset % 4 == 0 else {
-                throw .tensorOutOfBounds(tensor: name, offset: offset, length: length, payloadLength: payloadLength)
-            }
-            guard offset >= previousEnd else {
-                throw .tensorsOverlap(tensor: name, offset: offset, previousEnd: previousEnd)
-            }
-            guard names.insert(name).inserted else { throw .duplicateTensor(name: name) }
+            let end = try placement(of: entry, payloadLength: payloadLength, previousEnd: previousEnd)
+            guard names.insert(entry.name).inserted else { throw .duplicateTensor(name: entry.name) }
             previousEnd = end
-            entries.append(Entry(name: name, shape: shape, offset: Int(offset), length: Int(length)))
-            cursor += entryLength
+            entries.append(Entry(name: entry.name, shape: entry.shape, offset: Int(entry.offset), length: Int(entry.length)))
+            cursor += entry.entryLength
         }
 
         let payloadOffset = Int(CheckpointFormat.align(UInt64(cursor), to: CheckpointFormat.payloadAlignment)!)
@@ -250,6 +196,98 @@ public enum CheckpointDecoder {
             throw .unreferencedPayload(used: totalElements * 4, payloadLength: payloadLength)
         }
         return entries
+    }
+
+    /// A table entry as read, checked on its own but not yet against the payload.
+    private struct RawEntry {
+        var name: String
+        var shape: [Int]
+        var elements: UInt64
+        var offset: UInt64
+        var length: UInt64
+        var entryLength: Int
+    }
+
+    /// Reads the entry at `cursor` (the `index`-th), checking its fixed fields, name and shape.
+    private static func readEntry(
+        _ buffer: UnsafeRawBufferPointer, at cursor: Int, index position: UInt64, tableEnd: Int, limits: CheckpointLimits
+    ) throws(CheckpointError) -> RawEntry {
+        guard tableEnd - cursor >= CheckpointFormat.tableEntryFixedLength else {
+            throw .tensorTableOverrun(index: position)
+        }
+        let nameLength = Int(buffer.u16(at: cursor))
+        let dtype = buffer[cursor + 2]
+        let rank = Int(buffer[cursor + 3])
+        let reserved = buffer.u32(at: cursor + 4)
+        let offset = buffer.u64(at: cursor + 8)
+        let length = buffer.u64(at: cursor + 16)
+        guard UInt64(rank) <= limits.maxRank else {
+            throw .limitExceeded(field: .rank, limit: limits.maxRank, value: UInt64(rank))
+        }
+        guard UInt64(nameLength) <= limits.maxNameBytes else {
+            throw .limitExceeded(field: .nameBytes, limit: limits.maxNameBytes, value: UInt64(nameLength))
+        }
+        let entryLength = CheckpointFormat.tableEntryLength(rank: rank, nameLength: nameLength)
+        guard tableEnd - cursor >= entryLength else { throw .tensorTableOverrun(index: position) }
+        guard reserved == 0 else { throw .reservedNotZero(offset: UInt64(cursor + 4)) }
+
+        let nameOffset = cursor + CheckpointFormat.tableEntryFixedLength + 8 * rank
+        let nameBytes = UnsafeRawBufferPointer(rebasing: buffer[nameOffset..<(nameOffset + nameLength)])
+        guard nameLength > 0, let name = String(validating: nameBytes, as: UTF8.self) else {
+            throw .invalidTensorName(index: position)
+        }
+        try requireZero(buffer, from: nameOffset + nameLength, to: cursor + entryLength)
+        guard dtype == CheckpointFormat.dtypeFloat32 else { throw .unsupportedDType(tensor: name, code: dtype) }
+
+        let (shape, elements) = try readShape(
+            buffer, at: cursor + CheckpointFormat.tableEntryFixedLength, rank: rank, limits: limits)
+        return RawEntry(name: name, shape: shape, elements: elements, offset: offset, length: length, entryLength: entryLength)
+    }
+
+    /// The `rank` dimensions stored at `start`, and their product, within `maxElements`.
+    private static func readShape(
+        _ buffer: UnsafeRawBufferPointer, at start: Int, rank: Int, limits: CheckpointLimits
+    ) throws(CheckpointError) -> (shape: [Int], elements: UInt64) {
+        var elements: UInt64 = 1
+        var shape: [Int] = []
+        shape.reserveCapacity(rank)
+        for axis in 0..<rank {
+            let dimension = buffer.u64(at: start + 8 * axis)
+            // Checked on its own too: after a zero dimension the product stays 0 however
+            // large the next one is, and `Int(dimension)` must never trap.
+            guard dimension <= limits.maxElements, dimension <= UInt64(Int.max) else {
+                throw .limitExceeded(field: .elements, limit: limits.maxElements, value: dimension)
+            }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= limits.maxElements else {
+                throw .limitExceeded(
+                    field: .elements, limit: limits.maxElements, value: overflow ? UInt64.max : product)
+            }
+            elements = product
+            shape.append(Int(dimension))
+        }
+        return (shape, elements)
+    }
+
+    /// Checks that `entry`'s bytes are its elements' worth, inside the payload, aligned, and
+    /// after the previous tensor's; returns where they end.
+    private static func placement(
+        of entry: RawEntry, payloadLength: UInt64, previousEnd: UInt64
+    ) throws(CheckpointError) -> UInt64 {
+        let (name, offset, length) = (entry.name, entry.offset, entry.length)
+        // elements <= maxElements, which a sane limit keeps far below UInt64.max / 4.
+        let (expectedLength, lengthOverflow) = entry.elements.multipliedReportingOverflow(by: 4)
+        guard !lengthOverflow, length == expectedLength else {
+            throw .tensorLengthMismatch(tensor: name, expected: expectedLength, found: length)
+        }
+        let (end, endOverflow) = offset.addingReportingOverflow(length)
+        guard !endOverflow, end <= payloadLength, offset % 4 == 0 else {
+            throw .tensorOutOfBounds(tensor: name, offset: offset, length: length, payloadLength: payloadLength)
+        }
+        guard offset >= previousEnd else {
+            throw .tensorsOverlap(tensor: name, offset: offset, previousEnd: previousEnd)
+        }
+        return end
     }
 
     private static func smallInt(_ value: UInt64, field: String, bound: UInt64) throws(CheckpointError) -> Int {

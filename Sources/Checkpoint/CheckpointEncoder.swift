@@ -40,32 +40,12 @@ public enum CheckpointEncoder {
         var tableLength = 0
         var totalElements: UInt64 = 0
         for (index, tensor) in file.tensors.enumerated() {
-            let nameLength = tensor.name.utf8.count
-            guard nameLength > 0 else { throw .invalidTensorName(index: UInt64(index)) }
-            guard UInt64(nameLength) <= limits.maxNameBytes else {
-                throw .limitExceeded(field: .nameBytes, limit: limits.maxNameBytes, value: UInt64(nameLength))
-            }
-            guard UInt64(tensor.shape.count) <= min(limits.maxRank, UInt64(UInt8.max)) else {
-                throw .limitExceeded(field: .rank, limit: limits.maxRank, value: UInt64(tensor.shape.count))
-            }
-            guard names.insert(tensor.name).inserted else { throw .duplicateTensor(name: tensor.name) }
-            var elements = 1
-            for dimension in tensor.shape {
-                guard dimension >= 0 else { throw .negativeDimension(tensor: tensor.name, shape: tensor.shape) }
-                let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
-                guard !overflow else {
-                    throw .shapeMismatch(tensor: tensor.name, shape: tensor.shape, values: tensor.values.count)
-                }
-                elements = product
-            }
-            guard elements == tensor.values.count else {
-                throw .shapeMismatch(tensor: tensor.name, shape: tensor.shape, values: tensor.values.count)
-            }
+            let elements = try checkTensor(tensor, index: index, limits: limits, names: &names)
             totalElements += UInt64(elements)
             guard totalElements <= limits.maxElements else {
                 throw .limitExceeded(field: .elements, limit: limits.maxElements, value: totalElements)
             }
-            let entryLength = CheckpointFormat.tableEntryLength(rank: tensor.shape.count, nameLength: nameLength)
+            let entryLength = CheckpointFormat.tableEntryLength(rank: tensor.shape.count, nameLength: tensor.name.utf8.count)
             entryLengths.append(entryLength)
             tableLength += entryLength
         }
@@ -83,6 +63,35 @@ public enum CheckpointEncoder {
         return Layout(
             tableOffset: tableOffset, payloadOffset: payloadOffset, payloadLength: payloadLength,
             fileLength: fileLength, entryLengths: entryLengths)
+    }
+
+    /// Checks `tensor`'s name (present, within the limit, not taken) and rank, and that its
+    /// shape holds exactly its values; returns their count.
+    private static func checkTensor(
+        _ tensor: Tensor, index: Int, limits: CheckpointLimits, names: inout Set<String>
+    ) throws(CheckpointError) -> Int {
+        let nameLength = tensor.name.utf8.count
+        guard nameLength > 0 else { throw .invalidTensorName(index: UInt64(index)) }
+        guard UInt64(nameLength) <= limits.maxNameBytes else {
+            throw .limitExceeded(field: .nameBytes, limit: limits.maxNameBytes, value: UInt64(nameLength))
+        }
+        guard UInt64(tensor.shape.count) <= min(limits.maxRank, UInt64(UInt8.max)) else {
+            throw .limitExceeded(field: .rank, limit: limits.maxRank, value: UInt64(tensor.shape.count))
+        }
+        guard names.insert(tensor.name).inserted else { throw .duplicateTensor(name: tensor.name) }
+        var elements = 1
+        for dimension in tensor.shape {
+            guard dimension >= 0 else { throw .negativeDimension(tensor: tensor.name, shape: tensor.shape) }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+            guard !overflow else {
+                throw .shapeMismatch(tensor: tensor.name, shape: tensor.shape, values: tensor.values.count)
+            }
+            elements = product
+        }
+        guard elements == tensor.values.count else {
+            throw .shapeMismatch(tensor: tensor.name, shape: tensor.shape, values: tensor.values.count)
+        }
+        return elements
     }
 
     static func write(_ file: CheckpointFile, layout: Layout, into out: UnsafeMutableRawBufferPointer) {

@@ -109,6 +109,31 @@ extension StateDirectory {
         problems: inout [ScanProblem]
     ) -> Resolution {
         let directory = path(of: name)
+        guard var versions = versionFiles(of: name, in: directory, options: options, problems: &problems) else {
+            return .unavailable
+        }
+        let (marker, markerInvalid) = readMarker(of: name, in: directory, problems: &problems)
+        let candidates = Self.candidates(versions, marker: marker)
+        let found = loadFirst(
+            of: name, candidates: candidates, versions: &versions, previous: previous, options: options, problems: &problems)
+        guard case .loaded(var model) = found else {
+            if case .unavailable = found, !candidates.isEmpty || marker != nil {
+                problems.append(.init(model: name.rawValue, path: directory, kind: .noLoadableVersion))
+            }
+            return found
+        }
+        checkMarker(marker, invalid: markerInvalid, serving: model, in: directory, options: options, problems: &problems)
+        if options.verifyAllVersions {
+            verifyOtherVersions(of: &model, options: options, problems: &problems)
+        }
+        return .loaded(model)
+    }
+
+    /// The committed versions in `directory`, sorted; stale temporaries removed and other
+    /// entries reported. nil when the directory cannot be listed.
+    private func versionFiles(
+        of name: ModelName, in directory: String, options: ScanOptions, problems: inout [ScanProblem]
+    ) -> [UInt64]? {
         let entries: [String]
         do {
             entries = try FileSystem.list(directory)
@@ -117,7 +142,7 @@ extension StateDirectory {
             if error.errno != ENOENT {
                 problems.append(.init(model: name.rawValue, path: directory, kind: .unreadable(error)))
             }
-            return .unavailable
+            return nil
         }
         var versions: [UInt64] = []
         for entry in entries {
@@ -129,31 +154,41 @@ extension StateDirectory {
                 problems.append(.init(model: name.rawValue, path: "\(directory)/\(entry)", kind: .unexpectedEntry))
             }
         }
-        versions.sort()
+        return versions.sorted()
+    }
 
-        var marker: UInt64?
-        var markerInvalid = false
+    /// The version `CURRENT` names (nil if none or unreadable), and whether it held something
+    /// that is not a version.
+    private func readMarker(
+        of name: ModelName, in directory: String, problems: inout [ScanProblem]
+    ) -> (marker: UInt64?, invalid: Bool) {
         do {
-            marker = try currentMarker(of: name)
+            return (try currentMarker(of: name), false)
         } catch {
             if case .invalidCurrentMarker(let markerPath, let contents) = error {
-                markerInvalid = true
                 problems.append(.init(model: name.rawValue, path: markerPath, kind: .invalidCurrentMarker(contents: contents)))
-            } else {
-                problems.append(.init(model: name.rawValue, path: directory, kind: .unreadable(error)))
+                return (nil, true)
             }
+            problems.append(.init(model: name.rawValue, path: directory, kind: .unreadable(error)))
+            return (nil, false)
         }
+    }
 
-        // The marked version first; then older ones, newest first; then versions written after
-        // the marker (a crash between the version file and CURRENT), oldest first.
-        var candidates: [UInt64]
-        if let marker {
-            candidates = versions.filter { $0 <= marker }.reversed() + versions.filter { $0 > marker }
-        } else {
-            candidates = versions.reversed()
-        }
+    /// The order versions are tried in: the marked version first; then older ones, newest
+    /// first; then versions written after the marker (a crash between the version file and
+    /// CURRENT), oldest first.
+    private static func candidates(_ versions: [UInt64], marker: UInt64?) -> [UInt64] {
+        guard let marker else { return versions.reversed() }
+        return versions.filter { $0 <= marker }.reversed() + versions.filter { $0 > marker }
+    }
 
-        var loaded: LoadedModel?
+    /// Loads the first of `candidates` that reads back: `.unchanged` if it is the very file
+    /// `previous` describes, `.unavailable` if none does. Versions found gone (or quarantined)
+    /// are dropped from `versions`.
+    private func loadFirst(
+        of name: ModelName, candidates: [UInt64], versions: inout [UInt64], previous: StateSnapshot.Entry?,
+        options: ScanOptions, problems: inout [ScanProblem]
+    ) -> Resolution {
         for version in candidates {
             let filePath = path(of: name, version: version)
             let info: stat
@@ -173,21 +208,23 @@ extension StateDirectory {
             }
             do {
                 let checkpoint = try load(name, version: version)
-                loaded = LoadedModel(name: name, version: version, versions: versions, checkpoint: checkpoint, file: identity)
-                break
+                return .loaded(LoadedModel(name: name, version: version, versions: versions, checkpoint: checkpoint, file: identity))
             } catch {
                 if handleLoadFailure(error, model: name, version: version, options: options, problems: &problems) {
                     versions.removeAll { $0 == version }
                 }
             }
         }
+        return .unavailable
+    }
 
-        guard var model = loaded else {
-            if !candidates.isEmpty || marker != nil {
-                problems.append(.init(model: name.rawValue, path: directory, kind: .noLoadableVersion))
-            }
-            return .unavailable
-        }
+    /// Reports a fall-back from the marked version, and repairs `CURRENT` when it names a
+    /// version that is gone or holds no version at all.
+    private func checkMarker(
+        _ marker: UInt64?, invalid markerInvalid: Bool, serving model: LoadedModel, in directory: String,
+        options: ScanOptions, problems: inout [ScanProblem]
+    ) {
+        let name = model.name
         let markerWrong = marker.map { $0 != model.version } ?? false
         if let marker, markerWrong {
             problems.append(.init(model: name.rawValue, path: directory, kind: .fellBack(from: marker, to: model.version)))
@@ -204,18 +241,19 @@ extension StateDirectory {
                 }
             }
         }
-        if options.verifyAllVersions {
-            for version in model.versions where version != model.version {
-                do {
-                    _ = try load(name, version: version)
-                } catch {
-                    if handleLoadFailure(error, model: name, version: version, options: options, problems: &problems) {
-                        model.versions.removeAll { $0 == version }
-                    }
+    }
+
+    /// Loads every retained version but the serving one, quarantining the corrupt ones.
+    private func verifyOtherVersions(of model: inout LoadedModel, options: ScanOptions, problems: inout [ScanProblem]) {
+        for version in model.versions where version != model.version {
+            do {
+                _ = try load(model.name, version: version)
+            } catch {
+                if handleLoadFailure(error, model: model.name, version: version, options: options, problems: &problems) {
+                    model.versions.removeAll { $0 == version }
                 }
             }
         }
-        return .loaded(model)
     }
 
     /// Records why a version could not be loaded, quarantining it if it is corrupt.

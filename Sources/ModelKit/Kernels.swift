@@ -124,80 +124,114 @@ func lossAndGradient(
     logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
     rows: Int, batchRows: Int? = nil, outputs: Int, loss: Loss, outputActivation: Activation
 ) -> Double {
-    var total: Double = 0
-    let count = rows * outputs
     let meanRows = batchRows ?? rows
     switch loss {
     case .softmaxCrossEntropy:
-        let inverseRows = 1 / Float(meanRows)
-        for r in 0 ..< rows {
-            let zr = z + r * outputs
-            let yr = y + r * outputs
-            var maximum = zr[0]
-            for o in 1 ..< outputs { maximum = max(maximum, zr[o]) }
-            var sum: Float = 0
-            if let gradient {
-                // Keep the exponentials in the gradient row so they are computed once.
-                let gr = gradient + r * outputs
-                for o in 0 ..< outputs {
-                    let e = exponential(zr[o] - maximum)
-                    gr[o] = e
-                    sum += e
-                }
-                let scale = inverseRows / sum
-                for o in 0 ..< outputs { gr[o] = gr[o] * scale - yr[o] * inverseRows }
-            } else {
-                for o in 0 ..< outputs { sum += exponential(zr[o] - maximum) }
-            }
-            let logSumExp = maximum + logarithm(sum)
-            var rowLoss: Float = 0
-            for o in 0 ..< outputs { rowLoss += yr[o] * (logSumExp - zr[o]) }
-            total += Double(rowLoss)
-        }
+        return softmaxCrossEntropy(logits: z, targets: y, gradient: gradient, rows: rows, meanRows: meanRows, outputs: outputs)
     case .binaryCrossEntropy:
-        let inverseRows = 1 / Float(meanRows)
-        for k in 0 ..< count {
-            let v = z[k]
-            // max(v, 0) - v*y + log(1 + e^-|v|): exact for any logit magnitude.
-            total += Double(max(v, 0) - v * y[k] + logarithm1p(exponential(-abs(v))))
-            gradient?[k] = (logistic(v) - y[k]) * inverseRows
-        }
+        return binaryCrossEntropy(logits: z, targets: y, gradient: gradient, count: rows * outputs, meanRows: meanRows)
     case .meanSquaredError, .meanAbsoluteError, .huber:
-        // Averaged over every element, as PyTorch's MSELoss / L1Loss / HuberLoss do.
-        let inverseCount = 1 / Float(meanRows * outputs)
-        var rowsTotal: Double = 0
-        for k in 0 ..< count {
-            let p = outputActivation == .sigmoid ? logistic(z[k]) : z[k]
-            let difference = p - y[k]
-            var value: Float
-            var slope: Float
-            switch loss {
-            case .meanSquaredError:
-                value = difference * difference
-                slope = 2 * difference
-            case .meanAbsoluteError:
-                value = abs(difference)
-                slope = difference > 0 ? 1 : (difference < 0 ? -1 : 0)
-            case .huber(let delta):
-                if abs(difference) <= delta {
-                    value = 0.5 * difference * difference
-                    slope = difference
-                } else {
-                    value = delta * (abs(difference) - 0.5 * delta)
-                    slope = difference > 0 ? delta : -delta
-                }
-            case .binaryCrossEntropy, .softmaxCrossEntropy:
-                value = 0
-                slope = 0
+        return elementwiseLoss(
+            loss, logits: z, targets: y, gradient: gradient, rows: rows, meanRows: meanRows, outputs: outputs,
+            outputActivation: outputActivation)
+    }
+}
+
+/// `lossAndGradient` for softmax + cross-entropy: the loss from the logits by log-sum-exp, the
+/// gradient `(p - y) / meanRows`.
+@inline(__always)
+private func softmaxCrossEntropy(
+    logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
+    rows: Int, meanRows: Int, outputs: Int
+) -> Double {
+    var total: Double = 0
+    let inverseRows = 1 / Float(meanRows)
+    for r in 0 ..< rows {
+        let zr = z + r * outputs
+        let yr = y + r * outputs
+        var maximum = zr[0]
+        for o in 1 ..< outputs { maximum = max(maximum, zr[o]) }
+        var sum: Float = 0
+        if let gradient {
+            // Keep the exponentials in the gradient row so they are computed once.
+            let gr = gradient + r * outputs
+            for o in 0 ..< outputs {
+                let e = exponential(zr[o] - maximum)
+                gr[o] = e
+                sum += e
             }
-            rowsTotal += Double(value)
-            if outputActivation == .sigmoid { slope *= p * (1 - p) }
-            gradient?[k] = slope * inverseCount
+            let scale = inverseRows / sum
+            for o in 0 ..< outputs { gr[o] = gr[o] * scale - yr[o] * inverseRows }
+        } else {
+            for o in 0 ..< outputs { sum += exponential(zr[o] - maximum) }
         }
-        // Per-row sum of the element mean, so that dividing the total by R gives the mean loss.
-        total = rowsTotal / Double(outputs)
+        let logSumExp = maximum + logarithm(sum)
+        var rowLoss: Float = 0
+        for o in 0 ..< outputs { rowLoss += yr[o] * (logSumExp - zr[o]) }
+        total += Double(rowLoss)
     }
     return total
+}
+
+/// `lossAndGradient` for sigmoid + binary cross-entropy over `count` logits: the gradient
+/// `(p - y) / meanRows`.
+@inline(__always)
+private func binaryCrossEntropy(
+    logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
+    count: Int, meanRows: Int
+) -> Double {
+    var total: Double = 0
+    let inverseRows = 1 / Float(meanRows)
+    for k in 0 ..< count {
+        let v = z[k]
+        // max(v, 0) - v*y + log(1 + e^-|v|): exact for any logit magnitude.
+        total += Double(max(v, 0) - v * y[k] + logarithm1p(exponential(-abs(v))))
+        gradient?[k] = (logistic(v) - y[k]) * inverseRows
+    }
+    return total
+}
+
+/// `lossAndGradient` for the regression losses (`loss` is MSE, MAE or Huber), through a
+/// sigmoid output when there is one.
+@inline(__always)
+private func elementwiseLoss(
+    _ loss: Loss, logits z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
+    rows: Int, meanRows: Int, outputs: Int, outputActivation: Activation
+) -> Double {
+    let count = rows * outputs
+    // Averaged over every element, as PyTorch's MSELoss / L1Loss / HuberLoss do.
+    let inverseCount = 1 / Float(meanRows * outputs)
+    var rowsTotal: Double = 0
+    for k in 0 ..< count {
+        let p = outputActivation == .sigmoid ? logistic(z[k]) : z[k]
+        let difference = p - y[k]
+        var value: Float
+        var slope: Float
+        switch loss {
+        case .meanSquaredError:
+            value = difference * difference
+            slope = 2 * difference
+        case .meanAbsoluteError:
+            value = abs(difference)
+            slope = difference > 0 ? 1 : (difference < 0 ? -1 : 0)
+        case .huber(let delta):
+            if abs(difference) <= delta {
+                value = 0.5 * difference * difference
+                slope = difference
+            } else {
+                value = delta * (abs(difference) - 0.5 * delta)
+                slope = difference > 0 ? delta : -delta
+            }
+        case .binaryCrossEntropy, .softmaxCrossEntropy:
+            value = 0
+            slope = 0
+        }
+        rowsTotal += Double(value)
+        if outputActivation == .sigmoid { slope *= p * (1 - p) }
+        gradient?[k] = slope * inverseCount
+    }
+    // Per-row sum of the element mean, so that dividing the total by R gives the mean loss.
+    return rowsTotal / Double(outputs)
 }
 
 /// Applies `activation` in place to one row whose bias is already added.

@@ -83,16 +83,7 @@ public final class Trainer {
     init(
         model: Model, configuration: TrainingConfiguration, optimizerState: OptimizerState?, minimumFlopsPerThread: Int
     ) throws(TrainingError) {
-        try configuration.validate()
-        let workspace = configuration.batchSize.multipliedReportingOverflow(by: model.layout.maxWidth)
-        guard !workspace.overflow, workspace.partialValue <= Self.maximumWorkspace else {
-            throw .invalidHyperparameter(
-                name: "batch_size", value: Double(configuration.batchSize),
-                allowed: "batch_size x widest layer <= \(Self.maximumWorkspace)")
-        }
-        if let optimizerState {
-            try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
-        }
+        try Self.validate(configuration, for: model, optimizerState: optimizerState)
         let workers = model.configuration.trainingThreads(for: configuration, minimumFlopsPerThread: minimumFlopsPerThread)
         team = workers > 1 ? try WorkerTeam(workers: workers) : nil
         self.configuration = configuration
@@ -103,31 +94,24 @@ public final class Trainer {
         self.parameterCount = model.parameterCount
         self.batchCapacity = configuration.batchSize
 
-        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            pointer.initialize(repeating: 0, count: max(count, 1))
-            return pointer
-        }
         let count = model.parameterCount
-        let parameters = allocate(count)
+        let parameters = Self.zeroed(count)
         model.parameters.withUnsafeBufferPointer { parameters.update(from: $0.baseAddress!, count: count) }
         self.parameters = parameters
-        gradients = allocate(count)
-        let firstMoment = allocate(count)
-        let secondMoment = allocate(count)
-        self.firstMoment = firstMoment
-        self.secondMoment = secondMoment
-        bestParameters = configuration.earlyStopping?.restoreBestWeights == true ? allocate(count) : nil
+        gradients = Self.zeroed(count)
+        firstMoment = Self.zeroed(count)
+        secondMoment = Self.zeroed(count)
+        bestParameters = configuration.earlyStopping?.restoreBestWeights == true ? Self.zeroed(count) : nil
         let batchCapacity = configuration.batchSize
         let widths = model.layout.layers.map { batchCapacity * $0.outputs }
-        activations = widths.map(allocate)
-        deltas = widths.map(allocate)
+        activations = widths.map(Self.zeroed)
+        deltas = widths.map(Self.zeroed)
         let hiddenWidths = configuration.regularization.dropout > 0 ? widths.dropLast() : []
-        masks = hiddenWidths.map(allocate)
-        dropped = hiddenWidths.map(allocate)
-        inputBatch = allocate(batchCapacity * model.configuration.inputCount)
-        targetBatch = allocate(batchCapacity * model.configuration.outputCount)
-        workerGradients = [gradients] + (1 ..< workers).map { _ in allocate(count) }
+        masks = hiddenWidths.map(Self.zeroed)
+        dropped = hiddenWidths.map(Self.zeroed)
+        inputBatch = Self.zeroed(batchCapacity * model.configuration.inputCount)
+        targetBatch = Self.zeroed(batchCapacity * model.configuration.outputCount)
+        workerGradients = [gradients] + (1 ..< workers).map { _ in Self.zeroed(count) }
         workerLosses = .allocate(capacity: workers)
         workerLosses.initialize(repeating: 0, count: workers)
         workerSquares = .allocate(capacity: workers)
@@ -137,22 +121,47 @@ public final class Trainer {
 
         stepCount = optimizerState?.step ?? 0
         epochCount = optimizerState?.epoch ?? 0
-        var hasFirst = false
-        var hasSecond = false
-        if let state = optimizerState {
-            if !state.firstMoment.isEmpty {
-                state.firstMoment.withUnsafeBufferPointer { firstMoment.update(from: $0.baseAddress!, count: count) }
-                hasFirst = true
-            }
-            if !state.secondMoment.isEmpty {
-                state.secondMoment.withUnsafeBufferPointer { secondMoment.update(from: $0.baseAddress!, count: count) }
-                hasSecond = true
-            }
-        }
-        hasFirstMoment = hasFirst
-        hasSecondMoment = hasSecond
+        hasFirstMoment = false
+        hasSecondMoment = false
         // Mixing in the epoch keeps a warm start from replaying the first run's shuffles.
         generator = RandomGenerator(seed: configuration.seed &+ UInt64(optimizerState?.epoch ?? 0) &* 0x9E37_79B9_7F4A_7C15)
+        if let optimizerState { restoreMoments(optimizerState) }
+    }
+
+    /// Refuses a configuration this model cannot train with: a workspace (batch x widest
+    /// layer) over `maximumWorkspace`, or optimizer state that does not fit.
+    private static func validate(
+        _ configuration: TrainingConfiguration, for model: Model, optimizerState: OptimizerState?
+    ) throws(TrainingError) {
+        try configuration.validate()
+        let workspace = configuration.batchSize.multipliedReportingOverflow(by: model.layout.maxWidth)
+        guard !workspace.overflow, workspace.partialValue <= Self.maximumWorkspace else {
+            throw .invalidHyperparameter(
+                name: "batch_size", value: Double(configuration.batchSize),
+                allowed: "batch_size x widest layer <= \(Self.maximumWorkspace)")
+        }
+        if let optimizerState {
+            try optimizerState.validate(for: configuration.optimizer, parameterCount: model.parameterCount)
+        }
+    }
+
+    /// `count` floats (at least one), zeroed.
+    private static func zeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+        return pointer
+    }
+
+    /// Copies the saved optimizer moments in, so a warm start continues where it stopped.
+    private func restoreMoments(_ state: OptimizerState) {
+        if !state.firstMoment.isEmpty {
+            state.firstMoment.withUnsafeBufferPointer { firstMoment.update(from: $0.baseAddress!, count: parameterCount) }
+            hasFirstMoment = true
+        }
+        if !state.secondMoment.isEmpty {
+            state.secondMoment.withUnsafeBufferPointer { secondMoment.update(from: $0.baseAddress!, count: parameterCount) }
+            hasSecondMoment = true
+        }
     }
 
     deinit {

@@ -78,38 +78,13 @@ public struct TrainingDefaults: Sendable, Equatable {
         validationFraction givenSplit: Double? = nil, maximumEpochRows: Int = .max
     ) -> TrainingDefaults {
         var reasons: [String: String] = [:]
-        var width = 64
-        while width < 2 * (features + outputs), width < 256 { width *= 2 }
-        reasons["layers"] = "one hidden layer of \(width): the next power of two at least twice inputs + outputs (\(features) + \(outputs)), within 64...256"
-
-        let split: Double
-        if let givenSplit {
-            split = givenSplit
-        } else if rows >= largeRowThreshold {
-            split = 0
-            reasons["validation_split"] = "0: \(rows) rows >= \(largeRowThreshold); every row trains and early stopping watches the training loss, which tracks the test loss at this size"
-        } else if rows >= validationRowThreshold {
-            split = 0.2
-            reasons["validation_split"] = "0.2: \(rows) rows in \(validationRowThreshold)...\(largeRowThreshold - 1), so a fifth is held out to stop on and evaluate"
-        } else {
-            split = 0
-            reasons["validation_split"] = "0: \(rows) rows < \(validationRowThreshold); every row trains and early stopping watches the training loss"
-        }
+        let width = hiddenWidth(features: features, outputs: outputs, reasons: &reasons)
+        let split = givenSplit ?? validationSplit(rows: rows, reasons: &reasons)
         // A given split is validated later (a 400 outside 0..<1): clamped here, where it only
         // sizes the budget, so that no value a request sends can trap the conversion below.
         let budgetSplit = split.isFinite ? min(max(split, 0), 1) : 0
         let trainingRows = max(1, rows - Int((Double(rows) * budgetSplit).rounded()))
-
-        let batch: Int
-        if let given {
-            batch = given
-        } else if trainingRows <= fullBatchRows {
-            batch = trainingRows
-            reasons["batch_size"] = "\(trainingRows) (full batch): \(trainingRows) training rows <= \(fullBatchRows)"
-        } else {
-            batch = miniBatchSize
-            reasons["batch_size"] = "\(miniBatchSize): \(trainingRows) training rows > \(fullBatchRows)"
-        }
+        let batch = given ?? batchSize(trainingRows: trainingRows, reasons: &reasons)
         let fullBatch = batch >= trainingRows
         let learningRate: Float = fullBatch ? 0.01 : 0.003
         reasons["learning_rate"] = fullBatch
@@ -121,6 +96,51 @@ public struct TrainingDefaults: Sendable, Equatable {
             ? "0.003: \(rows) rows, a small noisy set overfits soonest"
             : "0.001: a light penalty on the weights"
 
+        let budget = epochBudget(rows: rows, trainingRows: trainingRows, batch: batch, maximumEpochRows: maximumEpochRows, reasons: &reasons)
+        let stopping = earlyStopping(
+            batchesPerEpoch: budget.batchesPerEpoch, monitorsValidation: split > 0, task: task, reasons: &reasons)
+        return TrainingDefaults(
+            hiddenWidth: width, validationFraction: split, batchSize: batch, learningRate: learningRate,
+            schedule: fullBatch ? .constant : annealed(epochs: budget.epochs, learningRate: learningRate), l2: l2,
+            steps: budget.steps, epochs: budget.epochs, earlyStopping: stopping, reasons: reasons)
+    }
+
+    /// The next power of two at least twice inputs + outputs, within 64...256.
+    private static func hiddenWidth(features: Int, outputs: Int, reasons: inout [String: String]) -> Int {
+        var width = 64
+        while width < 2 * (features + outputs), width < 256 { width *= 2 }
+        reasons["layers"] = "one hidden layer of \(width): the next power of two at least twice inputs + outputs (\(features) + \(outputs)), within 64...256"
+        return width
+    }
+
+    /// The validation split by size: none for small and large sets, a fifth in between.
+    private static func validationSplit(rows: Int, reasons: inout [String: String]) -> Double {
+        if rows >= largeRowThreshold {
+            reasons["validation_split"] = "0: \(rows) rows >= \(largeRowThreshold); every row trains and early stopping watches the training loss, which tracks the test loss at this size"
+            return 0
+        } else if rows >= validationRowThreshold {
+            reasons["validation_split"] = "0.2: \(rows) rows in \(validationRowThreshold)...\(largeRowThreshold - 1), so a fifth is held out to stop on and evaluate"
+            return 0.2
+        }
+        reasons["validation_split"] = "0: \(rows) rows < \(validationRowThreshold); every row trains and early stopping watches the training loss"
+        return 0
+    }
+
+    /// Full batch up to `fullBatchRows` training rows, `miniBatchSize` above.
+    private static func batchSize(trainingRows: Int, reasons: inout [String: String]) -> Int {
+        if trainingRows <= fullBatchRows {
+            reasons["batch_size"] = "\(trainingRows) (full batch): \(trainingRows) training rows <= \(fullBatchRows)"
+            return trainingRows
+        }
+        reasons["batch_size"] = "\(miniBatchSize): \(trainingRows) training rows > \(fullBatchRows)"
+        return miniBatchSize
+    }
+
+    /// The epochs (and steps) of the step budget at `batch` rows a step, cut to what
+    /// `maximumEpochRows` allows.
+    private static func epochBudget(
+        rows: Int, trainingRows: Int, batch: Int, maximumEpochRows: Int, reasons: inout [String: String]
+    ) -> (epochs: Int, steps: Int, batchesPerEpoch: Int) {
         // A given batch is validated later (a 400 for 0 or less): the budget is only computed
         // here, so it must not trap on what a request sent (a fuzzer found batch_size 0).
         let effectiveBatch = min(max(batch, 1), trainingRows)
@@ -135,19 +155,22 @@ public struct TrainingDefaults: Sendable, Equatable {
             budget += ", cut to \(epochs) epochs by limits.max_epoch_rows_per_job"
         }
         reasons["epochs"] = budget + "; early stopping usually ends sooner"
+        return (epochs, steps, batchesPerEpoch)
+    }
 
+    /// Patience of about `patienceSteps` steps (at least `minimumPatience` epochs) on the
+    /// validation or the training loss; the best epoch's weights are kept.
+    private static func earlyStopping(
+        batchesPerEpoch: Int, monitorsValidation: Bool, task: ModelConfiguration.Task, reasons: inout [String: String]
+    ) -> EarlyStopping {
         let patience = max(minimumPatience, (patienceSteps + batchesPerEpoch - 1) / batchesPerEpoch)
-        let monitored = split > 0 ? "validation loss" : "training loss"
+        let monitored = monitorsValidation ? "validation loss" : "training loss"
         let delta = task == .regression ? regressionMinDelta : minDelta
         let deltaReason = task == .regression
             ? "min_delta 0 (any improvement counts: the standardized loss shrinks toward 1 - R², where a fixed step is coarse)"
             : "min_delta \(minDelta)"
         reasons["early_stopping"] = "patience \(patience) epochs (about \(patienceSteps) steps), \(deltaReason) on the \(monitored); the best epoch's weights are kept"
-        return TrainingDefaults(
-            hiddenWidth: width, validationFraction: split, batchSize: batch, learningRate: learningRate,
-            schedule: fullBatch ? .constant : annealed(epochs: epochs, learningRate: learningRate), l2: l2, steps: steps,
-            epochs: epochs, earlyStopping: EarlyStopping(patience: patience, minDelta: delta, restoreBestWeights: true),
-            reasons: reasons)
+        return EarlyStopping(patience: patience, minDelta: delta, restoreBestWeights: true)
     }
 }
 

@@ -52,24 +52,7 @@ struct Train: ParsableCommand {
     var repetitions = 1
 
     mutating func run() throws {
-        let known = Self.defaults[dataset]
-        guard let archText = arch ?? known?.arch, let epochCount = epochs ?? known?.epochs else {
-            throw ValidationError("unknown data set \(dataset): pass --arch and --epochs")
-        }
-        let isClassification: Bool
-        switch task {
-        case "classification": isClassification = true
-        case "regression": isClassification = false
-        case nil:
-            guard let known else { throw ValidationError("unknown data set \(dataset): pass --task") }
-            isClassification = known.classification
-        case let other?: throw ValidationError("--task must be classification or regression, not \(other)")
-        }
-        let sizes = archText.split(separator: "-").compactMap { Int($0) }
-        guard sizes.count >= 2, sizes.count == archText.split(separator: "-").count else {
-            throw ValidationError("--arch must look like 64-128-64-10")
-        }
-
+        let (archText, sizes, epochCount, isClassification) = try settings()
         let initializationRule: Initialization?
         if initialization == "auto" {
             initializationRule = nil
@@ -79,26 +62,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--initialization must be pytorch, he, xavier or auto")
         }
         BLAS.setThreadCount(threads)
-        let directory = URL(fileURLWithPath: dataDir)
-        let train = try CSVTable(contentsOf: directory.appendingPathComponent("\(dataset)_std_train.csv"))
-        let test = try CSVTable(contentsOf: directory.appendingPathComponent("\(dataset)_std_test.csv"))
-        guard train.featureCount == sizes[0], test.featureCount == sizes[0] else {
-            throw ValidationError("\(dataset): arch input \(sizes[0]) != features \(train.featureCount)")
-        }
-
-        let trainSet: Dataset
-        let testSet: Dataset
-        let configuration: ModelConfiguration
-        if isClassification {
-            let classCount = sizes[sizes.count - 1]
-            trainSet = try Dataset(inputs: train.features, classLabels: train.labels.map { Int($0) }, classCount: classCount)
-            testSet = try Dataset(inputs: test.features, classLabels: test.labels.map { Int($0) }, classCount: classCount)
-            configuration = try ModelConfiguration(layerSizes: sizes, outputActivation: .softmax, loss: .softmaxCrossEntropy)
-        } else {
-            trainSet = try Dataset(inputs: train.features, targets: Matrix(rows: train.rowCount, columns: 1, values: train.labels))
-            testSet = try Dataset(inputs: test.features, targets: Matrix(rows: test.rowCount, columns: 1, values: test.labels))
-            configuration = try ModelConfiguration(layerSizes: sizes, outputActivation: .identity, loss: .meanSquaredError)
-        }
+        let (trainSet, testSet, configuration) = try data(sizes: sizes, isClassification: isClassification)
         let training = TrainingConfiguration(
             epochs: epochCount, batchSize: batch, shuffle: true, seed: seed, optimizer: .adam(learningRate: learningRate),
             threads: trainThreads == 1 ? nil : trainThreads)
@@ -129,6 +93,50 @@ struct Train: ParsableCommand {
             }
             print("{" + row.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         }
+    }
+
+    /// The architecture (as given, and its layer sizes), epochs and task: given, or the data
+    /// set's defaults.
+    func settings() throws -> (arch: String, sizes: [Int], epochs: Int, isClassification: Bool) {
+        let known = Self.defaults[dataset]
+        guard let archText = arch ?? known?.arch, let epochCount = epochs ?? known?.epochs else {
+            throw ValidationError("unknown data set \(dataset): pass --arch and --epochs")
+        }
+        let isClassification: Bool
+        switch task {
+        case "classification": isClassification = true
+        case "regression": isClassification = false
+        case nil:
+            guard let known else { throw ValidationError("unknown data set \(dataset): pass --task") }
+            isClassification = known.classification
+        case let other?: throw ValidationError("--task must be classification or regression, not \(other)")
+        }
+        let sizes = archText.split(separator: "-").compactMap { Int($0) }
+        guard sizes.count >= 2, sizes.count == archText.split(separator: "-").count else {
+            throw ValidationError("--arch must look like 64-128-64-10")
+        }
+        return (archText, sizes, epochCount, isClassification)
+    }
+
+    /// The training and test sets from the data directory, and the network for them.
+    func data(sizes: [Int], isClassification: Bool) throws -> (train: Dataset, test: Dataset, configuration: ModelConfiguration) {
+        let directory = URL(fileURLWithPath: dataDir)
+        let train = try CSVTable(contentsOf: directory.appendingPathComponent("\(dataset)_std_train.csv"))
+        let test = try CSVTable(contentsOf: directory.appendingPathComponent("\(dataset)_std_test.csv"))
+        guard train.featureCount == sizes[0], test.featureCount == sizes[0] else {
+            throw ValidationError("\(dataset): arch input \(sizes[0]) != features \(train.featureCount)")
+        }
+        if isClassification {
+            let classCount = sizes[sizes.count - 1]
+            return (
+                try Dataset(inputs: train.features, classLabels: train.labels.map { Int($0) }, classCount: classCount),
+                try Dataset(inputs: test.features, classLabels: test.labels.map { Int($0) }, classCount: classCount),
+                try ModelConfiguration(layerSizes: sizes, outputActivation: .softmax, loss: .softmaxCrossEntropy))
+        }
+        return (
+            try Dataset(inputs: train.features, targets: Matrix(rows: train.rowCount, columns: 1, values: train.labels)),
+            try Dataset(inputs: test.features, targets: Matrix(rows: test.rowCount, columns: 1, values: test.labels)),
+            try ModelConfiguration(layerSizes: sizes, outputActivation: .identity, loss: .meanSquaredError))
     }
 
     /// User and system CPU time of the whole process so far: unlike the wall time, hardly

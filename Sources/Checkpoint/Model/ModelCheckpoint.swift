@@ -95,9 +95,52 @@ public struct ModelCheckpoint: Sendable, Equatable {
     /// - Parameter includeOptimizerState: decode the optimizer moments too. Serving does not
     ///   need them, so the store skips them at start-up and reads them when training resumes.
     public init(file: CheckpointFile, includeOptimizerState: Bool = true) throws(ModelCheckpointError) {
+        let document = try Self.readDocument(file.metadata)
+        let configuration = document.configuration
+        let layout = ParameterLayout(layerSizes: configuration.layerSizes)
+        guard document.parameterCount == layout.count else {
+            throw .inconsistentMetadata(
+                field: "parameter_count", expected: String(layout.count), found: String(document.parameterCount))
+        }
+
+        var byName: [String: Tensor] = [:]
+        byName.reserveCapacity(file.tensors.count)
+        for tensor in file.tensors { byName[tensor.name] = tensor }
+        var expected: Set<String> = []
+
+        let parameters = try Self.readParameters(prefix: "", from: byName, layout: layout, expected: &expected)
+        let normalizer = try Self.readNormalizer(
+            document.normalizer, features: configuration.inputCount, from: byName, expected: &expected)
+        let targetStandardizer = try Self.readTargetStandardizer(document, from: byName, expected: &expected)
+        var state: OptimizerState?
+        if let header = document.optimizer {
+            state = try Self.readOptimizerState(header, layout: layout, from: byName, expected: &expected)
+        }
+        if let stray = file.tensors.first(where: { !expected.contains($0.name) }) {
+            throw .unexpectedTensor(stray.name)
+        }
+
+        do {
+            model = try Model(configuration: configuration, normalizer: normalizer, parameters: parameters, targetStandardizer: targetStandardizer)
+        } catch {
+            throw .invalidModel(error)
+        }
+        metadata = ModelMetadata(
+            training: document.training,
+            metrics: document.metrics,
+            createdAt: ModelMetadata.date(milliseconds: document.createdAtMilliseconds),
+            parentVersion: document.parentVersion,
+            annotations: document.annotations ?? [:],
+            preprocessing: document.preprocessing)
+        optimizerState = includeOptimizerState ? state : nil
+    }
+
+    /// The metadata document, checked for its format, schema and the fields that must agree
+    /// with the configuration (task, preprocessing width).
+    static func readDocument(_ metadata: [UInt8]) throws(ModelCheckpointError) -> Document {
         let document: Document
         do {
-            document = try Self.decoder.decode(Document.self, from: Data(file.metadata))
+            document = try Self.decoder.decode(Document.self, from: Data(metadata))
         } catch let error as DecodingError {
             throw .invalidMetadata(reason: Self.describe(error))
         } catch {
@@ -122,66 +165,42 @@ public struct ModelCheckpoint: Sendable, Equatable {
         guard document.task == configuration.task else {
             throw .inconsistentMetadata(field: "task", expected: configuration.task.rawValue, found: document.task.rawValue)
         }
-        let layout = ParameterLayout(layerSizes: configuration.layerSizes)
-        guard document.parameterCount == layout.count else {
-            throw .inconsistentMetadata(
-                field: "parameter_count", expected: String(layout.count), found: String(document.parameterCount))
-        }
+        return document
+    }
 
-        var byName: [String: Tensor] = [:]
-        byName.reserveCapacity(file.tensors.count)
-        for tensor in file.tensors { byName[tensor.name] = tensor }
-        var expected: Set<String> = []
+    /// The regression targets' standardization, when the document says the model has one.
+    static func readTargetStandardizer(
+        _ document: Document, from tensors: [String: Tensor], expected: inout Set<String>
+    ) throws(ModelCheckpointError) -> Standardizer? {
+        guard let kind = document.targetNormalizer else { return nil }
+        // Only standardization is written; anything else would not re-encode to the same bytes.
+        guard kind == .standard else {
+            throw .inconsistentMetadata(field: "target_normalizer", expected: Normalizer.Kind.standard.rawValue, found: kind.rawValue)
+        }
+        if case .standard(let read) = try Self.readNormalizer(
+            kind, features: document.configuration.outputCount, from: tensors, expected: &expected, prefix: Self.targetNormalizerPrefix) {
+            return read
+        }
+        return nil
+    }
 
-        let parameters = try Self.readParameters(prefix: "", from: byName, layout: layout, expected: &expected)
-        let normalizer = try Self.readNormalizer(
-            document.normalizer, features: configuration.inputCount, from: byName, expected: &expected)
-        var targetStandardizer: Standardizer?
-        if let kind = document.targetNormalizer {
-            // Only standardization is written; anything else would not re-encode to the same bytes.
-            guard kind == .standard else {
-                throw .inconsistentMetadata(field: "target_normalizer", expected: Normalizer.Kind.standard.rawValue, found: kind.rawValue)
-            }
-            if case .standard(let read) = try Self.readNormalizer(
-                kind, features: configuration.outputCount, from: byName, expected: &expected, prefix: Self.targetNormalizerPrefix) {
-                targetStandardizer = read
-            }
+    /// The optimizer's step, epoch and the moments `header` says are stored. They are read
+    /// (and checked) even when the caller does not keep them, so a file that serves is whole.
+    static func readOptimizerState(
+        _ header: OptimizerHeader, layout: ParameterLayout, from tensors: [String: Tensor], expected: inout Set<String>
+    ) throws(ModelCheckpointError) -> OptimizerState {
+        guard header.step >= 0, header.epoch >= 0 else {
+            throw .invalidOptimizerState(reason: "negative step \(header.step) or epoch \(header.epoch)")
         }
-
-        var state: OptimizerState?
-        if let header = document.optimizer {
-            guard header.step >= 0, header.epoch >= 0 else {
-                throw .invalidOptimizerState(reason: "negative step \(header.step) or epoch \(header.epoch)")
-            }
-            var first: [Float] = []
-            var second: [Float] = []
-            if header.firstMoment {
-                first = try Self.readParameters(prefix: Self.firstMomentPrefix, from: byName, layout: layout, expected: &expected)
-            }
-            if header.secondMoment {
-                second = try Self.readParameters(prefix: Self.secondMomentPrefix, from: byName, layout: layout, expected: &expected)
-            }
-            if includeOptimizerState {
-                state = OptimizerState(kind: header.kind, step: header.step, epoch: header.epoch, firstMoment: first, secondMoment: second)
-            }
+        var first: [Float] = []
+        var second: [Float] = []
+        if header.firstMoment {
+            first = try Self.readParameters(prefix: Self.firstMomentPrefix, from: tensors, layout: layout, expected: &expected)
         }
-        if let stray = file.tensors.first(where: { !expected.contains($0.name) }) {
-            throw .unexpectedTensor(stray.name)
+        if header.secondMoment {
+            second = try Self.readParameters(prefix: Self.secondMomentPrefix, from: tensors, layout: layout, expected: &expected)
         }
-
-        do {
-            model = try Model(configuration: configuration, normalizer: normalizer, parameters: parameters, targetStandardizer: targetStandardizer)
-        } catch {
-            throw .invalidModel(error)
-        }
-        metadata = ModelMetadata(
-            training: document.training,
-            metrics: document.metrics,
-            createdAt: ModelMetadata.date(milliseconds: document.createdAtMilliseconds),
-            parentVersion: document.parentVersion,
-            annotations: document.annotations ?? [:],
-            preprocessing: document.preprocessing)
-        optimizerState = state
+        return OptimizerState(kind: header.kind, step: header.step, epoch: header.epoch, firstMoment: first, secondMoment: second)
     }
 
     /// Decodes only the model and metadata of `file`, skipping the optimizer moments.
@@ -305,82 +324,6 @@ public struct ModelCheckpoint: Sendable, Equatable {
                 throw .invalidOptimizerState(
                     reason: "\(name) moment has \(moment.count) values, the model has \(parameterCount) parameters")
             }
-        }
-    }
-
-    // MARK: - Metadata document
-
-    /// The metadata JSON, schema 1. Keys are snake_case; optional fields are omitted when nil.
-    struct Document: Codable {
-        var format: String
-        var schema: Int
-        var configuration: ModelConfiguration
-        var task: ModelConfiguration.Task
-        var normalizer: Normalizer.Kind
-        /// `standard` when the model maps its outputs back from standardized targets; absent
-        /// otherwise (and in every file written before it existed).
-        var targetNormalizer: Normalizer.Kind?
-        var parameterCount: Int
-        var training: TrainingConfiguration?
-        var metrics: ModelMetrics?
-        var createdAtMilliseconds: Int64
-        var parentVersion: UInt64?
-        var optimizer: OptimizerHeader?
-        var annotations: [String: String]?
-        var preprocessing: Preprocessing?
-
-        enum CodingKeys: String, CodingKey {
-            case format, schema, configuration, task, normalizer, training, metrics, optimizer, annotations, preprocessing
-            case parameterCount = "parameter_count", targetNormalizer = "target_normalizer"
-            case createdAtMilliseconds = "created_at_ms"
-            case parentVersion = "parent_version"
-        }
-    }
-
-    /// Which optimizer produced the stored moments and how far it got.
-    struct OptimizerHeader: Codable {
-        var kind: OptimizerConfiguration.Kind
-        var step: Int
-        var epoch: Int
-        var firstMoment: Bool
-        var secondMoment: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case kind, step, epoch
-            case firstMoment = "first_moment"
-            case secondMoment = "second_moment"
-        }
-    }
-
-    // Metrics can legitimately be NaN (an R² on constant targets), which plain JSON cannot hold.
-    private static let nonFiniteNames = (positive: "Infinity", negative: "-Infinity", nan: "NaN")
-
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: nonFiniteNames.positive, negativeInfinity: nonFiniteNames.negative, nan: nonFiniteNames.nan)
-        return encoder
-    }
-
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: nonFiniteNames.positive, negativeInfinity: nonFiniteNames.negative, nan: nonFiniteNames.nan)
-        return decoder
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return text.isEmpty ? "$" : "$" + text
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing field \(path(context)).\(key.stringValue)"
-        case .typeMismatch(let type, let context): return "field \(path(context)) must be \(type)"
-        case .valueNotFound(let type, let context): return "field \(path(context)) must be a \(type), not null"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
         }
     }
 }
