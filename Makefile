@@ -118,9 +118,9 @@ bench-checkpoint: deps
 # --- HTTP layer: sanitizers, throughput against plain C, drains; training speed -----------------
 .PHONY: bench-http drain-http
 
-# The live HTTP tests and the data-parallel trainer under AddressSanitizer, then ThreadSanitizer;
+# The live HTTP tests, the job scheduler and the data-parallel trainer under AddressSanitizer, then ThreadSanitizer;
 # each sanitizer keeps its own build directory so neither rebuilds the other's (or the normal) objects.
-SANITIZE_FILTER ?= LiveServerTests|EventStreamTests|InferencePoolTests|JobEventsTests|ParallelTrainingTests
+SANITIZE_FILTER ?= LiveServerTests|EventStreamTests|InferencePoolTests|JobEventsTests|ParallelTrainingTests|DeletesWinTests|JobWaitTests
 # XCTest's own runner leaks two small objects when it finds no XCTest cases; only that is suppressed.
 sanitize: deps-test
 	mkdir -p .build-asan && printf 'leak:libXCTest.so\n' > .build-asan/lsan-suppressions.txt
