@@ -47,9 +47,22 @@ extension DecimalFloat {
 }
 
 extension DecimalFloat {
-    /// `10^n` for n in 0...8, for appending up to eight fraction digits to a mantissa.
-    private static let smallPowers: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
-        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
+    /// `10^n` for n in 0...8, for appending up to eight fraction digits to a mantissa (a
+    /// switch: a constant table, as for `power`).
+    @inline(__always)
+    static func integerPower(_ n: Int) -> UInt64 {
+        switch n {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        default: 100_000_000
+        }
+    }
 
     /// How many of the 8 bytes at `bytes` (all readable) are digits before the first that is
     /// not, and their value: eight bytes tested and converted at once (SWAR).
@@ -62,12 +75,17 @@ extension DecimalFloat {
         let marks = (other | ((other & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F)) & 0x8080_8080_8080_8080
         let count = marks == 0 ? 8 : marks.trailingZeroBitCount &>> 3
         guard count > 0 else { return (0, 0) }
-        // The digits moved to the top bytes (zeros before them), then combined pairwise.
-        var value = low &<< UInt64((8 &- count) &* 8)
-        value = ((value & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) &>> 8
+        // The digits moved to the top bytes (zeros before them).
+        return (count, eightDigits(low &<< UInt64((8 &- count) &* 8)))
+    }
+
+    /// The value of eight digits, one a byte (0 ... 9, the first in the lowest byte): combined
+    /// pairwise, then in fours, then in eights, a multiplication each.
+    @inline(__always)
+    static func eightDigits(_ digits: UInt64) -> UInt64 {
+        var value = ((digits & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) &>> 8
         value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) &>> 16
-        value = ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) &>> 32
-        return (count, value)
+        return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) &>> 32
     }
 
     /// `parseJSON` for the common spelling (at most 7 integer and 7 fraction digits), reading
@@ -90,7 +108,7 @@ extension DecimalFloat {
         if bytes[i] == UInt8(ascii: ".") {
             let (count, value) = leadingDigits(bytes + (i &+ 1))
             guard count > 0, count < 8 else { return count == 0 ? nil : parseJSON(bytes, from: start, to: end) }
-            mantissa = mantissa &* withUnsafeBytes(of: smallPowers) { $0.load(fromByteOffset: count &* 8, as: UInt64.self) } &+ value
+            mantissa = mantissa &* integerPower(count) &+ value
             exponent = -count
             i &+= 1 &+ count
         }

@@ -11,26 +11,67 @@
 /// `Float(String)`. Results of the fast path are finite and normal: |value| lies within
 /// 1e-22 ... 2^53 × 1e22, or is zero.
 enum DecimalFloat {
-    /// Powers of ten exact in `Double`: 10^0 ... 10^22.
-    private static let powers: (Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double,
-                                Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double) = (
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-        1e21, 1e22)
-
-    /// 10^0 ... 10^-22, each the double nearest (not exact: the division stays the reference).
-    private static let inversePowers: (Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double,
-                                       Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double) = (
-        1e-0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18,
-        1e-19, 1e-20, 1e-21, 1e-22)
-
+    /// 10^exponent for 0 ... 22: every one exact in `Double`. A switch over constants, which
+    /// the optimizer turns into a load from a constant table; a `static let` tuple read with
+    /// `withUnsafeBytes(of:)` was copied onto the stack at every call (23 stores a number).
     @inline(__always)
-    private static func power(_ exponent: Int) -> Double {
-        withUnsafeBytes(of: powers) { $0.load(fromByteOffset: exponent &* 8, as: Double.self) }
+    static func power(_ exponent: Int) -> Double {
+        switch exponent {
+        case 0: 1e0
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        case 18: 1e18
+        case 19: 1e19
+        case 20: 1e20
+        case 21: 1e21
+        default: 1e22
+        }
     }
 
+    /// 10^-exponent for 0 ... 22, each the double nearest (not exact: the division by `power`
+    /// stays the reference). A switch for the same reason as `power`.
     @inline(__always)
-    private static func inversePower(_ exponent: Int) -> Double {
-        withUnsafeBytes(of: inversePowers) { $0.load(fromByteOffset: exponent &* 8, as: Double.self) }
+    static func inversePower(_ exponent: Int) -> Double {
+        switch exponent {
+        case 0: 1e-0
+        case 1: 1e-1
+        case 2: 1e-2
+        case 3: 1e-3
+        case 4: 1e-4
+        case 5: 1e-5
+        case 6: 1e-6
+        case 7: 1e-7
+        case 8: 1e-8
+        case 9: 1e-9
+        case 10: 1e-10
+        case 11: 1e-11
+        case 12: 1e-12
+        case 13: 1e-13
+        case 14: 1e-14
+        case 15: 1e-15
+        case 16: 1e-16
+        case 17: 1e-17
+        case 18: 1e-18
+        case 19: 1e-19
+        case 20: 1e-20
+        case 21: 1e-21
+        default: 1e-22
+        }
     }
 
     /// Reads the digits after a decimal point into `mantissa` (counting the significant ones

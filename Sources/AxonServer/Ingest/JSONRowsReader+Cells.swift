@@ -90,4 +90,30 @@ extension JSONRowsReader {
             }
         }
     }
+
+    /// What a token starting with `byte` is, for a message.
+    static func kindName(_ byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: "\""): "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
+        case UInt8(ascii: "n"): "null"
+        default: "a number"
+        }
+    }
+
+    /// The numeric rows read so far (and the current row's cells) become a table.
+    mutating func startTable() {
+        guard table == nil else { return }
+        var builder = TableBuilder(columns: rows == 0 ? 0 : width)
+        if rows == 0 {
+            for (k, value) in values.enumerated() {
+                builder.addColumn(missingRows: 0)
+                builder.append(.number(value), to: k)
+            }
+        } else {
+            for (k, value) in values.enumerated() { builder.append(.number(value), to: k % width) }
+        }
+        values = []
+        table = builder
+    }
 }

@@ -14,7 +14,7 @@ struct JSONRowsReader {
     enum Field: String { case inputs, targets }
 
     /// Where the reader is in the array.
-    private enum Position {
+    enum Position {
         /// Expecting an element, or `]` when `first`.
         case element
         case afterElement
@@ -30,12 +30,12 @@ struct JSONRowsReader {
 
     let field: Field
     let limits: ServerLimits
-    private var position = Position.element
-    private var first = true
-    private(set) var isClosed = false
+    var position = Position.element
+    var first = true
+    var isClosed = false
     var rows = 0
     /// Cells of the current row so far.
-    private var cells = 0
+    var cells = 0
     /// Cells of row 0 (every array row must have as many).
     var width = 0
     private var budget: RowBudget?
@@ -52,7 +52,7 @@ struct JSONRowsReader {
     /// Numbers of a flat `inputs` list (refused once it closes, naming its shape).
     var flat = 0
     /// `numericRun`'s buffer, kept between runs.
-    private var scratch: [Float] = []
+    var scratch: [Float] = []
 
     /// The body's declared length: once `sampleRows` rows are in, storage for the rest is
     /// reserved from their size, within the row budget.
@@ -87,8 +87,11 @@ struct JSONRowsReader {
         var i = start
         while i < end, !isClosed {
             if table == nil, position == .cell || position == .afterCell {
-                i = try numericRun(base, from: i, to: end)
+                i = try numericRun(base, from: i, to: end, offset: offset)
                 guard i < end else { break }
+            } else if kind == 0, position == .element {
+                i = try numericTargets(base, from: i, to: end)
+                guard i < end, !isClosed else { break }
             }
             let byte = base[i]
             if JSONTrainingReader.isWhitespace(byte) {
@@ -115,68 +118,6 @@ struct JSONRowsReader {
         }
         return (i, false)
     }
-
-    /// The fast path: the cells of numeric rows, read in place, and the commas and closing
-    /// brackets between them. Returns where it stopped: at the end of the chunk, after a row's
-    /// `]`, or at anything else (a string, a number cut by the chunk's end or not on the fast
-    /// path), which the general path then reads. The loop keeps its state in locals and the
-    /// row's values in `scratch`, appended to `values` a row (or a run) at a time: outside it,
-    /// `values` holds every value read, as for the general path.
-    @inline(__always)
-    private mutating func numericRun(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int) throws(APIError) -> Int {
-        var pending = scratch
-        scratch = []
-        if pending.count < Self.scratchValues { pending = [Float](repeating: 0, count: Self.scratchValues) }
-        defer { scratch = pending }
-        return try pending.withUnsafeMutableBufferPointer { (buffer) throws(APIError) -> Int in
-            var i = start
-            var count = 0
-            var expecting = position == .cell
-            // Cells this row may still take: row 0 within limits.max_features, later rows within row 0's width.
-            let room = (rows == 0 ? limits.maxFeatures : width) &- cells
-            let longest = limits.maxNumberBytes
-            var ended = false
-            defer {
-                if !ended {
-                    if count > 0 { values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< count])) }
-                    cells &+= count
-                    position = expecting ? .cell : .afterCell
-                }
-            }
-            while i < end {
-                let byte = base[i]
-                if byte <= 0x20, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
-                    i &+= 1
-                    continue
-                }
-                if !expecting {
-                    if byte == UInt8(ascii: ",") {
-                        expecting = true
-                        first = false
-                        i &+= 1
-                        continue
-                    }
-                    guard byte == UInt8(ascii: "]") else { return i }
-                    values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< count]))
-                    cells &+= count
-                    ended = true
-                    try endArrayRow()
-                    return i &+ 1
-                }
-                guard count < room, count < buffer.count, let (value, stop) = DecimalFloat.parseJSONWide(base, from: i, to: end),
-                    stop < end, stop &- i <= longest, !JSONTrainingReader.continuesScalar(base[stop])
-                else { return i }
-                buffer[count] = value
-                count &+= 1
-                expecting = false
-                i = stop
-            }
-            return i
-        }
-    }
-
-    /// Values `numericRun` gathers before appending them.
-    private static let scratchValues = 4096
 
     /// A token (string, number or literal) at body offset `at`.
     mutating func acceptToken(_ token: UnsafeBufferPointer<UInt8>, at offset: Int) throws(APIError) {
@@ -243,17 +184,8 @@ struct JSONRowsReader {
         return .badRequest("malformed JSON at \(path) (byte \(offset)): expected \(expected), found \(found)", code: "invalid_json")
     }
 
-    private static func kindName(_ byte: UInt8) -> String {
-        switch byte {
-        case UInt8(ascii: "\""): "a string"
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
-        case UInt8(ascii: "n"): "null"
-        default: "a number"
-        }
-    }
-
     /// A punctuation byte at body offset `at`.
-    private mutating func acceptByte(_ byte: UInt8, at offset: Int) throws(APIError) {
+    mutating func acceptByte(_ byte: UInt8, at offset: Int) throws(APIError) {
         switch (position, byte) {
         case (.element, UInt8(ascii: "[")):
             guard flat == 0 else { throw .badRequest("\(path) is an array; expected a number like its siblings", code: "ragged_array") }
@@ -313,7 +245,7 @@ struct JSONRowsReader {
     }
 
     /// A new element begins: refused when one more row would cross a limit.
-    private mutating func startRow(at offset: Int) throws(APIError) {
+    mutating func startRow(at offset: Int) throws(APIError) {
         if rows == 0 { firstRow = offset }
         if field == .inputs, rows == Self.sampleRows { reserve(at: offset) }
         if field == .inputs, rows > 0 {
@@ -358,7 +290,7 @@ struct JSONRowsReader {
         position = .afterCell
     }
 
-    private mutating func endArrayRow() throws(APIError) {
+    mutating func endArrayRow() throws(APIError) {
         if rows == 0 {
             width = cells
             if field == .inputs { budget = RowBudget(width: width, limits: limits) }
@@ -367,21 +299,5 @@ struct JSONRowsReader {
         }
         rows &+= 1
         position = .afterElement
-    }
-
-    /// The numeric rows read so far (and the current row's cells) become a table.
-    private mutating func startTable() {
-        guard table == nil else { return }
-        var builder = TableBuilder(columns: rows == 0 ? 0 : width)
-        if rows == 0 {
-            for (k, value) in values.enumerated() {
-                builder.addColumn(missingRows: 0)
-                builder.append(.number(value), to: k)
-            }
-        } else {
-            for (k, value) in values.enumerated() { builder.append(.number(value), to: k % width) }
-        }
-        values = []
-        table = builder
     }
 }
