@@ -1,10 +1,10 @@
 import AxonAPI
 import AxonStore
+import AxonSupport
 import Checkpoint
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 
 /// Keeps job records on disk so `GET /jobs` survives a restart: one small JSON file per job,
 /// written durably (temp file, fsync, rename, directory fsync) with Checkpoint's `DurableFile`.
@@ -48,7 +48,8 @@ final class JobJournal: Sendable {
     private let lock: TrainingLock
     let logger: Logger
     private let queue = DispatchQueue(label: "axon.job-journal")
-    private let state = Mutex(State())
+    /// `Locked`, not `Mutex`: ThreadSanitizer cannot see `Mutex`'s futex.
+    private let state = Locked(State())
 
     /// Version of the record file layout.
     static let format = 1

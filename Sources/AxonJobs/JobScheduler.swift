@@ -38,10 +38,12 @@ public final class JobScheduler: Sendable {
     private let metrics: (any JobMetrics)?
     private let observer: (any JobObserver)?
     private let runner: JobRunner
-    private let state: Mutex<JobQueue>
+    /// `Locked` (a pthread mutex), not `Mutex`: ThreadSanitizer cannot see `Mutex`'s futex and
+    /// reports every access to the queue as a race.
+    private let state: Locked<JobQueue>
     /// Serializes the passes that try training locks and start jobs, so two passes never race
     /// for one job's lock; the state lock is not held while the lock files are tried.
-    private let starting = Mutex(())
+    private let starting = Locked(())
     /// Where job records persist (`<state>/jobs/`); empty until `restore()` opened it.
     private let journal = AtomicLazyReference<JobJournal>()
     /// Job records kept (`jobs.retain`): beyond it the oldest finished ones are forgotten,
@@ -83,7 +85,7 @@ public final class JobScheduler: Sendable {
         self.metrics = metrics
         self.observer = observer
         self.runner = JobRunner(store: store, historyPoints: historyPoints, metrics: metrics, logger: logger)
-        state = Mutex(JobQueue(limits: JobQueue.Limits(
+        state = Locked(JobQueue(limits: JobQueue.Limits(
             maxRunning: maxRunning, maxQueued: maxQueued, maxQueuedBytes: maxQueuedBytes, retain: retain,
             historyPoints: historyPoints, lockTimeout: lockTimeout)))
     }
