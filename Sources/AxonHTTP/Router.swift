@@ -55,42 +55,46 @@ public struct Router: Sendable {
 
     private struct Capture {
         var name: String
-        var prefix: String
-        var suffix: String
+        // The literal text around the value in the segment, as UTF-8: matched against the
+        // path's bytes without making a String per segment.
+        var prefix: [UInt8]
+        var suffix: [UInt8]
+        var node: Node
+    }
+
+    /// A literal child: the segment text as UTF-8, and its node.
+    private struct Literal {
+        var text: [UInt8]
         var node: Node
     }
 
     /// A node of the template tree. A class, so that a lookup walks references instead of
-    /// copying nodes with their dictionaries (a struct tree cost about 3 µs per capture route).
+    /// copying nodes with their children (a struct tree cost about 3 µs per capture route).
     /// Nodes are mutated only while the router is built, and only when this router holds the
     /// only reference to its tree (`add` copies a shared tree first), so a router shared
     /// between threads is never mutated: hence `@unchecked Sendable`.
     private final class Node: @unchecked Sendable {
-        var literals: [String: Node] = [:]
+        // A handful per node: comparing short byte strings beats hashing a String per segment.
+        var literals: [Literal] = []
         var captures: [Capture] = []
         var endpoints: [HTTPMethod: Endpoint] = [:]
         var template: String?
 
         func copy() -> Node {
             let node = Node()
-            node.literals = literals.mapValues { $0.copy() }
+            node.literals = literals.map { Literal(text: $0.text, node: $0.node.copy()) }
             node.captures = captures.map { Capture(name: $0.name, prefix: $0.prefix, suffix: $0.suffix, node: $0.node.copy()) }
             node.endpoints = endpoints
             node.template = template
             return node
         }
-    }
 
-    /// The endpoints of a template without captures.
-    private struct Exact {
-        var template: String
-        var endpoints: [HTTPMethod: Endpoint] = [:]
+        func literal(_ segment: UnsafeBufferPointer<UInt8>) -> Node? {
+            literals.first { $0.text.elementsEqual(segment) }?.node
+        }
     }
 
     private var root = Node()
-    // Templates without captures, keyed by their path: one hash lookup instead of a walk, for
-    // the hot fixed routes (probes, metrics). Paths with a '%' take the walk to be decoded.
-    private var exact: [String: Exact] = [:]
     // Access scopes attached at registration ("METHOD template"), see Router+Scope.swift.
     var scopes: [String: AccessScope] = [:]
 
@@ -103,9 +107,6 @@ public struct Router: Sendable {
         // Value semantics: a copy of this router (or the original) must not see the route.
         if !isKnownUniquelyReferenced(&root) { root = root.copy() }
         try Self.insert(into: root, segments: parsed.segments[...], method: method, template: parsed.text, endpoint: endpoint)
-        if parsed.segments.allSatisfy({ if case .literal = $0 { true } else { false } }) {
-            exact[parsed.text, default: Exact(template: parsed.text)].endpoints[method] = endpoint
-        }
     }
 
     private static func insert(
@@ -126,10 +127,17 @@ public struct Router: Sendable {
         let rest = segments.dropFirst()
         switch first {
         case .literal(let text):
-            let child = node.literals[text] ?? Node()
-            node.literals[text] = child
+            let bytes = Array(text.utf8)
+            let child: Node
+            if let existing = node.literals.first(where: { $0.text == bytes }) {
+                child = existing.node
+            } else {
+                child = Node()
+                node.literals.append(Literal(text: bytes, node: child))
+            }
             try insert(into: child, segments: rest, method: method, template: template, endpoint: endpoint)
-        case .capture(let name, let prefix, let suffix):
+        case .capture(let name, let prefixText, let suffixText):
+            let prefix = Array(prefixText.utf8), suffix = Array(suffixText.utf8)
             if let index = node.captures.firstIndex(where: { $0.prefix == prefix && $0.suffix == suffix }) {
                 guard node.captures[index].name == name else {
                     throw .invalidTemplate(template, reason: "{\(name)} conflicts with {\(node.captures[index].name)} at the same position")
@@ -140,7 +148,7 @@ public struct Router: Sendable {
                 try insert(into: child, segments: rest, method: method, template: template, endpoint: endpoint)
                 node.captures.append(Capture(name: name, prefix: prefix, suffix: suffix, node: child))
                 // Most specific first: `{name}:predict` must be tried before a bare `{name}`.
-                node.captures.sort { ($0.prefix.utf8.count + $0.suffix.utf8.count) > ($1.prefix.utf8.count + $1.suffix.utf8.count) }
+                node.captures.sort { ($0.prefix.count + $0.suffix.count) > ($1.prefix.count + $1.suffix.count) }
             }
         }
     }
@@ -148,48 +156,72 @@ public struct Router: Sendable {
     /// Finds the route for `method` and the raw (percent-encoded) `path`. `HEAD` falls back to `GET`.
     public func match(method: HTTPMethod, path: String) -> Match {
         guard path.hasPrefix("/") else { return .notFound }
-        if let route = exact[path] {
-            if let endpoint = route.endpoints[method] ?? (method == .head ? route.endpoints[.get] : nil) {
-                return .found(endpoint: endpoint, template: route.template, parameters: Parameters())
-            }
-            // Another template may still match this path for `method` (a capture), so fall
-            // through to the walk, which also computes Allow.
-        }
-        var segments: [String] = []
-        if path != "/" {
-            for raw in path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-                guard let text = Substring(raw).isEmpty ? "" : PercentDecoding.decode(Substring(raw)) else {
-                    return .malformedPath
-                }
-                segments.append(text)
-            }
-        }
         var parameters = Parameters()
-        guard let node = Self.find(root, segments[...], &parameters), let template = node.template else {
-            return .notFound
+        let found: Node?
+        if path.utf8.contains(UInt8(ascii: "%")) {
+            guard let decoded = Self.decodedSegments(path) else { return .malformedPath }
+            found = decoded.bytes.withUnsafeBufferPointer { Self.find(root, $0, decoded.ranges[...], &parameters) }
+        } else {
+            // Most paths: the segments are the path's own bytes between slashes, walked in place.
+            var path = path
+            found = path.withUTF8 { Self.find(root, $0, Self.segments($0)[...], &parameters) }
         }
+        guard let node = found, let template = node.template else { return .notFound }
         if let endpoint = node.endpoints[method] ?? (method == .head ? node.endpoints[.get] : nil) {
             return .found(endpoint: endpoint, template: template, parameters: parameters)
         }
         return .methodNotAllowed(template: template, allowed: Self.allowed(node))
     }
 
-    private static func find(_ node: Node, _ segments: ArraySlice<String>, _ parameters: inout Parameters) -> Node? {
-        guard let segment = segments.first else { return node.endpoints.isEmpty ? nil : node }
-        let rest = segments.dropFirst()
-        if let child = node.literals[segment], let found = find(child, rest, &parameters) { return found }
-        for capture in node.captures {
-            let affixes = capture.prefix.utf8.count + capture.suffix.utf8.count
-            guard segment.utf8.count > affixes, segment.hasPrefix(capture.prefix), segment.hasSuffix(capture.suffix) else {
-                continue
+    /// The segments of a path without escapes as ranges of its UTF-8 `bytes`: after the leading
+    /// `/`, split at each `/`, empty ones kept; none for `/`.
+    private static func segments(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        guard bytes.count > 1 else { return [] }
+        var ranges: [Range<Int>] = []
+        var start = 1
+        for index in 1 ..< bytes.count where bytes[index] == UInt8(ascii: "/") {
+            ranges.append(start ..< index)
+            start = index + 1
+        }
+        ranges.append(start ..< bytes.count)
+        return ranges
+    }
+
+    /// The segments of a path with escapes, each decoded on its own (`%2F` stays inside its
+    /// segment), as ranges of one buffer; nil for a broken escape or a segment that is not UTF-8.
+    private static func decodedSegments(_ path: String) -> (bytes: [UInt8], ranges: [Range<Int>])? {
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        if path != "/" {
+            for raw in path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+                guard let text = PercentDecoding.decode(Substring(raw)) else { return nil }
+                let start = bytes.count
+                bytes.append(contentsOf: text.utf8)
+                ranges.append(start ..< bytes.count)
             }
-            let utf8 = segment.utf8
-            let start = utf8.index(utf8.startIndex, offsetBy: capture.prefix.utf8.count)
-            let end = utf8.index(utf8.endIndex, offsetBy: -capture.suffix.utf8.count)
-            guard let value = String(utf8[start..<end]) else { continue }
+        }
+        return (bytes, ranges)
+    }
+
+    /// The node `segments` (ranges of `bytes`) lead to from `node`, literals before captures,
+    /// backtracking when a branch ends without endpoints.
+    private static func find(
+        _ node: Node, _ bytes: UnsafeBufferPointer<UInt8>, _ segments: ArraySlice<Range<Int>>, _ parameters: inout Parameters
+    ) -> Node? {
+        guard let range = segments.first else { return node.endpoints.isEmpty ? nil : node }
+        let rest = segments.dropFirst()
+        let segment = UnsafeBufferPointer(rebasing: bytes[range])
+        if let child = node.literal(segment), let found = find(child, bytes, rest, &parameters) { return found }
+        for capture in node.captures {
+            let prefix = capture.prefix.count, suffix = capture.suffix.count
+            guard segment.count > prefix + suffix, segment.prefix(prefix).elementsEqual(capture.prefix),
+                segment.suffix(suffix).elementsEqual(capture.suffix)
+            else { continue }
+            // A whole UTF-8 segment less whole UTF-8 affixes: still valid UTF-8.
+            let value = String(decoding: UnsafeBufferPointer(rebasing: segment[prefix ..< segment.count - suffix]), as: UTF8.self)
             let saved = parameters
             parameters.append(name: capture.name, value: value)
-            if let found = find(capture.node, rest, &parameters) { return found }
+            if let found = find(capture.node, bytes, rest, &parameters) { return found }
             parameters = saved
         }
         return nil

@@ -118,6 +118,22 @@ struct RouterTests {
         }
     }
 
+
+    @Test func segmentBoundariesAndEscapedLiterals() {
+        let r = router([(.get, "/"), (.get, "/v1/models/{name}"), (.post, "/v2/models/{name}/infer"), (.get, "/a/{x}:go")])
+        #expect(template(of: r.match(method: .get, path: "/")) == "/")
+        // An empty segment is no capture value, and a trailing slash is one more (empty) segment.
+        #expect(template(of: r.match(method: .get, path: "/v1/models/")) == nil)
+        #expect(template(of: r.match(method: .get, path: "/v1/models/m/")) == nil)
+        #expect(template(of: r.match(method: .get, path: "//v1/models/m")) == nil)
+        // A literal spelled with escapes is still that literal; an escaped slash is not a boundary.
+        #expect(params(of: r.match(method: .post, path: "/v2/mod%65ls/digits/infer"))?["name"] == "digits")
+        #expect(template(of: r.match(method: .post, path: "/v2/models/digits%2Finfer")) == nil)
+        // The affixes must fit around a non-empty value; non-ASCII values come back whole.
+        #expect(template(of: r.match(method: .get, path: "/a/:go")) == nil)
+        #expect(params(of: r.match(method: .get, path: "/a/é:go"))?["x"] == "é")
+        #expect(params(of: r.match(method: .get, path: "/a/%C3%A9:go"))?["x"] == "é")
+    }
     @Test(arguments: [
         ("healthz", "must start with /"),
         ("/a//b", "empty segment"),
