@@ -90,7 +90,10 @@ public struct Router: Sendable {
         }
 
         func literal(_ segment: UnsafeBufferPointer<UInt8>) -> Node? {
-            literals.first { $0.text.elementsEqual(segment) }?.node
+            for literal in literals where literal.text.count == segment.count {
+                if literal.text.withUnsafeBufferPointer({ $0.elementsEqual(segment) }) { return literal.node }
+            }
+            return nil
         }
     }
 
@@ -160,11 +163,15 @@ public struct Router: Sendable {
         let found: Node?
         if path.utf8.contains(UInt8(ascii: "%")) {
             guard let decoded = Self.decodedSegments(path) else { return .malformedPath }
-            found = decoded.bytes.withUnsafeBufferPointer { Self.find(root, $0, decoded.ranges[...], &parameters) }
+            found = decoded.bytes.withUnsafeBufferPointer { bytes in
+                decoded.ranges.withUnsafeBufferPointer { Self.find(root, bytes, $0[...], &parameters) }
+            }
         } else {
             // Most paths: the segments are the path's own bytes between slashes, walked in place.
             var path = path
-            found = path.withUTF8 { Self.find(root, $0, Self.segments($0)[...], &parameters) }
+            found = path.withUTF8 { bytes in
+                Self.withSegments(of: bytes) { Self.find(root, bytes, $0[...], &parameters) }
+            }
         }
         guard let node = found, let template = node.template else { return .notFound }
         if let endpoint = node.endpoints[method] ?? (method == .head ? node.endpoints[.get] : nil) {
@@ -173,18 +180,23 @@ public struct Router: Sendable {
         return .methodNotAllowed(template: template, allowed: Self.allowed(node))
     }
 
-    /// The segments of a path without escapes as ranges of its UTF-8 `bytes`: after the leading
-    /// `/`, split at each `/`, empty ones kept; none for `/`.
-    private static func segments(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        guard bytes.count > 1 else { return [] }
-        var ranges: [Range<Int>] = []
-        var start = 1
-        for index in 1 ..< bytes.count where bytes[index] == UInt8(ascii: "/") {
-            ranges.append(start ..< index)
-            start = index + 1
+    /// Calls `body` with the segments of a path without escapes as ranges of its UTF-8 `bytes`
+    /// (after the leading `/`, split at each `/`, empty ones kept; none for `/`), kept on the
+    /// stack for a path of ordinary depth.
+    private static func withSegments<T>(of bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Range<Int>>) -> T) -> T {
+        let slash = UInt8(ascii: "/")
+        var count = bytes.count > 1 ? 1 : 0
+        for index in 1 ..< max(bytes.count, 1) where bytes[index] == slash { count += 1 }
+        return withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: count) { ranges in
+            var start = 1, next = 0
+            for index in 1 ..< max(bytes.count, 1) where bytes[index] == slash {
+                ranges.initializeElement(at: next, to: start ..< index)
+                next += 1
+                start = index + 1
+            }
+            if count > 0 { ranges.initializeElement(at: next, to: start ..< bytes.count) }
+            return body(UnsafeBufferPointer(ranges))
         }
-        ranges.append(start ..< bytes.count)
-        return ranges
     }
 
     /// The segments of a path with escapes, each decoded on its own (`%2F` stays inside its
@@ -206,7 +218,8 @@ public struct Router: Sendable {
     /// The node `segments` (ranges of `bytes`) lead to from `node`, literals before captures,
     /// backtracking when a branch ends without endpoints.
     private static func find(
-        _ node: Node, _ bytes: UnsafeBufferPointer<UInt8>, _ segments: ArraySlice<Range<Int>>, _ parameters: inout Parameters
+        _ node: Node, _ bytes: UnsafeBufferPointer<UInt8>, _ segments: Slice<UnsafeBufferPointer<Range<Int>>>,
+        _ parameters: inout Parameters
     ) -> Node? {
         guard let range = segments.first else { return node.endpoints.isEmpty ? nil : node }
         let rest = segments.dropFirst()
