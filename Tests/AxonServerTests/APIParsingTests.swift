@@ -46,6 +46,35 @@ struct APIParsingTests {
         }
     }
 
+    /// Rows long enough for the bulk row scanner, in every spelling it takes or leaves to the
+    /// general loop (blanks, exponents, long numbers, the last bytes): the same values as
+    /// numbers read one by one, and errors still name the element.
+    @Test func longRowsReadLikeSingleNumbers() throws {
+        var generator = RandomGenerator(seed: 7)
+        let odd = ["1e3", " 2.5", "-0", "0", "12345678.5", "0.123456789", "3.25 ", "-1E-2", "7", "100000000"]
+        for round in 0 ..< 40 {
+            var texts: [String] = []
+            for k in 0 ..< 50 + round * 7 {
+                let value = (generator.nextUnitFloat() - 0.5) * Float(1 << (k % 20))
+                texts.append(k % 11 == 5 ? odd[(k + round) % odd.count] : String(format: "%.\(k % 6)f", value))
+            }
+            let parsed = try tensor("[" + texts.joined(separator: ",") + "]")
+            #expect(parsed.shape == [texts.count])
+            let expected = texts.map { Float(Double($0.trimmingCharacters(in: .whitespaces))!) }
+            #expect(parsed.values.map(\.bitPattern) == expected.map(\.bitPattern), "round \(round)")
+            let nested = try tensor("[[" + texts.joined(separator: ",") + "],[" + texts.joined(separator: ",") + "]]")
+            #expect(nested.shape == [2, texts.count])
+            #expect(nested.values.map(\.bitPattern) == (expected + expected).map(\.bitPattern))
+        }
+        let good = Array(repeating: "1.5", count: 100).joined(separator: ",")
+        #expect(message("[" + good + ",01," + good + "]") == "malformed JSON at x[100] (byte 402): expected ',' or ']', found '1'")
+        #expect(message("[[" + good + "],[" + good + ",\"a\"]]")?.contains("x[1][100]") == true)
+        #expect(message("[[" + good + "],[" + good + ",2]]") == "x[1] has 101 values; its first sibling has 100")
+        for tail in ["1e39", "-1e39", "1e-50e", "1.", "--1", "01"] {
+            #expect(message("[" + good + "," + tail + "]")?.contains("x[100]") == true, "\(tail)")
+        }
+    }
+
     @Test func shapesOfNestedArrays() throws {
         #expect(try tensor("[1,2,3]").shape == [3])
         #expect(try tensor(" [ [1, 2] , [3,4], [5,6] ] ").shape == [3, 2])

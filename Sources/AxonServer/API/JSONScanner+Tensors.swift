@@ -53,6 +53,10 @@ extension JSONScanner {
             return 0
         }
         var count = 0
+        if let run = scanNumberRun(into: &values) {
+            count = run.count
+            if run.closed { return count }
+        }
         while true {
             position[level] = count
             if peek() == UInt8(ascii: "[") {
@@ -74,6 +78,42 @@ extension JSONScanner {
                 throw syntaxError(expected: "',' or ']'", at: "\(Self.elementPath(base(), position, level))[\(count - 1)]")
             }
         }
+    }
+
+    /// Numbers of the common spelling from `index` on, read in bulk by `DecimalFloat.scanRow`
+    /// (the training reader's row scanner) and appended to `values`: how many, and whether the
+    /// row's `]` was read too; nil when it took none. It stops at anything unusual (a blank, an
+    /// exponent, a long number) for the general loop to read.
+    private mutating func scanNumberRun(into values: inout [Float]) -> (count: Int, closed: Bool)? {
+        guard let base = bytes.baseAddress else { return nil }
+        let capacity = 256, longest = limits.maxNumberBytes
+        var total = 0
+        let closed = withUnsafeTemporaryAllocation(of: Float.self, capacity: capacity) { buffer in
+            while true {
+                let run = DecimalFloat.scanRow(base, from: index, to: bytes.count, into: buffer.baseAddress!, capacity: capacity, longest: longest)
+                values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< run.count]))
+                index = run.next
+                total += run.count
+                if run.closed { return true }
+                if run.count < capacity { break }
+            }
+            // scanRow stops short of the end of the buffer (it reads ahead); the last bytes of a
+            // small body are most of its row, so they go on in a copy padded with blanks.
+            let tail = bytes.count - index
+            guard tail < capacity else { return false }
+            let lead = 8  // scanRow may read the 8 bytes before a number
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: lead + tail + DecimalFloat.readAhead) { padded in
+                padded.initialize(repeating: UInt8(ascii: " "))
+                _ = UnsafeMutableBufferPointer(rebasing: padded[lead ..< lead + tail]).initialize(from: UnsafeBufferPointer(rebasing: bytes[index...]))
+                let run = DecimalFloat.scanRow(
+                    padded.baseAddress!, from: lead, to: padded.count, into: buffer.baseAddress!, capacity: capacity, longest: longest)
+                values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< run.count]))
+                index += run.next - lead
+                total += run.count
+                return run.closed
+            }
+        }
+        return total > 0 ? (total, closed) : nil
     }
 
     private mutating func readTensorLevel(

@@ -14,6 +14,10 @@ extension DecimalFloat {
     /// is at most 16 bytes, and the 8-byte loads that read it end 17 bytes past its start.
     private static var margin: Int { 24 }
 
+    /// Bytes `scanRow` must be able to read from where it is: near the end of a buffer it
+    /// stops, and a caller may go on in a copy of the last bytes padded with blanks.
+    static var readAhead: Int { window + margin }
+
     /// The numbers of a row of a JSON matrix, read in place: `values` gets each number of the
     /// common spelling (`-?d{1,7}(.d{1,8})?`, no leading zero, at most `longest` characters)
     /// that a `,` or the row's `]` follows, rounded correctly as `parseJSON` rounds it. It
