@@ -161,14 +161,14 @@ public struct Router: Sendable {
         guard path.hasPrefix("/") else { return .notFound }
         var parameters = Parameters()
         let found: Node?
-        if path.utf8.contains(UInt8(ascii: "%")) {
+        var path = path
+        if path.withUTF8({ $0.contains(UInt8(ascii: "%")) }) {
             guard let decoded = Self.decodedSegments(path) else { return .malformedPath }
             found = decoded.bytes.withUnsafeBufferPointer { bytes in
                 decoded.ranges.withUnsafeBufferPointer { Self.find(root, bytes, $0[...], &parameters) }
             }
         } else {
             // Most paths: the segments are the path's own bytes between slashes, walked in place.
-            var path = path
             found = path.withUTF8 { bytes in
                 Self.withSegments(of: bytes) { Self.find(root, bytes, $0[...], &parameters) }
             }

@@ -96,7 +96,7 @@ enum Inference {
         var result: [Float]
         do {
             if input.rows == 1 {
-                result = [Float](repeating: 0, count: outputs)
+                result = [Float].filled(with: 0, count: outputs)
                 try input.values.withUnsafeBufferPointer { (row) throws(DataError) in
                     try result.withUnsafeMutableBufferPointer { (destination) throws(DataError) in
                         try model.predict(row: row, into: destination)

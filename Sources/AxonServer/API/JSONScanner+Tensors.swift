@@ -1,4 +1,5 @@
 import AxonHTTP
+import AxonSupport
 
 /// Number tensors: nested rectangular arrays read into a flat row-major buffer.
 extension JSONScanner {
@@ -24,10 +25,10 @@ extension JSONScanner {
             probe += 1
         }
         guard depth <= maxDepth else { throw .badRequest("\(path()) is nested deeper than \(maxDepth) levels") }
-        var shape = [Int](repeating: -1, count: depth)
+        var shape = [Int].filled(with: -1, count: depth)
         // Element paths such as `inputs[3][17]` are only spelled out for an error message:
         // formatting one per number would cost more than parsing it.
-        var position = [Int](repeating: 0, count: depth)
+        var position = [Int].filled(with: 0, count: depth)
         try readTensorLevel(base: path, position: &position, level: 0, shape: &shape, values: &values, innermost: innermost)
         return shape.map { max($0, 0) }
     }
