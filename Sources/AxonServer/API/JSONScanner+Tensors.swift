@@ -90,28 +90,20 @@ extension JSONScanner {
         let capacity = 256, longest = limits.maxNumberBytes
         var total = 0
         let closed = withUnsafeTemporaryAllocation(of: Float.self, capacity: capacity) { buffer in
+            // scanRow stops short of the end of the buffer (it reads ahead); the last bytes of a
+            // small body are most of its row, so they get one more run in a padded copy.
+            var tail = false
             while true {
-                let run = DecimalFloat.scanRow(base, from: index, to: bytes.count, into: buffer.baseAddress!, capacity: capacity, longest: longest)
+                let run = tail
+                    ? DecimalFloat.scanRowTail(base, from: index, to: bytes.count, into: buffer.baseAddress!, capacity: capacity, longest: longest)
+                    : DecimalFloat.scanRow(base, from: index, to: bytes.count, into: buffer.baseAddress!, capacity: capacity, longest: longest)
                 values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< run.count]))
                 index = run.next
                 total += run.count
                 if run.closed { return true }
-                if run.count < capacity { break }
-            }
-            // scanRow stops short of the end of the buffer (it reads ahead); the last bytes of a
-            // small body are most of its row, so they go on in a copy padded with blanks.
-            let tail = bytes.count - index
-            guard tail < capacity else { return false }
-            let lead = 8  // scanRow may read the 8 bytes before a number
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: lead + tail + DecimalFloat.readAhead) { padded in
-                padded.initialize(repeating: UInt8(ascii: " "))
-                _ = UnsafeMutableBufferPointer(rebasing: padded[lead ..< lead + tail]).initialize(from: UnsafeBufferPointer(rebasing: bytes[index...]))
-                let run = DecimalFloat.scanRow(
-                    padded.baseAddress!, from: lead, to: padded.count, into: buffer.baseAddress!, capacity: capacity, longest: longest)
-                values.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0 ..< run.count]))
-                index += run.next - lead
-                total += run.count
-                return run.closed
+                if run.count == capacity { continue }
+                guard !tail, bytes.count - index < capacity else { return false }
+                tail = true
             }
         }
         return total > 0 ? (total, closed) : nil

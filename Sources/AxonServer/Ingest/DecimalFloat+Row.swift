@@ -14,10 +14,6 @@ extension DecimalFloat {
     /// is at most 16 bytes, and the 8-byte loads that read it end 17 bytes past its start.
     private static var margin: Int { 24 }
 
-    /// Bytes `scanRow` must be able to read from where it is: near the end of a buffer it
-    /// stops, and a caller may go on in a copy of the last bytes padded with blanks.
-    static var readAhead: Int { window + margin }
-
     /// The numbers of a row of a JSON matrix, read in place: `values` gets each number of the
     /// common spelling (`-?d{1,7}(.d{1,8})?`, no leading zero, at most `longest` characters)
     /// that a `,` or the row's `]` follows, rounded correctly as `parseJSON` rounds it. It
@@ -59,6 +55,26 @@ extension DecimalFloat {
             if terminator == UInt8(ascii: "]") { return RowRun(next: next, count: count, closed: true) }
         }
         return RowRun(next: next, count: count, closed: false)
+    }
+
+    /// `scanRow` over the last bytes of a buffer, `bytes[start ..< end]`, which it stops short
+    /// of in place (it reads ahead): over a copy padded with blanks, which end a number there as
+    /// the buffer's end would. `next` counts in `bytes`. The copy is on the stack: for a tail of
+    /// a few hundred bytes at most.
+    static func scanRowTail(
+        _ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, into values: UnsafeMutablePointer<Float>, capacity: Int,
+        longest: Int
+    ) -> RowRun {
+        let lead = 8  // tinyNumber reads the 8 bytes before a number's end
+        let tail = end - start
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: lead + tail + window + margin) { padded in
+            padded.initialize(repeating: UInt8(ascii: " "))
+            _ = UnsafeMutableBufferPointer(rebasing: padded[lead ..< lead + tail]).initialize(
+                from: UnsafeBufferPointer(start: bytes + start, count: tail))
+            var run = scanRow(padded.baseAddress!, from: lead, to: padded.count, into: values, capacity: capacity, longest: longest)
+            run.next += start - lead
+            return run
+        }
     }
 
     /// The number spelled by exactly `bytes[start ..< stop]` (at most 8 bytes, the 8 before
