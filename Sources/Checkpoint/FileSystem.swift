@@ -69,6 +69,12 @@ enum FileSystem {
         if rmdir(path) != 0, errno != ENOENT { throw .systemCall(.rmdir, path: path, errno: errno) }
     }
 
-    /// Seconds since the epoch, for quarantine names and temporary-file ages.
-    static func now() -> Int64 { Int64(time(nil)) }
+    /// Seconds since the epoch, for quarantine names and temporary-file ages. From the fine
+    /// clock: `time()` reads the coarse one, which can trail a file's fresh mtime by a tick, so a
+    /// file written at a second's boundary would look a second younger than it is.
+    static func now() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
+    }
 }
